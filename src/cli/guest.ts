@@ -1,0 +1,39 @@
+// The default guest: the images `npm run guest` builds into the cache (tools/guest).
+
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UserError, ExitCode } from '../errors.js';
+
+export const GUEST_BUILD_COMMAND = 'npm run guest';
+
+export const GUEST_FILES = { bios: 'fw_jump.bin', kernel: 'Image', initrd: 'initramfs.cpio' } as const;
+
+/** Same rule as tools/guest/guest-dir.mjs: $DEJA_GUEST_DIR, else <cache>/guest/current. */
+export function defaultGuestDir(): string {
+  if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
+  const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
+  return join(cache, 'guest', 'current');
+}
+
+/** The default guest's image paths; a clear error if it has not been built. */
+export function defaultGuest(): { bios: string; kernel: string; initrd: string; dir: string } {
+  const dir = defaultGuestDir();
+  const files = { bios: join(dir, GUEST_FILES.bios), kernel: join(dir, GUEST_FILES.kernel), initrd: join(dir, GUEST_FILES.initrd) };
+  const missing = Object.values(files).filter((f) => !existsSync(f));
+  if (missing.length) {
+    throw new UserError(
+      `no guest images in ${dir} (missing ${missing.map((f) => f.slice(dir.length + 1)).join(', ')}): run \`${GUEST_BUILD_COMMAND}\` first, or set DEJA_GUEST_DIR`,
+      ExitCode.BadInput,
+    );
+  }
+  return { ...files, dir };
+}
+
+/** The kernel command line for an /init mode of the reference guest. */
+export function guestAppend(mode: string | undefined, extra: string | undefined): string {
+  const parts = ['console=ttyS0 earlycon=sbi panic=-1'];
+  if (mode) parts.push(`initmode=${mode}`);
+  if (extra) parts.push(extra);
+  return parts.join(' ');
+}

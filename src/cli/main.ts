@@ -1,0 +1,59 @@
+// deja's command line.
+
+import { Command, CommanderError, Option } from 'commander';
+import { UserError, ExitCode } from '../errors.js';
+import { runCommand, type RunOptions } from './run.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('deja')
+    .description('Full-system RISC-V (rv32, QEMU virt) emulator with deterministic record and replay')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  program
+    .command('run')
+    .description('boot a guest (default: the reference guest from `npm run guest`)')
+    .option('--bios <file>', 'firmware (raw binary at 0x80000000, or ELF)')
+    .option('--kernel <file>', 'kernel (Linux RISC-V Image, or ELF)')
+    .option('--initrd <file>', 'initial ramdisk')
+    .option('--append <cmdline>', 'kernel command line (replaces the default)')
+    .option('--mode <mode>', 'reference guest /init mode: boot, bench, stress, panic, shell')
+    .option('--append-extra <words>', 'words added to the default command line (e.g. benchiter=1000)')
+    .option('--elf <file>', 'bare-metal ELF program (reports through HTIF tohost)')
+    .option('--ram <size>', 'RAM size (default 128M)')
+    .option('--disk <file>', 'virtio-blk disk image (repeatable; writes stay in memory)', collect)
+    .option('--disk-write', 'write disk changes back to the image files at exit')
+    .option('--max-insns <n>', 'stop after n instructions (exit reason "limit")')
+    .option('--stats-json <file>', 'write run statistics as JSON at exit')
+    .addOption(new Option('--tier <tier>', 'execution tier').default('interp'))
+    .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second)')
+    .option('-q, --quiet', 'do not print the guest console')
+    .action(async (o: RunOptions) => {
+      process.exitCode = await runCommand(o);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    process.exitCode = exitCodeOf(e);
+  }
+  // Flush stdout before leaving; stdin listeners must not keep the process alive.
+  process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+}
+
+function exitCodeOf(e: unknown): number {
+  if (e instanceof CommanderError) {
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.Usage;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`deja: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`deja: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return ExitCode.Internal;
+}

@@ -1,0 +1,128 @@
+// `deja run`: build the machine from options, run it live with the console attached.
+
+import { writeFileSync } from 'node:fs';
+import { Machine, type MachineConfig, type ExitStatus } from '../machine/machine.js';
+import { LivePort } from '../record/input-port.js';
+import { DEFAULT_RAM_BYTES } from '../machine/board.js';
+import { UserError, ExitCode } from '../errors.js';
+import { readInput } from './files.js';
+import { defaultGuest, guestAppend } from './guest.js';
+import { parseChoice, parseCount, parseRam } from './options.js';
+import { ConsoleOut, attachConsoleInput } from './console.js';
+
+export const TIERS = ['interp'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface RunOptions {
+  bios?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  mode?: string;
+  appendExtra?: string;
+  elf?: string;
+  ram?: string;
+  disk?: string[];
+  diskWrite?: boolean;
+  maxInsns?: string;
+  statsJson?: string;
+  tier?: string;
+  pace?: boolean;
+  quiet?: boolean;
+}
+
+/** Machine configuration from command-line options (reads the image files). */
+export function machineConfig(o: RunOptions): MachineConfig {
+  const ramBytes = o.ram ? parseRam(o.ram) : DEFAULT_RAM_BYTES;
+  const disks = (o.disk ?? []).map((p) => ({ name: p, bytes: readInput(p, 'disk image'), readonly: false }));
+  if (o.elf) {
+    if (o.bios || o.kernel || o.initrd) throw new UserError('--elf runs a bare-metal program alone: drop --bios/--kernel/--initrd', ExitCode.Usage);
+    return { ramBytes, elf: { name: o.elf, bytes: readInput(o.elf, 'ELF program') }, append: o.append ?? '', disks };
+  }
+  const guest = !o.bios && !o.kernel ? defaultGuest() : null;
+  const bios = o.bios ?? guest?.bios;
+  const kernel = o.kernel ?? guest?.kernel;
+  const initrd = o.initrd ?? (o.kernel ? undefined : guest?.initrd);
+  return {
+    ramBytes,
+    bios: bios ? { name: bios, bytes: readInput(bios, 'firmware') } : undefined,
+    kernel: kernel ? { name: kernel, bytes: readInput(kernel, 'kernel') } : undefined,
+    initrd: initrd ? { name: initrd, bytes: readInput(initrd, 'initrd') } : undefined,
+    append: o.append ?? guestAppend(o.mode, o.appendExtra),
+    disks,
+  };
+}
+
+export interface RunResult {
+  exit: ExitStatus;
+  icount: number;
+  seconds: number;
+}
+
+export function exitCodeFor(exit: ExitStatus): number {
+  switch (exit.reason) {
+    case 'poweroff': return ExitCode.Ok;
+    case 'fail': return ExitCode.GuestFail;
+    case 'reset': return ExitCode.Reset;
+    case 'panic': return ExitCode.Panic;
+    case 'limit': return ExitCode.Limit;
+    case 'stop': return ExitCode.Stopped;
+  }
+}
+
+export function writeStats(file: string, r: RunResult, extra: Record<string, unknown>): void {
+  const stats = {
+    icount: r.icount,
+    seconds: r.seconds,
+    mips: r.seconds > 0 ? r.icount / r.seconds / 1e6 : 0,
+    exit: r.exit,
+    ...extra,
+  };
+  try {
+    writeFileSync(file, JSON.stringify(stats, null, 2) + '\n');
+  } catch (e) {
+    throw new UserError(`${file}: cannot write stats: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+  }
+}
+
+/** Runs a machine live until it exits, hits the limit, or the user stops it. */
+export async function runLive(machine: Machine, port: LivePort, maxInsns: number, out: ConsoleOut): Promise<ExitStatus> {
+  let stopped = false;
+  const detach = attachConsoleInput(port, () => (stopped = true));
+  try {
+    for (;;) {
+      const r = machine.runUntil(Math.min(maxInsns, machine.hart.icount + 50_000_000));
+      out.flush();
+      if (r === 'exit') return machine.exit!;
+      if (stopped) return { reason: 'stop', code: 0 };
+      if (r === 'limit' && machine.hart.icount >= maxInsns) return { reason: 'limit', code: 0 };
+      // Let the host deliver console input (and pace idle time) before going on.
+      await new Promise((res) => (r === 'wait' ? setTimeout(res, 1) : setImmediate(res)));
+      if (stopped) return { reason: 'stop', code: 0 };
+    }
+  } finally {
+    detach();
+  }
+}
+
+export async function runCommand(o: RunOptions): Promise<number> {
+  const tier: Tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+  const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
+  const config = machineConfig(o);
+  const port = new LivePort({ pace: o.pace ?? false });
+  const machine = new Machine(config, port);
+  const out = new ConsoleOut(o.quiet ? null : process.stdout);
+  machine.consoleSink = (b) => out.write(b);
+  const t0 = performance.now();
+  const exit = await runLive(machine, port, maxInsns, out);
+  const seconds = (performance.now() - t0) / 1000;
+  out.flush();
+  if (o.diskWrite) writeBackDisks(machine, o.disk ?? []);
+  const result = { exit, icount: machine.hart.icount, seconds };
+  if (o.statsJson) writeStats(o.statsJson, result, { tier });
+  return exitCodeFor(exit);
+}
+
+function writeBackDisks(machine: Machine, paths: string[]): void {
+  paths.forEach((p, i) => machine.virtio[i]?.writeBack?.(p));
+}

@@ -1,0 +1,546 @@
+// The hart: architectural state, CSRs, traps and interrupts, memory slow paths, and the
+// `system` helper that executes every instruction a compiled unit must end after.
+
+import {
+  CSR, Cause, IRQ_PRIORITY, MEDELEG_MASK, MIDELEG_MASK, MIP_ALL, MIP_SW_MASK, MISA, MSTATUS_MIE,
+  MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP,
+  MSTATUS_MXR, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, MSTATUS_WRITABLE, MSTATUS_TLB_SELECT, PRIV_M, PRIV_S, PRIV_U, SSTATUS_MASK,
+} from './constants.js';
+import { PhysMemory } from './memory.js';
+import { DecodeCache } from './decode-cache.js';
+import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, Mmu, TRAP, TLB_MASK } from './mmu.js';
+import { AMO_FUNCS, OP_INDEX } from '../isa/semantics.js';
+import type { Width } from '../machine/bus.js';
+
+/** Virtual time source: mtime (10 MHz ticks) at a given instruction count. */
+export interface Clock {
+  mtime(icount: number): number;
+}
+
+/** Why the hart asks its run loop to return early. */
+export enum StopReason {
+  None = 0,
+  Wfi = 1,
+  Requested = 2,
+}
+
+const OP = OP_INDEX;
+
+/**
+ * Initial value of fields that will hold values outside V8's small-integer range (pc,
+ * icount, CSRs): starting them as a heap number keeps the hart's hidden class stable, where
+ * a change of field representation later would deoptimize every compiled unit.
+ */
+const F64 = -0;
+
+export class Hart {
+  /** x0..x31; every writer keeps x[0] at 0. */
+  readonly x = new Int32Array(32);
+  pc = F64;
+  /** Retired instructions (DESIGN.md I2). */
+  icount = F64;
+  priv = PRIV_M;
+
+  mstatus = F64;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** mip bits software writes (SSIP, STIP, SEIP); devices drive `mipHw`. */
+  mipSw = 0;
+  mipHw = 0;
+  mtvec = F64;
+  mscratch = F64;
+  mepc = F64;
+  mcause = F64;
+  mtval = F64;
+  mcounteren = 0;
+  mcountinhibit = 0;
+  stvec = F64;
+  sscratch = F64;
+  sepc = F64;
+  scause = F64;
+  stval = F64;
+  scounteren = 0;
+  satp = F64;
+  cycleOffset = F64;
+  instretOffset = F64;
+  /** LR reservation: a physical address, or negative for none. */
+  reservation = -0.5;
+
+  /**
+   * Set whenever something may need the run loop's attention before the next instruction:
+   * interrupt state changed (DESIGN.md I5), a wfi is waiting, or a stop was requested.
+   */
+  attention = true;
+  stop: StopReason = StopReason.None;
+
+  readonly mmu: Mmu;
+  /** Decoded instructions for the interpreter. */
+  readonly decodeCache: DecodeCache;
+
+  constructor(
+    readonly mem: PhysMemory,
+    readonly clock: Clock,
+  ) {
+    this.mmu = new Mmu(mem, this);
+    this.decodeCache = new DecodeCache(mem, this.mmu, this);
+  }
+
+  reset(pc: number): void {
+    this.x.fill(0);
+    this.pc = pc >>> 0;
+    this.priv = PRIV_M;
+    this.mstatus = 0;
+    this.mie = this.mipSw = this.medeleg = this.mideleg = 0;
+    this.satp = 0;
+    this.mmu.select();
+    this.mmu.pmpcfg.fill(0);
+    this.mmu.pmpaddr.fill(0);
+    this.mmu.pmpChanged();
+    this.attention = true;
+  }
+
+  mip(): number {
+    return this.mipSw | this.mipHw;
+  }
+
+  /** Devices raise or lower their interrupt lines here. */
+  setIrqLine(bit: number, level: boolean): void {
+    const before = this.mipHw;
+    this.mipHw = level ? before | bit : before & ~bit;
+    if (this.mipHw !== before) this.attention = true;
+  }
+
+  requestStop(): void {
+    this.stop = StopReason.Requested;
+    this.attention = true;
+  }
+
+  /** The highest-priority interrupt that is pending and enabled now, or -1. */
+  pendingInterrupt(): number {
+    const pending = this.mip() & this.mie;
+    if (pending === 0) return -1;
+    const m = pending & ~this.mideleg;
+    const s = pending & this.mideleg;
+    const mOn = this.priv < PRIV_M || (this.mstatus & MSTATUS_MIE) !== 0;
+    const sOn = this.priv < PRIV_S || (this.priv === PRIV_S && (this.mstatus & MSTATUS_SIE) !== 0);
+    const take = (m && mOn ? m : 0) || (s && sOn ? s : 0);
+    if (!take) return -1;
+    for (const irq of IRQ_PRIORITY) if (take & (1 << irq)) return irq;
+    return -1;
+  }
+
+  /**
+   * Called by every run loop before an instruction when `attention` is set. Takes a pending
+   * interrupt (pc moves to the handler) and returns true if the loop must return instead.
+   */
+  service(): boolean {
+    this.attention = false;
+    if (this.stop !== StopReason.None) {
+      this.attention = true;
+      return true;
+    }
+    const irq = this.pendingInterrupt();
+    if (irq >= 0) this.takeTrap(irq, 0, true);
+    return false;
+  }
+
+  takeTrap(cause: number, tval: number, interrupt: boolean): void {
+    const bit = 1 << cause;
+    const pc = this.pc;
+    if (this.priv <= PRIV_S && ((interrupt ? this.mideleg : this.medeleg) & bit) !== 0) {
+      this.scause = interrupt ? (cause | 0x80000000) >>> 0 : cause;
+      this.sepc = pc;
+      this.stval = tval >>> 0;
+      let st = this.mstatus & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP);
+      if (this.mstatus & MSTATUS_SIE) st |= MSTATUS_SPIE;
+      if (this.priv === PRIV_S) st |= MSTATUS_SPP;
+      this.mstatus = st;
+      this.pc = this.vector(this.stvec, cause, interrupt);
+      this.setPriv(PRIV_S);
+    } else {
+      this.mcause = interrupt ? (cause | 0x80000000) >>> 0 : cause;
+      this.mepc = pc;
+      this.mtval = tval >>> 0;
+      let st = this.mstatus & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP);
+      if (this.mstatus & MSTATUS_MIE) st |= MSTATUS_MPIE;
+      st |= this.priv << MSTATUS_MPP_SHIFT;
+      this.mstatus = st;
+      this.pc = this.vector(this.mtvec, cause, interrupt);
+      this.setPriv(PRIV_M);
+    }
+    this.attention = true;
+  }
+
+  /** Takes the trap a fault left on the MMU (after catching TRAP). */
+  takeFault(): void {
+    this.takeTrap(this.mmu.faultCause, this.mmu.faultTval, false);
+  }
+
+  private vector(tvec: number, cause: number, interrupt: boolean): number {
+    const base = tvec & ~3;
+    return ((tvec & 3) === 1 && interrupt ? base + 4 * cause : base) >>> 0;
+  }
+
+  private setPriv(p: number): void {
+    this.priv = p;
+    this.mmu.select();
+  }
+
+  // ---- memory slow paths: called with pc and icount exact, may throw TRAP ----
+
+  loadSlow(va: number, width: Width, signed: boolean): number {
+    if ((va & (width - 1)) !== 0 && width > 1) {
+      // Misaligned: done in place, byte by byte (each byte translated on its own).
+      let v = 0;
+      for (let i = width - 1; i >= 0; i--) v = (v << 8) | this.loadSlow((va + i) | 0, 1, false);
+      return signed ? (width === 2 ? (v << 16) >> 16 : v | 0) : width === 4 ? v | 0 : v;
+    }
+    const pa = this.mmu.translate(va, ACCESS_READ);
+    const off = this.mem.offsetOf(pa);
+    let v: number;
+    if (off >= 0) v = this.mem.readOff(off, width);
+    else v = this.mmioRead(pa, width, va, Cause.LoadAccessFault);
+    if (signed) return width === 1 ? (v << 24) >> 24 : width === 2 ? (v << 16) >> 16 : v | 0;
+    return width === 4 ? v | 0 : v;
+  }
+
+  storeSlow(va: number, width: Width, value: number): void {
+    if ((va & (width - 1)) !== 0 && width > 1) {
+      // Check every byte's translation first so a faulting store writes nothing.
+      for (let i = 0; i < width; i++) this.mmu.translate((va + i) | 0, ACCESS_WRITE);
+      for (let i = 0; i < width; i++) this.storeSlow((va + i) | 0, 1, value >>> (8 * i));
+      return;
+    }
+    const pa = this.mmu.translate(va, ACCESS_WRITE);
+    const off = this.mem.offsetOf(pa);
+    if (off >= 0) {
+      if (!this.mem.isRom(off)) this.mem.writeOff(off, width, value);
+      if (pa === this.reservation) this.reservation = -1;
+    } else this.mmioWrite(pa, width, value, va);
+  }
+
+  private mmioRead(pa: number, width: Width, va: number, cause: number): number {
+    const dev = this.mem.device(pa);
+    if (!dev || !dev.widths.includes(width)) this.mmu.fault(cause, va);
+    const v = dev.read(pa - dev.base, width);
+    this.attention = true; // a read can change device and interrupt state (PLIC claim)
+    return v;
+  }
+
+  private mmioWrite(pa: number, width: Width, value: number, va: number): void {
+    const dev = this.mem.device(pa);
+    if (!dev || !dev.widths.includes(width)) this.mmu.fault(Cause.StoreAccessFault, va);
+    dev.write(pa - dev.base, width, width === 4 ? value | 0 : value & ((1 << (8 * width)) - 1));
+    this.attention = true;
+  }
+
+  /** Buffer offset of the instruction halfword at va (fills the fetch TLB). */
+  fetchSlow(va: number): number {
+    const pa = this.mmu.translate(va, ACCESS_FETCH);
+    const off = this.mem.offsetOf(pa);
+    if (off < 0) this.mmu.fault(Cause.InsnAccessFault, va);
+    return off;
+  }
+
+  /** The instruction bits at pc (16 or 32), through the fetch TLB. */
+  fetch(pc: number): number {
+    const vpn = pc >>> 12;
+    const i = vpn & TLB_MASK;
+    const off = this.mmu.xTag[i] === vpn ? this.mmu.xOff[i] + (pc & 4095) : this.fetchSlow(pc);
+    const lo = this.mem.u16[off >>> 1];
+    if ((lo & 3) !== 3) return lo;
+    if ((pc & 4095) !== 4094) return lo | (this.mem.u16[(off >>> 1) + 1] << 16);
+    return lo | (this.mem.u16[this.fetchSlow((pc + 2) | 0) >>> 1] << 16);
+  }
+
+  // ---- A extension (helpers shared by every tier) ----
+
+  lr(va: number): number {
+    if (va & 3) this.mmu.fault(Cause.LoadMisaligned, va);
+    const v = this.loadSlow(va, 4, true);
+    this.reservation = this.mmu.translate(va, ACCESS_READ);
+    return v;
+  }
+
+  sc(va: number, value: number): number {
+    if (va & 3) this.mmu.fault(Cause.StoreMisaligned, va);
+    const pa = this.mmu.translate(va, ACCESS_WRITE, true);
+    const ok = pa === this.reservation;
+    this.reservation = -1;
+    if (!ok) return 1;
+    this.storeSlow(va, 4, value);
+    return 0;
+  }
+
+  amo(op: number, va: number, value: number): number {
+    if (va & 3) this.mmu.fault(Cause.StoreMisaligned, va);
+    this.mmu.translate(va, ACCESS_WRITE, true);
+    const old = this.loadSlow(va, 4, true);
+    this.storeSlow(va, 4, AMO_FUNCS[op](old, value));
+    return old;
+  }
+
+  // ---- system instructions: retire (pc += len, icount++) or trap ----
+
+  /**
+   * Executes a `system` instruction (CSR access, xRET, ecall, ebreak, wfi, fences).
+   * Called with pc and icount of the instruction itself.
+   */
+  system(op: number, rd: number, rs1: number, imm: number, csr: number, len: number, raw: number): void {
+    switch (op) {
+      case OP.csrrw:
+      case OP.csrrs:
+      case OP.csrrc:
+      case OP.csrrwi:
+      case OP.csrrsi:
+      case OP.csrrci:
+        return this.csrOp(op, rd, rs1, imm, csr, len, raw);
+      case OP.ecall:
+        return this.takeTrap(Cause.EcallU + this.priv, 0, false);
+      case OP.ebreak:
+        return this.takeTrap(Cause.Breakpoint, this.pc, false);
+      case OP.mret: {
+        if (this.priv !== PRIV_M) return this.illegal(raw);
+        const mpp = (this.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT;
+        let st = this.mstatus & ~(MSTATUS_MIE | MSTATUS_MPP);
+        if (this.mstatus & MSTATUS_MPIE) st |= MSTATUS_MIE;
+        st |= MSTATUS_MPIE;
+        if (mpp !== PRIV_M) st &= ~MSTATUS_MPRV;
+        this.mstatus = st;
+        return this.xret(this.mepc, mpp);
+      }
+      case OP.sret: {
+        if (this.priv === PRIV_U || (this.priv === PRIV_S && this.mstatus & MSTATUS_TSR)) return this.illegal(raw);
+        const spp = this.mstatus & MSTATUS_SPP ? PRIV_S : PRIV_U;
+        let st = this.mstatus & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV);
+        if (this.mstatus & MSTATUS_SPIE) st |= MSTATUS_SIE;
+        st |= MSTATUS_SPIE;
+        this.mstatus = st;
+        return this.xret(this.sepc, spp);
+      }
+      case OP.wfi:
+        if (this.priv === PRIV_U || (this.priv === PRIV_S && this.mstatus & MSTATUS_TW)) return this.illegal(raw);
+        this.retire(len);
+        // Sleep until an interrupt is pending in mie, whatever the global enables say.
+        if ((this.mip() & this.mie) === 0) this.stop = StopReason.Wfi;
+        this.attention = true;
+        return;
+      case OP['sfence.vma']:
+        if (this.priv === PRIV_U || (this.priv === PRIV_S && this.mstatus & MSTATUS_TVM)) return this.illegal(raw);
+        if (rs1 !== 0) this.mmu.flushPage(this.x[rs1]);
+        else this.mmu.flush();
+        return this.retire(len);
+      case OP['fence.i']:
+        // Stores to code pages already invalidated what they touched (I6); the unit ends here.
+        return this.retire(len);
+      default:
+        return this.illegal(raw);
+    }
+  }
+
+  private xret(target: number, priv: number): void {
+    this.icount++;
+    this.pc = target >>> 0;
+    this.setPriv(priv);
+    this.attention = true;
+  }
+
+  private retire(len: number): void {
+    this.pc = (this.pc + len) >>> 0;
+    this.icount++;
+  }
+
+  illegal(raw: number): void {
+    this.takeTrap(Cause.IllegalInsn, raw, false);
+  }
+
+  private csrOp(op: number, rd: number, rs1: number, imm: number, csr: number, len: number, raw: number): void {
+    const isImm = op === OP.csrrwi || op === OP.csrrsi || op === OP.csrrci;
+    const src = isImm ? imm : this.x[rs1];
+    const isRw = op === OP.csrrw || op === OP.csrrwi;
+    const writes = isRw || (isImm ? imm !== 0 : rs1 !== 0);
+    if (this.priv < ((csr >>> 8) & 3) || (writes && csr >>> 10 === 3)) return this.illegal(raw);
+    const old = this.csrRead(csr);
+    if (old === null) return this.illegal(raw);
+    if (writes) {
+      const value = isRw ? src : op === OP.csrrs || op === OP.csrrsi ? old | src : old & ~src;
+      if (!this.csrWrite(csr, value | 0)) return this.illegal(raw);
+    }
+    if (rd !== 0) this.x[rd] = old;
+    this.retire(len);
+    this.attention = true;
+  }
+
+  private counterAllowed(csr: number): boolean {
+    const bit = 1 << (csr & 31);
+    if (this.priv < PRIV_M && !(this.mcounteren & bit)) return false;
+    if (this.priv < PRIV_S && !(this.scounteren & bit)) return false;
+    return true;
+  }
+
+  /** A CSR's value (int32), or null if it does not exist or may not be read now. */
+  csrRead(csr: number): number | null {
+    switch (csr) {
+      case CSR.cycle:
+      case CSR.instret:
+      case CSR.time:
+      case CSR.cycleh:
+      case CSR.instreth:
+      case CSR.timeh: {
+        if (!this.counterAllowed(csr)) return null;
+        const v = csr === CSR.time || csr === CSR.timeh ? this.clock.mtime(this.icount)
+          : this.icount + (csr === CSR.cycle || csr === CSR.cycleh ? this.cycleOffset : this.instretOffset);
+        return csr >= 0xc80 ? Math.floor(v / 4294967296) | 0 : v % 4294967296 | 0;
+      }
+      case CSR.mcycle: return (this.icount + this.cycleOffset) % 4294967296 | 0;
+      case CSR.minstret: return (this.icount + this.instretOffset) % 4294967296 | 0;
+      case CSR.mcycleh: return Math.floor((this.icount + this.cycleOffset) / 4294967296) | 0;
+      case CSR.minstreth: return Math.floor((this.icount + this.instretOffset) / 4294967296) | 0;
+      case CSR.sstatus: return this.mstatus & SSTATUS_MASK;
+      case CSR.sie: return this.mie & this.mideleg;
+      case CSR.stvec: return this.stvec | 0;
+      case CSR.scounteren: return this.scounteren;
+      case CSR.senvcfg: return 0;
+      case CSR.sscratch: return this.sscratch | 0;
+      case CSR.sepc: return this.sepc | 0;
+      case CSR.scause: return this.scause | 0;
+      case CSR.stval: return this.stval | 0;
+      case CSR.sip: return this.mip() & this.mideleg;
+      case CSR.satp:
+        if (this.priv === PRIV_S && this.mstatus & MSTATUS_TVM) return null;
+        return this.satp | 0;
+      case CSR.mvendorid:
+      case CSR.marchid:
+      case CSR.mimpid:
+      case CSR.mhartid:
+      case CSR.mconfigptr:
+        return 0;
+      case CSR.mstatus: return this.mstatus | 0;
+      case CSR.misa: return MISA | 0;
+      case CSR.medeleg: return this.medeleg;
+      case CSR.mideleg: return this.mideleg;
+      case CSR.mie: return this.mie;
+      case CSR.mtvec: return this.mtvec | 0;
+      case CSR.mcounteren: return this.mcounteren;
+      case CSR.menvcfg:
+      case CSR.menvcfgh:
+      case CSR.mstatush:
+        return 0;
+      case CSR.mcountinhibit: return this.mcountinhibit;
+      case CSR.mscratch: return this.mscratch | 0;
+      case CSR.mepc: return this.mepc | 0;
+      case CSR.mcause: return this.mcause | 0;
+      case CSR.mtval: return this.mtval | 0;
+      case CSR.mip: return this.mip();
+    }
+    if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
+      const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
+      return c[b] | (c[b + 1] << 8) | (c[b + 2] << 16) | (c[b + 3] << 24);
+    }
+    if (csr >= CSR.pmpaddr0 && csr < CSR.pmpaddr0 + 16) return this.mmu.pmpaddr[csr - CSR.pmpaddr0] | 0;
+    return null;
+  }
+
+  /** Writes a CSR (WARL fields masked); false if it does not exist. */
+  csrWrite(csr: number, v: number): boolean {
+    switch (csr) {
+      case CSR.sstatus:
+        return this.writeMstatus((this.mstatus & ~SSTATUS_MASK) | (v & SSTATUS_MASK)), true;
+      case CSR.sie:
+        this.mie = (this.mie & ~this.mideleg) | (v & this.mideleg);
+        return true;
+      case CSR.stvec: this.stvec = (v & ~2) >>> 0; return true;
+      case CSR.scounteren: this.scounteren = v & 7; return true;
+      case CSR.senvcfg: return true;
+      case CSR.sscratch: this.sscratch = v >>> 0; return true;
+      case CSR.sepc: this.sepc = (v & ~1) >>> 0; return true;
+      case CSR.scause: this.scause = v >>> 0; return true;
+      case CSR.stval: this.stval = v >>> 0; return true;
+      case CSR.sip: {
+        const m = this.mideleg & 2; // only SSIP is writable through sip
+        this.mipSw = (this.mipSw & ~m) | (v & m);
+        return true;
+      }
+      case CSR.satp:
+        if (this.priv === PRIV_S && this.mstatus & MSTATUS_TVM) return false;
+        this.satp = (v & 0x803fffff) >>> 0; // ASIDLEN = 0
+        this.mmu.flush();
+        return true;
+      case CSR.mstatus: this.writeMstatus(v); return true;
+      case CSR.misa: return true;
+      case CSR.medeleg: this.medeleg = v & MEDELEG_MASK; return true;
+      case CSR.mideleg: this.mideleg = v & MIDELEG_MASK; return true;
+      case CSR.mie: this.mie = v & MIP_ALL; return true;
+      case CSR.mtvec: this.mtvec = (v & ~2) >>> 0; return true;
+      case CSR.mcounteren: this.mcounteren = v & 7; return true;
+      case CSR.menvcfg:
+      case CSR.menvcfgh:
+      case CSR.mstatush:
+        return true;
+      case CSR.mcountinhibit: this.mcountinhibit = v & 5; return true;
+      case CSR.mscratch: this.mscratch = v >>> 0; return true;
+      case CSR.mepc: this.mepc = (v & ~1) >>> 0; return true;
+      case CSR.mcause: this.mcause = v >>> 0; return true;
+      case CSR.mtval: this.mtval = v >>> 0; return true;
+      case CSR.mip: this.mipSw = v & MIP_SW_MASK; return true;
+      case CSR.mcycle: this.cycleOffset = setLow(this.icount + this.cycleOffset, v) - this.icount; return true;
+      case CSR.minstret: this.instretOffset = setLow(this.icount + this.instretOffset, v) - this.icount; return true;
+      case CSR.mcycleh: this.cycleOffset = setHigh(this.icount + this.cycleOffset, v) - this.icount; return true;
+      case CSR.minstreth: this.instretOffset = setHigh(this.icount + this.instretOffset, v) - this.icount; return true;
+    }
+    if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
+      const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
+      for (let i = 0; i < 4; i++) {
+        if (c[b + i] & 0x80) continue; // locked
+        let cfg = (v >>> (8 * i)) & 0x9f;
+        if ((cfg & 3) === 2) cfg &= ~3; // W without R is reserved
+        c[b + i] = cfg;
+      }
+      this.mmu.pmpChanged();
+      return true;
+    }
+    if (csr >= CSR.pmpaddr0 && csr < CSR.pmpaddr0 + 16) {
+      const i = csr - CSR.pmpaddr0;
+      const c = this.mmu.pmpcfg;
+      const locked = c[i] & 0x80 || (i < 15 && c[i + 1] & 0x80 && ((c[i + 1] >>> 3) & 3) === 1);
+      if (!locked) this.mmu.pmpaddr[i] = v >>> 0;
+      this.mmu.pmpChanged();
+      return true;
+    }
+    return false;
+  }
+
+  private writeMstatus(v: number): void {
+    const old = this.mstatus;
+    let st = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
+    const mpp = (st & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT;
+    if (mpp === 2) st = (st & ~MSTATUS_MPP) | (old & MSTATUS_MPP); // reserved encoding: keep
+    this.mstatus = st >>> 0;
+    if ((old ^ st) & MSTATUS_MXR) this.mmu.flush();
+    if ((old ^ st) & MSTATUS_TLB_SELECT) this.mmu.select();
+  }
+
+  /** Everything a state hash and a divergence report compare. */
+  archState(): Record<string, number> {
+    const s: Record<string, number> = { pc: this.pc >>> 0, priv: this.priv };
+    for (let i = 1; i < 32; i++) s[`x${i}`] = this.x[i];
+    Object.assign(s, {
+      mstatus: this.mstatus, medeleg: this.medeleg, mideleg: this.mideleg, mie: this.mie, mip: this.mip(),
+      mtvec: this.mtvec, mscratch: this.mscratch, mepc: this.mepc, mcause: this.mcause, mtval: this.mtval,
+      stvec: this.stvec, sscratch: this.sscratch, sepc: this.sepc, scause: this.scause, stval: this.stval,
+      satp: this.satp, mcounteren: this.mcounteren, scounteren: this.scounteren,
+    });
+    return s;
+  }
+}
+
+function setLow(v: number, low: number): number {
+  return Math.floor(v / 4294967296) * 4294967296 + (low >>> 0);
+}
+
+function setHigh(v: number, high: number): number {
+  return (high >>> 0) * 4294967296 + (v % 4294967296);
+}
+
+export { TRAP, ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE };

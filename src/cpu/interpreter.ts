@@ -1,0 +1,188 @@
+// The reference interpreter (tier 0), generated once from the semantics table: a loop over
+// predecoded slots (decode-cache.ts, filled by the one decoder) whose switch has one leaf
+// per (op, length), each leaf the op's semantics template with operands unpacked from the
+// slot. Neither decoding nor meaning is written by hand here.
+
+import { ENCODINGS, OP_NAMES } from '../isa/encodings.js';
+import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
+import { mulh, mulhsu, mulhu } from '../isa/arith.js';
+import { Bus } from '../machine/bus.js';
+import { KEY_ILLEGAL, keyOf } from './decode-cache.js';
+import { Hart, StopReason } from './hart.js';
+import { PhysMemory } from './memory.js';
+import { TLB_MASK, TRAP } from './mmu.js';
+
+export type RunFn = (hart: Hart, limit: number) => void;
+
+const SYNC = '(hart.pc = pc >>> 0, hart.icount = ic)';
+
+/**
+ * A run returns early after this many traps, so a guest stuck in a trap loop (which
+ * retires nothing, so never reaches the icount limit) leaves the host responsive.
+ */
+export const TRAP_STORM = 10000;
+
+/** Memory macros with the TLB fast path inline; the slow path gets exact pc and icount. */
+export function memoryMacros(sync: string): Record<string, (...a: string[]) => string> {
+  const load = (width: number, signed: boolean, read: (idx: string) => string) => (addr: string) => {
+    const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
+    return `(a = ${addr}, vpn = a >>> 12, rT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${read(`rO[vpn & ${TLB_MASK}] + (a & 4095)`)} : (${sync}, hart.loadSlow(a, ${width}, ${signed})))`;
+  };
+  const store = (width: number, write: (idx: string) => string) => (addr: string, value: string) => {
+    const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
+    return `(a = ${addr}, t = ${value}, vpn = a >>> 12, wT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${write(`wO[vpn & ${TLB_MASK}] + (a & 4095)`)} : (${sync}, hart.storeSlow(a, ${width}, t)))`;
+  };
+  return {
+    LOAD32: load(4, true, (o) => `i32[(${o}) >> 2]`),
+    LOAD_U16: load(2, false, (o) => `u16[(${o}) >> 1]`),
+    LOAD_S16: load(2, true, (o) => `(u16[(${o}) >> 1] << 16) >> 16`),
+    LOAD_U8: load(1, false, (o) => `u8[${o}]`),
+    LOAD_S8: load(1, true, (o) => `(u8[${o}] << 24) >> 24`),
+    STORE32: store(4, (o) => `(i32[(${o}) >> 2] = t)`),
+    STORE16: store(2, (o) => `(u16[(${o}) >> 1] = t)`),
+    STORE8: store(1, (o) => `(u8[${o}] = t)`),
+    MULH: (p, q) => `mulh(${p}, ${q})`,
+    MULHSU: (p, q) => `mulhsu(${p}, ${q})`,
+    MULHU: (p, q) => `mulhu(${p}, ${q})`,
+    LR: (addr) => `(${sync}, hart.lr(${addr}))`,
+    SC: (addr, v) => `(${sync}, hart.sc(${addr}, ${v}))`,
+    AMO: (op, addr, v) => `(${sync}, hart.amo(${op}, ${addr}, ${v}))`,
+  };
+}
+
+/** After anything that may change privilege or mstatus, the TLB set may have changed. */
+const RELOAD_TLB = 'rT = mmu.rTag; rO = mmu.rOff; wT = mmu.wTag; wO = mmu.wOff;';
+
+const RD = '((w >>> 8) & 31)';
+const RS1 = '((w >>> 13) & 31)';
+const RS2 = '((w >>> 18) & 31)';
+const CSR = '((w >>> 18) & 4095)';
+
+/** The leaf for one op at one length. */
+function leaf(op: string, len: 2 | 4): string {
+  const sem = SEMANTICS[op];
+  const opIndex = OP_INDEX[op];
+  const names = { rs1: `x[${RS1}]`, rs2: `x[${RS2}]`, imm: 'imm', pc: 'pc', npc: `((pc + ${len}) | 0)`, OP: String(opIndex) };
+  const macros = memoryMacros(SYNC);
+  const writeRd = (v: string) => `x[${RD}] = ${v}; x[0] = 0;`;
+  if (sem.system) {
+    // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts).
+    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; ic = hart.icount; fpVa = -1; ${RELOAD_TLB}`;
+  }
+  if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; ic++; }`;
+  if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; ic++;`;
+  const parts: string[] = [];
+  if (sem.effect) parts.push(`${instantiate(sem.effect, names, macros)};`);
+  if (sem.rd) parts.push(writeRd(instantiate(sem.rd, names, macros)));
+  return `${parts.join(' ')} pc = (pc + ${len}) | 0; ic++;`;
+}
+
+function generate(): string {
+  const cases: string[] = [];
+  for (const op of OP_NAMES) {
+    for (const len of [2, 4] as const) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len)} break;`);
+  }
+  return `
+  const x = hart.x, mem = hart.mem, u8 = mem.u8, u16 = mem.u16, i32 = mem.i32, mmu = hart.mmu, dc = hart.decodeCache;
+  let rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;
+  let pc = hart.pc | 0, ic = hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
+  let fpVa = -1, code = dc.none;
+  for (;;) {
+    try {
+      while (ic < limit) {
+        if (hart.attention) {
+          ${SYNC};
+          if (hart.service()) return;
+          pc = hart.pc | 0;
+          fpVa = -1;
+          ${RELOAD_TLB}
+        }
+        if ((pc & -4096) !== fpVa) {
+          ${SYNC};
+          code = dc.pageFor(pc);
+          fpVa = pc & -4096;
+        }
+        const i = pc & 4094;
+        let w = code[i], imm = code[i + 1];
+        if (w === 0) {
+          ${SYNC};
+          dc.decodeAt(pc, code, i);
+          w = dc.w;
+          imm = dc.imm;
+        }
+        switch (w & 255) {
+${cases.join('\n')}
+          case ${KEY_ILLEGAL}:
+          default:
+            ${SYNC};
+            hart.illegal(imm);
+            pc = hart.pc | 0;
+            fpVa = -1;
+            ${RELOAD_TLB}
+            if (++traps > ${TRAP_STORM}) return;
+        }
+      }
+      ${SYNC};
+      return;
+    } catch (e) {
+      if (e !== TRAP) throw e;
+      ${SYNC};
+      hart.takeFault();
+      pc = hart.pc | 0;
+      ic = hart.icount;
+      fpVa = -1;
+      ${RELOAD_TLB}
+      if (++traps > ${TRAP_STORM}) return;
+    }
+  }`;
+}
+
+/**
+ * Runs every leaf of the interpreter a few times on a scratch hart, so that V8 has type
+ * feedback for all of them before it optimizes the loop; otherwise each leaf met for the
+ * first time deoptimizes it. Every encoding runs with its operand fields zero, first with
+ * registers zero (accesses fault), then with registers pointing into RAM (pc and addresses
+ * are large int32 values, as in a real guest): loads and stores miss the TLB, then hit;
+ * branches and jumps loop in place; system instructions trap.
+ */
+function train(run: RunFn): void {
+  const ramBase = 0x80000000;
+  const mem = new PhysMemory({ ramBase, ramBytes: 1 << 20, romBase: 0x1000, romBytes: 0x1000 }, new Bus());
+  const hart = new Hart(mem, { mtime: () => 0 });
+  const codeOff = 0x10000;
+  for (const regs of [0, ramBase + 0x1000]) {
+    for (const e of ENCODINGS) {
+      for (let rep = 0; rep < 2; rep++) {
+        hart.reset(ramBase + codeOff);
+        hart.x.fill(regs | 0);
+        hart.x[0] = 0;
+        hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
+        mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
+        // rs1 = x5 where the encoding leaves the field free, so accesses can reach RAM.
+        const insn = e.len === 4 && (e.mask & (31 << 15)) === 0 ? e.match | (5 << 15) : e.match;
+        mem.i32[codeOff >> 2] = insn;
+        mem.i32[(codeOff >> 2) + 1] = insn;
+        hart.decodeCache.clear();
+        run(hart, hart.icount + 4);
+        hart.stop = StopReason.None;
+      }
+    }
+  }
+}
+
+let compiled: RunFn | null = null;
+
+/** The interpreter: runs until icount reaches `limit` or the hart asks to stop. */
+export function interpreter(): RunFn {
+  if (!compiled) {
+    const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function interp_run(hart, limit) {${generate()}\n}\n//# sourceURL=deja-interpreter.js`);
+    compiled = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
+    train(compiled);
+  }
+  return compiled;
+}
+
+/** The generated source, for reading. */
+export function interpreterSource(): string {
+  return generate();
+}

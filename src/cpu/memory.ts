@@ -1,0 +1,133 @@
+// Physical memory as the hart sees it: RAM and the boot ROM in one buffer (so every
+// fast path indexes one set of typed arrays), per-page flags for code and watched pages,
+// and MMIO through the bus.
+
+import type { Bus, Device, Width } from '../machine/bus.js';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+/** Page flags: a store to a flagged page leaves every fast path. */
+export const PAGE_CODE = 1; // holds translated code (DESIGN.md I6)
+export const PAGE_WATCH = 2; // a device watches stores here (HTIF tohost)
+
+export interface MemoryLayout {
+  ramBase: number;
+  ramBytes: number;
+  romBase: number;
+  romBytes: number;
+}
+
+export class PhysMemory {
+  readonly ramBase: number;
+  readonly ramBytes: number;
+  readonly romBase: number;
+  readonly romBytes: number;
+  readonly buf: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  readonly pageFlags: Uint8Array;
+  /**
+   * Called after a store (CPU or DMA) to a page with PAGE_CODE, which is cleared first:
+   * whoever cached code there drops it and flags the page again when it next caches code.
+   */
+  codeWriteListener: ((page: number) => void) | null = null;
+  /** Called after a store to a page with PAGE_WATCH. */
+  watchListener: ((pa: number, width: Width, value: number) => void) | null = null;
+
+  constructor(
+    layout: MemoryLayout,
+    readonly bus: Bus,
+  ) {
+    this.ramBase = layout.ramBase;
+    this.ramBytes = layout.ramBytes;
+    this.romBase = layout.romBase;
+    this.romBytes = layout.romBytes;
+    this.buf = new ArrayBuffer(this.ramBytes + this.romBytes);
+    this.u8 = new Uint8Array(this.buf);
+    this.u16 = new Uint16Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
+    this.pageFlags = new Uint8Array(this.buf.byteLength >>> PAGE_SHIFT);
+  }
+
+  /** Offset of a physical address in `buf`, or -1 if it is not RAM or ROM. */
+  offsetOf(pa: number): number {
+    if (pa >= this.ramBase && pa < this.ramBase + this.ramBytes) return pa - this.ramBase;
+    if (pa >= this.romBase && pa < this.romBase + this.romBytes) return this.ramBytes + (pa - this.romBase);
+    return -1;
+  }
+
+  isRom(off: number): boolean {
+    return off >= this.ramBytes;
+  }
+
+  /** Physical address of a buffer offset. */
+  paOf(off: number): number {
+    return off < this.ramBytes ? this.ramBase + off : this.romBase + (off - this.ramBytes);
+  }
+
+  readOff(off: number, width: Width): number {
+    if (width === 4 && (off & 3) === 0) return this.i32[off >> 2];
+    if (width === 1) return this.u8[off];
+    if (width === 2 && (off & 1) === 0) return this.u16[off >> 1];
+    let v = 0;
+    for (let i = width - 1; i >= 0; i--) v = (v << 8) | this.u8[off + i];
+    return width === 4 ? v | 0 : v;
+  }
+
+  /** Writes RAM at a buffer offset (never ROM) and tells the listeners about flagged pages. */
+  writeOff(off: number, width: Width, value: number): void {
+    if (width === 4 && (off & 3) === 0) this.i32[off >> 2] = value;
+    else if (width === 1) this.u8[off] = value;
+    else if (width === 2 && (off & 1) === 0) this.u16[off >> 1] = value;
+    else for (let i = 0; i < width; i++) this.u8[off + i] = value >>> (8 * i);
+    const page = off >>> PAGE_SHIFT;
+    const flags = this.pageFlags[page];
+    if (flags !== 0) this.flaggedWrite(page, flags, off, width, value);
+  }
+
+  private flaggedWrite(page: number, flags: number, off: number, width: Width, value: number): void {
+    if (flags & PAGE_CODE) this.codeWritten(page);
+    if (width > 1 && ((off + width - 1) >>> PAGE_SHIFT) !== page && this.pageFlags[page + 1] & PAGE_CODE) {
+      this.codeWritten(page + 1);
+    }
+    if (flags & PAGE_WATCH) this.watchListener?.(this.paOf(off), width, value);
+  }
+
+  private codeWritten(page: number): void {
+    this.pageFlags[page] &= ~PAGE_CODE;
+    this.codeWriteListener?.(page);
+  }
+
+  /** DMA from a device: same invalidation path as CPU stores (DESIGN.md I6). */
+  dmaWrite(pa: number, bytes: Uint8Array): boolean {
+    const off = this.offsetOf(pa);
+    if (off < 0 || this.isRom(off) || off + bytes.length > this.ramBytes) return false;
+    this.u8.set(bytes, off);
+    const first = off >>> PAGE_SHIFT;
+    const last = (off + Math.max(bytes.length, 1) - 1) >>> PAGE_SHIFT;
+    for (let p = first; p <= last; p++) if (this.pageFlags[p] & PAGE_CODE) this.codeWritten(p);
+    return true;
+  }
+
+  dmaRead(pa: number, len: number): Uint8Array | null {
+    const off = this.offsetOf(pa);
+    if (off < 0 || off + len > this.buf.byteLength) return null;
+    return this.u8.slice(off, off + len);
+  }
+
+  /** Loads bytes into RAM or ROM at a physical address (image loading, not a guest store). */
+  load(pa: number, bytes: Uint8Array): void {
+    const off = this.offsetOf(pa);
+    const end = this.offsetOf(pa + bytes.length - 1);
+    if (off < 0 || end < 0 || end - off !== bytes.length - 1) {
+      throw new RangeError(`0x${pa.toString(16)}..0x${(pa + bytes.length).toString(16)} is not in RAM`);
+    }
+    this.u8.set(bytes, off);
+  }
+
+  device(pa: number): Device | null {
+    return this.bus.find(pa);
+  }
+}

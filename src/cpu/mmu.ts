@@ -1,0 +1,267 @@
+// Sv32 translation, PMP checks and the software TLBs every tier's fast path reads.
+//
+// Direct-mapped TLBs (read, write, fetch) map a virtual page number to the page's offset in
+// PhysMemory.buf. Only RAM/ROM pages that PMP treats uniformly are cached; a write entry is
+// never made for ROM or for a page with flags (code, watched), so stores there always
+// reach the slow path (DESIGN.md I6). There is one set of TLBs per translation context
+// (U, S, S with SUM, M): a privilege change or a SUM toggle only selects another set, so
+// the kernel's traps and user-access windows cost no flush. satp, sfence.vma, MXR, PMP
+// and MPRV/MPP changes flush.
+
+import { Cause, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, PRIV_M, PRIV_S, PRIV_U } from './constants.js';
+import { PAGE_SHIFT, type PhysMemory } from './memory.js';
+
+export const TLB_BITS = 10;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+
+export const ACCESS_READ = 0;
+export const ACCESS_WRITE = 1;
+export const ACCESS_FETCH = 2;
+export type Access = 0 | 1 | 2;
+
+const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+
+/** Thrown (by identity) when an access faults; the cause and tval are on the Mmu. */
+export const TRAP = { trap: true } as const;
+
+export interface MmuState {
+  priv: number;
+  mstatus: number;
+  satp: number;
+}
+
+const PAGE_FAULT = [Cause.LoadPageFault, Cause.StorePageFault, Cause.InsnPageFault];
+const ACCESS_FAULT = [Cause.LoadAccessFault, Cause.StoreAccessFault, Cause.InsnAccessFault];
+
+export class Mmu {
+  private readonly sets: TlbSet[] = Array.from({ length: 4 }, () => new TlbSet());
+  /** The current data (read, write) and fetch TLBs; compiled code reloads them after helpers. */
+  rTag: Int32Array;
+  rOff: Int32Array;
+  wTag: Int32Array;
+  wOff: Int32Array;
+  xTag: Int32Array;
+  xOff: Int32Array;
+
+  readonly pmpcfg = new Uint8Array(16);
+  readonly pmpaddr = new Uint32Array(16);
+
+  /** Set when an access faults; read by whoever catches TRAP. */
+  faultCause = 0;
+  faultTval = 0;
+  /** Notified on every flush (the JIT drops its virtual-pc jump cache). */
+  flushListener: (() => void) | null = null;
+
+  constructor(
+    private readonly mem: PhysMemory,
+    private readonly st: MmuState,
+  ) {
+    const s = this.sets[3];
+    this.rTag = s.rTag; this.rOff = s.rOff; this.wTag = s.wTag; this.wOff = s.wOff; this.xTag = s.xTag; this.xOff = s.xOff;
+  }
+
+  private setIndex(priv: number, forData: boolean): number {
+    if (priv === PRIV_S) return forData && this.st.mstatus & MSTATUS_SUM ? 2 : 1;
+    return priv === PRIV_M ? 3 : 0;
+  }
+
+  /** Points the current TLBs at the sets for the hart's privilege and mstatus. */
+  select(): void {
+    const d = this.sets[this.setIndex(this.dataPriv(), true)];
+    const x = this.sets[this.setIndex(this.st.priv, false)];
+    this.rTag = d.rTag; this.rOff = d.rOff; this.wTag = d.wTag; this.wOff = d.wOff;
+    this.xTag = x.xTag; this.xOff = x.xOff;
+  }
+
+  flush(): void {
+    for (const s of this.sets) s.flush();
+    this.flushListener?.();
+  }
+
+  /** sfence.vma with an address: drops that page from every set. */
+  flushPage(va: number): void {
+    const vpn = va >>> PAGE_SHIFT;
+    const i = vpn & TLB_MASK;
+    for (const s of this.sets) {
+      if (s.rTag[i] === vpn) s.rTag[i] = -1;
+      if (s.wTag[i] === vpn) s.wTag[i] = -1;
+      if (s.xTag[i] === vpn) s.xTag[i] = -1;
+    }
+    this.flushListener?.();
+  }
+
+  /** Drops write entries that point at a page which just became flagged (e.g. code). */
+  dropWritePage(off: number): void {
+    const pageOff = off & ~((1 << PAGE_SHIFT) - 1);
+    for (const s of this.sets) {
+      for (let i = 0; i < TLB_SIZE; i++) if (s.wTag[i] !== -1 && s.wOff[i] === pageOff) s.wTag[i] = -1;
+    }
+  }
+
+  fault(cause: number, tval: number): never {
+    this.faultCause = cause;
+    this.faultTval = tval | 0;
+    throw TRAP;
+  }
+
+  /** Privilege that loads and stores are checked with (MPRV). */
+  dataPriv(): number {
+    const s = this.st;
+    return s.priv === PRIV_M && s.mstatus & MSTATUS_MPRV ? (s.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT : s.priv;
+  }
+
+  /** Translates and checks one access; returns the physical address and fills the TLB. */
+  translate(va: number, access: Access, isAmo = false): number {
+    va >>>= 0;
+    const s = this.st;
+    const priv = access === ACCESS_FETCH ? s.priv : this.dataPriv();
+    let pa: number;
+    let writable = true;
+    let cacheable = true;
+    if (priv === PRIV_M || (s.satp & 0x80000000) === 0) {
+      pa = va;
+    } else {
+      const r = this.walk(va, access, priv, isAmo);
+      pa = r.pa;
+      writable = r.dirty;
+      cacheable = r.cacheable;
+    }
+    if (!this.pmpAllows(pa, 1, access, priv)) this.fault(ACCESS_FAULT[access], va);
+    if (cacheable) this.fill(va, pa, access, priv, writable);
+    return pa;
+  }
+
+  private fill(va: number, pa: number, access: Access, priv: number, writable: boolean): void {
+    const off = this.mem.offsetOf(pa);
+    if (off < 0) return;
+    if (access === ACCESS_FETCH ? priv !== this.st.priv : priv !== this.dataPriv()) return;
+    const pageBase = pa - (pa % 4096);
+    if (!this.pmpPageUniform(pageBase, access, priv)) return;
+    const vpn = va >>> PAGE_SHIFT;
+    const i = vpn & TLB_MASK;
+    const pageOff = off - (off & 4095);
+    if (access === ACCESS_READ) {
+      this.rTag[i] = vpn;
+      this.rOff[i] = pageOff;
+    } else if (access === ACCESS_FETCH) {
+      this.xTag[i] = vpn;
+      this.xOff[i] = pageOff;
+    } else if (writable && !this.mem.isRom(off) && this.mem.pageFlags[off >>> PAGE_SHIFT] === 0) {
+      this.wTag[i] = vpn;
+      this.wOff[i] = pageOff;
+    }
+  }
+
+  private walk(va: number, access: Access, priv: number, isAmo: boolean): { pa: number; dirty: boolean; cacheable: boolean } {
+    const s = this.st;
+    let table = (s.satp & 0x3fffff) * 4096;
+    for (let level = 1; level >= 0; level--) {
+      const vpnPart = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
+      const pteAddr = table + vpnPart * 4;
+      if (!this.pmpAllows(pteAddr, 4, ACCESS_READ, PRIV_S)) this.fault(ACCESS_FAULT[access], va);
+      const pteOff = this.mem.offsetOf(pteAddr);
+      if (pteOff < 0) this.fault(ACCESS_FAULT[access], va);
+      let pte = this.mem.readOff(pteOff, 4);
+      if (!(pte & PTE_V) || (!(pte & PTE_R) && pte & PTE_W)) break;
+      if (!(pte & (PTE_R | PTE_X))) {
+        table = (pte >>> 10) * 4096;
+        continue;
+      }
+      // Leaf: permission checks.
+      if (priv === PRIV_U && !(pte & PTE_U)) break;
+      if (priv === PRIV_S && pte & PTE_U && (access === ACCESS_FETCH || !(s.mstatus & MSTATUS_SUM))) break;
+      if (access === ACCESS_FETCH && !(pte & PTE_X)) break;
+      if (access === ACCESS_READ && !(pte & PTE_R) && !(s.mstatus & MSTATUS_MXR && pte & PTE_X)) break;
+      if (access === ACCESS_WRITE && (!(pte & PTE_W) || (isAmo && !(pte & PTE_R)))) break;
+      const ppn = pte >>> 10;
+      if (level === 1 && ppn & 0x3ff) break; // misaligned superpage
+      // Hardware A/D update, as QEMU does.
+      const want = PTE_A | (access === ACCESS_WRITE ? PTE_D : 0);
+      if ((pte & want) !== want) {
+        pte |= want;
+        this.mem.writeOff(pteOff, 4, pte);
+      }
+      const pa = level === 1 ? (ppn >>> 10) * 4194304 + (va & 0x3fffff) : ppn * 4096 + (va & 0xfff);
+      // A read allowed only through MXR is not cached, so MXR changes need no flush.
+      const cacheable = access !== ACCESS_READ || (pte & PTE_R) !== 0;
+      return { pa, dirty: (pte & PTE_D) !== 0, cacheable };
+    }
+    return this.fault(PAGE_FAULT[access], va);
+  }
+
+  /** Whether PMP lets `priv` make this access to [pa, pa+size). */
+  pmpAllows(pa: number, size: number, access: Access, priv: number): boolean {
+    const n = this.pmpActive;
+    for (let k = 0; k < n; k++) {
+      const i = this.pmpOrder[k];
+      const lo = this.pmpLo[i], hi = this.pmpHi[i];
+      if (pa >= hi || pa + size <= lo) continue;
+      if (pa < lo || pa + size > hi) return false; // straddles the region
+      const cfg = this.pmpcfg[i];
+      if (priv === PRIV_M && !(cfg & 0x80)) return true;
+      return ((cfg >>> access) & 1) === 1; // cfg bits R, W, X match access 0, 1, 2
+    }
+    return priv === PRIV_M;
+  }
+
+  /** Whether one PMP answer holds for the whole page, so the TLB may cache it. */
+  private pmpPageUniform(pageBase: number, access: Access, priv: number): boolean {
+    const n = this.pmpActive;
+    for (let k = 0; k < n; k++) {
+      const i = this.pmpOrder[k];
+      const lo = this.pmpLo[i], hi = this.pmpHi[i];
+      if (pageBase < hi && pageBase + 4096 > lo) return pageBase >= lo && pageBase + 4096 <= hi && this.pmpAllows(pageBase, 4096, access, priv);
+    }
+    return this.pmpAllows(pageBase, 4096, access, priv);
+  }
+
+  private readonly pmpLo = new Float64Array(16);
+  private readonly pmpHi = new Float64Array(16);
+  /** Indices of the active entries, in priority order. */
+  private readonly pmpOrder = new Uint8Array(16);
+  private pmpActive = 0;
+
+  /** Recomputes the PMP regions after a pmpcfg or pmpaddr write, and flushes the TLBs. */
+  pmpChanged(): void {
+    this.pmpActive = 0;
+    for (let i = 0; i < 16; i++) {
+      const a = (this.pmpcfg[i] >>> 3) & 3;
+      if (a === 0) continue;
+      const addr = this.pmpaddr[i];
+      let lo: number, hi: number;
+      if (a === 1) {
+        lo = i === 0 ? 0 : this.pmpaddr[i - 1] * 4; // TOR
+        hi = addr * 4;
+      } else if (a === 2) {
+        lo = addr * 4; // NA4
+        hi = lo + 4;
+      } else {
+        let t = 0; // NAPOT: the trailing ones of addr give the size
+        while (t < 32 && ((addr >>> t) & 1) === 1) t++;
+        lo = t >= 32 ? 0 : (addr - (addr % 2 ** t)) * 4;
+        hi = lo + 2 ** (t + 3);
+      }
+      this.pmpLo[i] = lo;
+      this.pmpHi[i] = hi;
+      this.pmpOrder[this.pmpActive++] = i;
+    }
+    this.flush();
+  }
+}
+
+/** One translation context's TLBs. */
+class TlbSet {
+  readonly rTag = new Int32Array(TLB_SIZE).fill(-1);
+  readonly rOff = new Int32Array(TLB_SIZE);
+  readonly wTag = new Int32Array(TLB_SIZE).fill(-1);
+  readonly wOff = new Int32Array(TLB_SIZE);
+  readonly xTag = new Int32Array(TLB_SIZE).fill(-1);
+  readonly xOff = new Int32Array(TLB_SIZE);
+
+  flush(): void {
+    this.rTag.fill(-1);
+    this.wTag.fill(-1);
+    this.xTag.fill(-1);
+  }
+}

@@ -1,0 +1,279 @@
+// The machine: builds the board from a configuration and image bytes, and runs the hart
+// in slices that end exactly where an event is due (DESIGN.md I4).
+
+import { Hart, StopReason } from '../cpu/hart.js';
+import { PhysMemory, PAGE_WATCH, PAGE_SHIFT } from '../cpu/memory.js';
+import { interpreter, type RunFn } from '../cpu/interpreter.js';
+import { UserError, ExitCode } from '../errors.js';
+import { Bus, type Device } from './bus.js';
+import { MAP, IRQ, DEFAULT_RAM_BYTES, KERNEL_OFFSET, bootRom, buildFdt, fdtAddress, initrdAddress } from './board.js';
+import { VirtualClock } from './clock.js';
+import type { DeviceContext, ExitReason } from './device-context.js';
+import { Uart16550 } from './devices/uart16550.js';
+import { Clint } from './devices/clint.js';
+import { Plic } from './devices/plic.js';
+import { Syscon } from './devices/syscon.js';
+import { GoldfishRtc } from './devices/goldfish-rtc.js';
+import { VirtioMmio } from './devices/virtio-mmio.js';
+import { VirtioBlk } from './devices/virtio-blk.js';
+import { isElf, isLinuxImage, parseElf } from './loader.js';
+import type { InputPort } from '../record/input-port.js';
+
+export interface ImageBytes {
+  /** Name for messages and the recording's manifest (the file's path). */
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface DiskConfig extends ImageBytes {
+  readonly: boolean;
+}
+
+export interface MachineConfig {
+  ramBytes: number;
+  bios?: ImageBytes;
+  kernel?: ImageBytes;
+  initrd?: ImageBytes;
+  /** A bare-metal ELF started directly in M-mode (HTIF tohost for pass/fail). */
+  elf?: ImageBytes;
+  append: string;
+  disks: DiskConfig[];
+  rngSeed?: Uint8Array;
+}
+
+export interface ExitStatus {
+  reason: ExitReason;
+  code: number;
+}
+
+/** Where each image went (for the recording's manifest and for messages). */
+export interface LoadedImage {
+  role: 'bios' | 'kernel' | 'initrd' | 'elf' | 'disk' | 'dtb';
+  name: string;
+  addr: number;
+  size: number;
+}
+
+/** Instructions per slice when nothing else bounds it: the loop's chance to see the host. */
+export const SLICE_INSNS = 4_000_000;
+
+const PANIC_MARKER = 'Kernel panic - not syncing';
+
+export class Machine {
+  readonly bus = new Bus();
+  readonly mem: PhysMemory;
+  readonly clock = new VirtualClock();
+  readonly hart: Hart;
+  readonly uart: Uart16550;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly rtc: GoldfishRtc;
+  readonly syscon: Syscon;
+  readonly virtio: VirtioMmio[] = [];
+  readonly images: LoadedImage[] = [];
+  exit: ExitStatus | null = null;
+  /** Guest console bytes go here (the CLI prints them, the recorder hashes them). */
+  consoleSink: (byte: number) => void = () => {};
+  /** Set once the console has printed the kernel's panic line. */
+  panicked = false;
+  private panicMatch = 0;
+  runFn: RunFn = interpreter();
+  private tohost = -1;
+
+  constructor(
+    readonly config: MachineConfig,
+    readonly input: InputPort,
+  ) {
+    const ramBytes = config.ramBytes || DEFAULT_RAM_BYTES;
+    this.mem = new PhysMemory({ ramBase: MAP.ram, ramBytes, romBase: MAP.rom, romBytes: MAP.romSize }, this.bus);
+    this.hart = new Hart(this.mem, this.clock);
+    this.mem.codeWriteListener = (page) => this.hart.decodeCache.pageWritten(page);
+    const ctx: DeviceContext = {
+      hart: this.hart,
+      mem: this.mem,
+      clock: this.clock,
+      input,
+      consoleWrite: (b) => this.console(b),
+      setPlicLine: (irq, level) => this.plic.setLine(irq, level),
+      requestExit: (reason, code) => this.requestExit(reason, code),
+      replan: () => this.hart.requestStop(),
+    };
+    this.plic = new Plic(MAP.plic, ctx);
+    this.clint = new Clint(MAP.clint, ctx);
+    this.uart = new Uart16550(MAP.uart, IRQ.uart, ctx);
+    this.rtc = new GoldfishRtc(MAP.rtc, IRQ.rtc, ctx);
+    this.syscon = new Syscon(MAP.syscon, ctx);
+    const devices: Device[] = [this.syscon, this.rtc, this.clint, this.plic, this.uart];
+    for (let i = 0; i < MAP.virtioSlots; i++) {
+      const disk = config.disks[i];
+      const backend = disk ? new VirtioBlk(disk.bytes, { readonly: disk.readonly }) : null;
+      const slot = new VirtioMmio(MAP.virtio + i * MAP.virtioStride, IRQ.virtio0 + i, ctx, backend);
+      this.virtio.push(slot);
+      devices.push(slot);
+    }
+    if (config.disks.length > MAP.virtioSlots) throw new UserError(`at most ${MAP.virtioSlots} disks`, ExitCode.Usage);
+    for (const d of devices) this.bus.add(d);
+    this.load();
+  }
+
+  private console(b: number): void {
+    // Recognise the kernel's panic line as it streams past.
+    if (!this.panicked) {
+      if (b === PANIC_MARKER.charCodeAt(this.panicMatch)) {
+        if (++this.panicMatch === PANIC_MARKER.length) this.panicked = true;
+      } else this.panicMatch = b === PANIC_MARKER.charCodeAt(0) ? 1 : 0;
+    }
+    this.consoleSink(b);
+  }
+
+  requestExit(reason: ExitReason, code: number): void {
+    if (this.exit) return;
+    this.exit = { reason: reason === 'reset' && this.panicked ? 'panic' : reason, code };
+    this.hart.requestStop();
+  }
+
+  private place(role: LoadedImage['role'], img: ImageBytes, addr: number, bytes = img.bytes): void {
+    try {
+      this.mem.load(addr, bytes);
+    } catch {
+      throw new UserError(
+        `${img.name}: ${bytes.length} bytes at 0x${addr.toString(16)} do not fit in RAM ` +
+          `(0x${MAP.ram.toString(16)}..0x${(MAP.ram + this.mem.ramBytes).toString(16)}; try --ram)`,
+      );
+    }
+    this.images.push({ role, name: img.name, addr, size: bytes.length });
+  }
+
+  private loadElf(role: LoadedImage['role'], img: ImageBytes): { entry: number; end: number; symbols: Map<string, number> } {
+    const elf = parseElf(img.bytes, img.name);
+    let end = 0;
+    for (const s of elf.segments) {
+      const full = new Uint8Array(s.memsz);
+      full.set(s.bytes);
+      this.place(role, img, s.paddr, full);
+      end = Math.max(end, s.paddr + s.memsz);
+    }
+    return { entry: elf.entry, end, symbols: elf.symbols };
+  }
+
+  private load(): void {
+    const c = this.config;
+    let entry: number;
+    let kernelAddr = MAP.ram + KERNEL_OFFSET;
+    if (c.elf) {
+      const e = this.loadElf('elf', c.elf);
+      entry = e.entry;
+      const tohost = e.symbols.get('tohost');
+      if (tohost !== undefined) this.watchTohost(tohost);
+    } else {
+      if (!c.bios) throw new UserError('no firmware: give --bios (or --elf for a bare-metal program)', ExitCode.Usage);
+      let biosEnd: number;
+      if (isElf(c.bios.bytes)) {
+        const e = this.loadElf('bios', c.bios);
+        entry = e.entry;
+        biosEnd = e.end;
+      } else {
+        if (c.bios.bytes.length === 0) throw new UserError(`${c.bios.name}: empty file`);
+        this.place('bios', c.bios, MAP.ram);
+        entry = MAP.ram;
+        biosEnd = MAP.ram + c.bios.bytes.length;
+      }
+      if (c.kernel) {
+        if (isElf(c.kernel.bytes)) {
+          kernelAddr = this.loadElf('kernel', c.kernel).entry;
+        } else {
+          if (c.kernel.bytes.length < 64) throw new UserError(`${c.kernel.name}: truncated kernel image (${c.kernel.bytes.length} bytes)`);
+          if (!isLinuxImage(c.kernel.bytes)) throw new UserError(`${c.kernel.name}: not a RISC-V Linux Image (no "RSC\\x05" magic at 0x38) or ELF`);
+          kernelAddr = Math.max(kernelAddr, Math.ceil(biosEnd / 0x400000) * 0x400000);
+          this.place('kernel', c.kernel, kernelAddr);
+        }
+      }
+    }
+    let initrd: { start: number; end: number } | undefined;
+    if (c.initrd) {
+      const start = initrdAddress(this.mem.ramBytes, kernelAddr);
+      this.place('initrd', c.initrd, start);
+      initrd = { start, end: start + c.initrd.bytes.length };
+    }
+    const fdt = buildFdt({
+      ramBytes: this.mem.ramBytes,
+      bootargs: c.append,
+      initrd,
+      devices: this.bus.list(),
+      extraRoot: this.syscon.fdtNodes(),
+      rngSeed: c.rngSeed,
+    });
+    const fdtAddr = fdtAddress(this.mem.ramBytes, fdt.length);
+    this.place('dtb', { name: 'dtb', bytes: fdt }, fdtAddr);
+    this.fdt = fdt;
+    this.mem.load(MAP.rom, bootRom(entry, fdtAddr, kernelAddr));
+    this.hart.reset(MAP.rom);
+  }
+
+  /** The generated device tree blob. */
+  fdt: Uint8Array = new Uint8Array(0);
+
+  private watchTohost(addr: number): void {
+    const off = this.mem.offsetOf(addr);
+    if (off < 0) return;
+    this.tohost = addr;
+    this.mem.pageFlags[off >>> PAGE_SHIFT] |= PAGE_WATCH;
+    this.mem.watchListener = (pa) => {
+      if (pa !== this.tohost && pa !== this.tohost + 4) return;
+      const o = this.mem.offsetOf(this.tohost);
+      const lo = this.mem.readOff(o, 4) >>> 0, hi = this.mem.readOff(o + 4, 4) >>> 0;
+      const device = hi >>> 24, cmd = (hi >>> 16) & 255;
+      if (device === 0 && cmd === 0 && lo & 1 && hi === 0) {
+        const code = lo >>> 1;
+        this.requestExit(code === 0 ? 'poweroff' : 'fail', code);
+      } else if (device === 1 && cmd === 1 && pa === this.tohost + 4) {
+        this.console(lo & 255);
+        this.mem.writeOff(o, 4, 0);
+        this.mem.writeOff(o + 4, 4, 0);
+        const from = this.mem.offsetOf(this.tohost + 8);
+        if (from >= 0) this.mem.writeOff(from, 4, 1);
+      }
+    };
+  }
+
+  /** Delivers console input due now; keeps device interrupt lines current. */
+  private boundary(): void {
+    const bytes = this.input.takeConsoleInput(this.hart.icount, this.uart.rxRoom());
+    if (bytes.length) this.uart.receive(bytes);
+    this.clint.update();
+    this.rtc.update();
+  }
+
+  private deadline(): number {
+    return Math.min(this.clint.deadlineIcount(), this.rtc.deadlineIcount());
+  }
+
+  /**
+   * Runs until the guest exits, `maxIcount` is reached ('limit'), or the hart idles and
+   * the input port says to wait for the host ('wait').
+   */
+  runUntil(maxIcount: number): 'exit' | 'limit' | 'wait' {
+    const hart = this.hart;
+    while (!this.exit) {
+      this.boundary();
+      if (hart.stop === StopReason.Wfi) {
+        if ((hart.mip() & hart.mie) !== 0) {
+          hart.stop = StopReason.None;
+        } else {
+          const until = Math.min(this.clint.ticksToDeadline(), this.rtc.ticksToDeadline());
+          const ticks = this.input.idle(hart.icount, until);
+          if (ticks === 'wait') return 'wait';
+          this.clock.idleTicks += ticks;
+          continue;
+        }
+      } else if (hart.stop !== StopReason.None) {
+        hart.stop = StopReason.None;
+      }
+      if (hart.icount >= maxIcount) return 'limit';
+      const limit = Math.min(maxIcount, this.deadline(), this.input.nextPushIcount(), hart.icount + SLICE_INSNS);
+      hart.attention = true;
+      this.runFn(hart, limit);
+    }
+    return 'exit';
+  }
+}

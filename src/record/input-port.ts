@@ -1,0 +1,92 @@
+// The one port through which host values reach the guest (DESIGN.md I3). Devices and the
+// machine loop ask it; in a live run it answers from the host, a recorder logs what it
+// answered, and a replayer answers from the log. Nothing else in src/ reads the host.
+
+export type InputEvent =
+  | { kind: 'uart-rx'; icount: number; byte: number }
+  | { kind: 'rtc'; icount: number; nanos: number }
+  | { kind: 'idle'; icount: number; ticks: number };
+
+export type InputKind = InputEvent['kind'];
+
+/** What the port answers for an idle hart: a jump in ticks, or "wait for the host". */
+export type IdleAnswer = number | 'wait';
+
+export interface InputPort {
+  /** The icount at which the next console byte is due (replay), or Infinity if unknown. */
+  nextPushIcount(): number;
+  /** Console bytes to deliver now, at most `room` of them. */
+  takeConsoleInput(icount: number, room: number): number[];
+  /** Wall-clock time for the RTC, nanoseconds since the Unix epoch. */
+  rtcNanos(icount: number): number;
+  /**
+   * The hart idles in wfi at `icount`; `untilDeadline` ticks remain to the next timer
+   * deadline (Infinity if none). Returns how many ticks virtual time jumps.
+   */
+  idle(icount: number, untilDeadline: number): IdleAnswer;
+  /** True once a live port's host side is closed (stdin EOF) and its queue is empty. */
+  inputClosed(): boolean;
+}
+
+export interface LiveOptions {
+  /** Pace virtual time to the wall clock while idle (a guest `sleep 1` takes a second). */
+  pace: boolean;
+  /** Fixed RTC value instead of the host clock (nanoseconds since the epoch). */
+  rtcNanos?: number;
+}
+
+/** Live: answers from the host. The CLI feeds console bytes in. */
+export class LivePort implements InputPort {
+  private readonly queue: number[] = [];
+  private closed = false;
+  private idleSince = -1;
+
+  constructor(private readonly opts: LiveOptions) {}
+
+  pushConsole(bytes: Uint8Array | number[]): void {
+    for (const b of bytes) this.queue.push(b & 255);
+  }
+
+  closeInput(): void {
+    this.closed = true;
+  }
+
+  hasPendingInput(): boolean {
+    return this.queue.length > 0;
+  }
+
+  nextPushIcount(): number {
+    return Infinity;
+  }
+
+  takeConsoleInput(_icount: number, room: number): number[] {
+    return room > 0 && this.queue.length > 0 ? this.queue.splice(0, room) : [];
+  }
+
+  rtcNanos(): number {
+    return this.opts.rtcNanos ?? Date.now() * 1e6;
+  }
+
+  idle(_icount: number, untilDeadline: number): IdleAnswer {
+    if (this.queue.length > 0) return this.finishIdle(0);
+    if (!this.opts.pace) {
+      if (untilDeadline !== Infinity) return untilDeadline;
+      return 'wait';
+    }
+    const now = performance.now();
+    if (this.idleSince < 0) this.idleSince = now;
+    const elapsedTicks = Math.floor((now - this.idleSince) * 10_000);
+    if (elapsedTicks >= untilDeadline) return this.finishIdle(untilDeadline);
+    return 'wait';
+  }
+
+  private finishIdle(ticks: number): number {
+    const t = this.opts.pace && this.idleSince >= 0 ? Math.max(ticks, Math.floor((performance.now() - this.idleSince) * 10_000)) : ticks;
+    this.idleSince = -1;
+    return t;
+  }
+
+  inputClosed(): boolean {
+    return this.closed && this.queue.length === 0;
+  }
+}
