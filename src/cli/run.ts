@@ -1,6 +1,7 @@
 // `deja run`: build the machine from options, run it live with the console attached.
 
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { VirtioBlk } from '../machine/devices/virtio-blk.js';
 import { Machine, type MachineConfig, type ExitStatus } from '../machine/machine.js';
 import { LivePort } from '../record/input-port.js';
 import { DEFAULT_RAM_BYTES } from '../machine/board.js';
@@ -123,6 +124,21 @@ export async function runCommand(o: RunOptions): Promise<number> {
   return exitCodeFor(exit);
 }
 
+/** --disk-write: applies the guest's writes (the overlay) to the image files. */
 function writeBackDisks(machine: Machine, paths: string[]): void {
-  paths.forEach((p, i) => machine.virtio[i]?.writeBack?.(p));
+  paths.forEach((path, i) => {
+    const blk = machine.virtio[i]?.backend;
+    if (!(blk instanceof VirtioBlk)) return;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r+');
+    } catch (e) {
+      throw new UserError(`${path}: cannot write disk back: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+    }
+    try {
+      for (const [sector, bytes] of blk.overlayEntries()) writeSync(fd, bytes, 0, bytes.length, sector * 512);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }

@@ -1,5 +1,5 @@
 // Decoded instructions by physical page, for the interpreter: every halfword slot holds
-// two words, w0 = key | rd << 8 | rs1 << 13 | (rs2 or csr) << 18 and w1 = imm (or, for
+// two words, w0 = key | rd << 8 (6 bits: 32 is the sink for x0) | rs1 << 14 | (rs2 or csr) << 19 and w1 = imm (or, for
 // system instructions, the raw bits). Key 0 means "not decoded yet". A page with decoded
 // slots carries PAGE_CODE, so a store to it reaches the slow path, which clears PAGE_CODE
 // and calls `pageWritten` to forget the page (DESIGN.md I6).
@@ -26,15 +26,17 @@ const CSR_IMM = new Set([OP_INDEX.csrrwi, OP_INDEX.csrrsi, OP_INDEX.csrrci]);
 export function pack(d: Decoded | null, raw: number): [number, number] {
   if (!d) return [KEY_ILLEGAL, raw];
   const key = keyOf(d.opIndex, d.len);
+  const rd = d.rd === 0 ? 32 : d.rd; // writes to x0 land in the sink x[32]
   if (SEMANTICS[d.op].system) {
     const rs1 = CSR_IMM.has(d.opIndex) ? d.imm : d.rs1;
-    return [key | (d.rd << 8) | (rs1 << 13) | (d.csr << 18), raw];
+    return [key | (d.rd << 8) | (rs1 << 14) | (d.csr << 19), raw];
   }
-  return [key | (d.rd << 8) | (d.rs1 << 13) | (d.rs2 << 18), d.imm];
+  return [key | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19), d.imm];
 }
 
 export class DecodeCache {
-  private readonly pages: (Int32Array | undefined)[] = [];
+  /** By buffer page; dense, so lookups stay fast (a sparse array becomes a dictionary). */
+  readonly pages: (Int32Array | null)[];
   /** Result of the last `decodeAt`, for the interpreter. */
   w = 0;
   imm = 0;
@@ -43,7 +45,9 @@ export class DecodeCache {
     private readonly mem: PhysMemory,
     private readonly mmu: Mmu,
     private readonly hart: Hart,
-  ) {}
+  ) {
+    this.pages = new Array<Int32Array | null>(mem.pageFlags.length).fill(null);
+  }
 
   /** A placeholder page for "no page yet". */
   readonly none = new Int32Array(8192);

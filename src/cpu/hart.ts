@@ -34,8 +34,8 @@ const OP = OP_INDEX;
 const F64 = -0;
 
 export class Hart {
-  /** x0..x31; every writer keeps x[0] at 0. */
-  readonly x = new Int32Array(32);
+  /** x0..x31, and x[32]: a sink the interpreter writes x0's results to, so x[0] stays 0. */
+  readonly x = new Int32Array(33);
   pc = F64;
   /** Retired instructions (DESIGN.md I2). */
   icount = F64;
@@ -364,7 +364,10 @@ export class Hart {
     const old = this.csrRead(csr);
     if (old === null) return this.illegal(raw);
     if (writes) {
-      const value = isRw ? src : op === OP.csrrs || op === OP.csrrsi ? old | src : old & ~src;
+      // A read-modify-write of mip/sip works on the software-written bits only: the
+      // device-driven lines (MTIP, SEIP from the PLIC, ...) must not be latched into them.
+      const base = csr === CSR.mip || csr === CSR.sip ? this.mipSw : old;
+      const value = isRw ? src : op === OP.csrrs || op === OP.csrrsi ? base | src : base & ~src;
       if (!this.csrWrite(csr, value | 0)) return this.illegal(raw);
     }
     if (rd !== 0) this.x[rd] = old;

@@ -14,7 +14,8 @@ import { TLB_MASK, TRAP } from './mmu.js';
 
 export type RunFn = (hart: Hart, limit: number) => void;
 
-const SYNC = '(hart.pc = pc >>> 0, hart.icount = ic)';
+// icount is kept as a small-integer countdown `n` to `end` on the hot path.
+const SYNC = '(hart.pc = pc >>> 0, hart.icount = end - n)';
 
 /**
  * A run returns early after this many traps, so a guest stuck in a trap loop (which
@@ -51,12 +52,12 @@ export function memoryMacros(sync: string): Record<string, (...a: string[]) => s
 }
 
 /** After anything that may change privilege or mstatus, the TLB set may have changed. */
-const RELOAD_TLB = 'rT = mmu.rTag; rO = mmu.rOff; wT = mmu.wTag; wO = mmu.wOff;';
+const RELOAD_TLB = 'rT = mmu.rTag; rO = mmu.rOff; wT = mmu.wTag; wO = mmu.wOff; xT = mmu.xTag; xO = mmu.xOff;';
 
-const RD = '((w >>> 8) & 31)';
-const RS1 = '((w >>> 13) & 31)';
-const RS2 = '((w >>> 18) & 31)';
-const CSR = '((w >>> 18) & 4095)';
+const RD = '((w >>> 8) & 63)';
+const RS1 = '((w >>> 14) & 31)';
+const RS2 = '((w >>> 19) & 31)';
+const CSR = '((w >>> 19) & 4095)';
 
 /** The leaf for one op at one length. */
 function leaf(op: string, len: 2 | 4): string {
@@ -64,17 +65,17 @@ function leaf(op: string, len: 2 | 4): string {
   const opIndex = OP_INDEX[op];
   const names = { rs1: `x[${RS1}]`, rs2: `x[${RS2}]`, imm: 'imm', pc: 'pc', npc: `((pc + ${len}) | 0)`, OP: String(opIndex) };
   const macros = memoryMacros(SYNC);
-  const writeRd = (v: string) => `x[${RD}] = ${v}; x[0] = 0;`;
+  const writeRd = (v: string) => `x[${RD}] = ${v};`; // rd 0 is packed as the sink x[32]
   if (sem.system) {
     // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts).
-    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; ic = hart.icount; fpVa = -1; ${RELOAD_TLB}`;
+    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}`;
   }
-  if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; ic++; }`;
-  if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; ic++;`;
+  if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; n--; }`;
+  if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; n--;`;
   const parts: string[] = [];
   if (sem.effect) parts.push(`${instantiate(sem.effect, names, macros)};`);
   if (sem.rd) parts.push(writeRd(instantiate(sem.rd, names, macros)));
-  return `${parts.join(' ')} pc = (pc + ${len}) | 0; ic++;`;
+  return `${parts.join(' ')} pc = (pc + ${len}) | 0; n--;`;
 }
 
 function generate(): string {
@@ -84,12 +85,15 @@ function generate(): string {
   }
   return `
   const x = hart.x, mem = hart.mem, u8 = mem.u8, u16 = mem.u16, i32 = mem.i32, mmu = hart.mmu, dc = hart.decodeCache;
-  let rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;
-  let pc = hart.pc | 0, ic = hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
+  let rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, xT = mmu.xTag, xO = mmu.xOff;
+  const pages = dc.pages;
+  // At most 2^30 instructions per call, so the countdown stays a small integer.
+  const end = Math.min(limit, hart.icount + 1073741824);
+  let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
   let fpVa = -1, code = dc.none;
   for (;;) {
     try {
-      while (ic < limit) {
+      while (n > 0) {
         if (hart.attention) {
           ${SYNC};
           if (hart.service()) return;
@@ -98,8 +102,14 @@ function generate(): string {
           ${RELOAD_TLB}
         }
         if ((pc & -4096) !== fpVa) {
-          ${SYNC};
-          code = dc.pageFor(pc);
+          // Fetch TLB hit on a page already decoded: no call.
+          vpn = pc >>> 12;
+          const page = xT[vpn & ${TLB_MASK}] === vpn ? pages[xO[vpn & ${TLB_MASK}] >>> 12] : null;
+          if (page !== null) code = page;
+          else {
+            ${SYNC};
+            code = dc.pageFor(pc);
+          }
           fpVa = pc & -4096;
         }
         const i = pc & 4094;
@@ -129,7 +139,7 @@ ${cases.join('\n')}
       ${SYNC};
       hart.takeFault();
       pc = hart.pc | 0;
-      ic = hart.icount;
+      n = end - hart.icount;
       fpVa = -1;
       ${RELOAD_TLB}
       if (++traps > ${TRAP_STORM}) return;
@@ -158,8 +168,11 @@ function train(run: RunFn): void {
         hart.x[0] = 0;
         hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
         mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
-        // rs1 = x5 where the encoding leaves the field free, so accesses can reach RAM.
-        const insn = e.len === 4 && (e.mask & (31 << 15)) === 0 ? e.match | (5 << 15) : e.match;
+        // rs1 = x5, rs2 = x6 where the encoding leaves the fields free, so accesses can
+        // reach RAM and divisions divide.
+        let insn = e.match;
+        if (e.len === 4 && (e.mask & (31 << 15)) === 0) insn |= 5 << 15;
+        if (e.len === 4 && (e.mask & (31 << 20)) === 0) insn |= 6 << 20;
         mem.i32[codeOff >> 2] = insn;
         mem.i32[(codeOff >> 2) + 1] = insn;
         hart.decodeCache.clear();

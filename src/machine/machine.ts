@@ -249,10 +249,10 @@ export class Machine {
   }
 
   /**
-   * Runs until the guest exits, `maxIcount` is reached ('limit'), or the hart idles and
-   * the input port says to wait for the host ('wait').
+   * Runs until the guest exits, `maxIcount` is reached ('limit'), the hart idles and the
+   * input port says to wait for the host ('wait'), or a live run has idled ('idled').
    */
-  runUntil(maxIcount: number): 'exit' | 'limit' | 'wait' {
+  runUntil(maxIcount: number): 'exit' | 'limit' | 'wait' | 'idled' {
     const hart = this.hart;
     while (!this.exit) {
       this.boundary();
@@ -264,6 +264,8 @@ export class Machine {
           const ticks = this.input.idle(hart.icount, until);
           if (ticks === 'wait') return 'wait';
           this.clock.idleTicks += ticks;
+          // A live run gives the host a turn after each idle period (console input).
+          if (this.input.live) return 'idled';
           continue;
         }
       } else if (hart.stop !== StopReason.None) {

@@ -13,6 +13,8 @@ export type InputKind = InputEvent['kind'];
 export type IdleAnswer = number | 'wait';
 
 export interface InputPort {
+  /** A live port: the machine returns to the host after idling so input can arrive. */
+  readonly live: boolean;
   /** The icount at which the next console byte is due (replay), or Infinity if unknown. */
   nextPushIcount(): number;
   /** Console bytes to deliver now, at most `room` of them. */
@@ -37,6 +39,7 @@ export interface LiveOptions {
 
 /** Live: answers from the host. The CLI feeds console bytes in. */
 export class LivePort implements InputPort {
+  readonly live = true;
   private readonly queue: number[] = [];
   private closed = false;
   private idleSince = -1;

@@ -31,8 +31,12 @@ export class Uart16550 implements Device {
     private readonly ctx: DeviceContext,
   ) {}
 
-  /** How many bytes the RX FIFO can take now. */
+  /**
+   * How many bytes the RX FIFO can take now. Nothing until the guest enables the RX
+   * interrupt: input typed before the driver listens would be lost to its FIFO resets.
+   */
   rxRoom(): number {
+    if (!(this.s.ier & IER_RDI)) return 0;
     return this.s.fcr & FCR_ENABLE ? FIFO_SIZE - this.s.rx.length : this.s.rx.length === 0 ? 1 : 0;
   }
 
