@@ -101,6 +101,7 @@ export function buildFdt(o: FdtOptions): Uint8Array {
         'mmu-type': 'riscv,sv32',
       }, [
         node('interrupt-controller', {
+          '#address-cells': [0],
           '#interrupt-cells': [1],
           'interrupt-controller': null,
           compatible: 'riscv,cpu-intc',

@@ -33,7 +33,8 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   const machine = dv.getUint16(18, true);
   if (machine !== EM_RISCV) bad(`ELF machine ${machine} is not RISC-V (${EM_RISCV})`);
   const type = dv.getUint16(16, true);
-  if (type !== 2) bad(`ELF type ${type} is not an executable (ET_EXEC)`);
+  // ET_DYN too: OpenSBI's firmware ELFs are position-independent, loaded at their addresses.
+  if (type !== 2 && type !== 3) bad(`ELF type ${type} is not an executable (ET_EXEC or ET_DYN)`);
   const entry = dv.getUint32(24, true);
   const phoff = dv.getUint32(28, true);
   const shoff = dv.getUint32(32, true);

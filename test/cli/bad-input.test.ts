@@ -1,0 +1,77 @@
+// Bad input gets one line naming the problem and the file, a documented exit code, and no
+// stack trace.
+
+import { describe, expect, it } from 'vitest';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deja, tmp } from '../helpers/cli.js';
+import { defaultGuest } from '../../src/cli/guest.js';
+
+function expectOneLineError(r: { status: number; stderr: string; stdout: string }, code: number, ...parts: (string | RegExp)[]) {
+  expect(r.status).toBe(code);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^deja: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  for (const p of parts) expect(lines[0]).toMatch(p);
+}
+
+describe('bad input', () => {
+  const dir = tmp();
+
+  it('a missing image file', () => {
+    const missing = join(dir, 'nope.bin');
+    expectOneLineError(deja(['run', '--bios', missing]), 3, missing, /no such file/);
+  });
+
+  it('a truncated kernel image', () => {
+    const k = join(dir, 'short-Image');
+    writeFileSync(k, Buffer.alloc(10));
+    expectOneLineError(deja(['run', '--bios', defaultGuest().bios, '--kernel', k]), 3, k, /truncated/);
+  });
+
+  it('a kernel file that is not a RISC-V Image', () => {
+    const k = join(dir, 'random-Image');
+    writeFileSync(k, Buffer.alloc(4096, 0x5a));
+    expectOneLineError(deja(['run', '--bios', defaultGuest().bios, '--kernel', k]), 3, k, /not a RISC-V Linux Image/);
+  });
+
+  it('an image that does not fit in RAM', () => {
+    const big = join(dir, 'big-initrd');
+    writeFileSync(big, Buffer.alloc(20 * 1024 * 1024));
+    const g = defaultGuest();
+    expectOneLineError(deja(['run', '--ram', '16M', '--bios', g.bios, '--kernel', g.kernel, '--initrd', big]), 3, big, /do not fit in RAM/);
+  });
+
+  it('an ELF for the wrong architecture', () => {
+    expectOneLineError(deja(['run', '--elf', process.execPath]), 3, process.execPath, /64-bit|not RISC-V/);
+  });
+
+  it('a truncated ELF', () => {
+    const g = defaultGuest();
+    const vmlinux = join(g.dir, 'fw_jump.elf');
+    const cut = join(dir, 'cut.elf');
+    writeFileSync(cut, readFileSync(vmlinux).subarray(0, 4000));
+    expectOneLineError(deja(['run', '--elf', cut]), 3, cut, /truncated/);
+  });
+
+  it.each([
+    [['--ram', 'lots'], /--ram: 'lots' is not a size/],
+    [['--ram', '1M'], /--ram: '1M' must be/],
+    [['--max-insns', 'ten'], /--max-insns: 'ten' is not a count/],
+    [['--tier', 'warp'], /--tier: 'warp' is not one of/],
+  ])('a bad option value %j', (args, msg) => {
+    expectOneLineError(deja(['run', ...(args as string[])]), 2, msg as RegExp);
+  });
+
+  it('an unknown option is a usage error', () => {
+    const r = deja(['run', '--frobnicate']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+
+  it('no guest built: the message says what to run', () => {
+    const r = deja(['run'], { env: { DEJA_GUEST_DIR: join(dir, 'empty-guest') } });
+    expectOneLineError(r, 3, /npm run guest/);
+  });
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `npm test`: builds the TypeScript, runs vitest, and ends with one line "N passed, N failed"
+// (what CI reads). Extra arguments go to vitest (e.g. a test file filter).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const out = join(tmpdir(), `deja-vitest-${process.pid}.json`);
+const r = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${out}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+let passed = 0;
+let failed = 0;
+if (existsSync(out)) {
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  passed = j.numPassedTests ?? 0;
+  // A file that fails before running any test (import error, failed beforeAll) counts once.
+  const brokenFiles = (j.testResults ?? []).filter((t) => t.status === 'failed' && !(t.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  failed = (j.numFailedTests ?? 0) + brokenFiles;
+  rmSync(out, { force: true });
+} else failed = 1;
+if (r.status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(r.status ?? 1);
