@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
 import { runCommand, type RunOptions } from './run.js';
+import { inspectCommand, replayCommand, type ReplayOptions } from './replay.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -30,8 +31,31 @@ export function buildProgram(): Command {
     .addOption(new Option('--tier <tier>', 'execution tier').default('interp'))
     .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second)')
     .option('-q, --quiet', 'do not print the guest console')
+    .option('--record <file>', 'record the run to a .deja file')
+    .option('--embed', 'embed the images in the recording (one self-contained file)')
+    .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
     .action(async (o: RunOptions) => {
       process.exitCode = await runCommand(o);
+    });
+
+  program
+    .command('replay <file>')
+    .description('replay a recording exactly, checking every checkpoint')
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .addOption(new Option('--tier <tier>', 'execution tier').default('interp'))
+    .option('--no-verify', 'do not check checkpoints')
+    .option('--stats-json <file>', 'write replay statistics as JSON at exit')
+    .option('-q, --quiet', 'do not print the guest console')
+    .action(async (file: string, o: ReplayOptions) => {
+      process.exitCode = await replayCommand(file, o);
+    });
+
+  program
+    .command('inspect <file>')
+    .description('describe a recording: header, images, events, checkpoints, end, sizes')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: ReplayOptions) => {
+      process.exitCode = await inspectCommand(file, o);
     });
   return program;
 }

@@ -10,6 +10,10 @@ import { readInput } from './files.js';
 import { defaultGuest, guestAppend } from './guest.js';
 import { parseChoice, parseCount, parseRam } from './options.js';
 import { ConsoleOut, attachConsoleInput } from './console.js';
+import { initZstd } from '../record/zstd.js';
+import { RecordingWriter } from '../record/writer.js';
+import { Recorder, RecordingPort } from '../record/recorder.js';
+import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from './manifest.js';
 
 export const TIERS = ['interp'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -30,6 +34,9 @@ export interface RunOptions {
   tier?: string;
   pace?: boolean;
   quiet?: boolean;
+  record?: string;
+  embed?: boolean;
+  checkpointEvery?: string;
 }
 
 /** Machine configuration from command-line options (reads the image files). */
@@ -87,13 +94,15 @@ export function writeStats(file: string, r: RunResult, extra: Record<string, unk
 }
 
 /** Runs a machine live until it exits, hits the limit, or the user stops it. */
-export async function runLive(machine: Machine, port: LivePort, maxInsns: number, out: ConsoleOut): Promise<ExitStatus> {
+export async function runLive(machine: Machine, port: LivePort, maxInsns: number, out: ConsoleOut, tick: () => void = () => {}): Promise<ExitStatus> {
   let stopped = false;
   const detach = attachConsoleInput(port, () => (stopped = true));
   try {
     for (;;) {
-      const r = machine.runUntil(Math.min(maxInsns, machine.hart.icount + 50_000_000));
+      // Short steps, so the recorder flushes at least every second.
+      const r = machine.runUntil(Math.min(maxInsns, machine.hart.icount + 10_000_000));
       out.flush();
+      tick();
       if (r === 'exit') return machine.exit!;
       if (stopped) return { reason: 'stop', code: 0 };
       if (r === 'limit' && machine.hart.icount >= maxInsns) return { reason: 'limit', code: 0 };
@@ -109,18 +118,32 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
 export async function runCommand(o: RunOptions): Promise<number> {
   const tier: Tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
+  const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
+  if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
   const config = machineConfig(o);
-  const port = new LivePort({ pace: o.pace ?? false });
-  const machine = new Machine(config, port);
+  const live = new LivePort({ pace: o.pace ?? false });
+  let recording: { writer: RecordingWriter; port: RecordingPort } | null = null;
+  if (o.record) {
+    await initZstd();
+    const header = recordingHeader(config, { tier, checkpointEvery: every }, every);
+    const writer = new RecordingWriter(o.record, header, o.embed ? embeddedImages(config) : []);
+    recording = { writer, port: new RecordingPort(live, writer) };
+  }
+  const machine = new Machine(config, recording?.port ?? live);
+  const recorder = recording ? new Recorder(machine, recording.writer, every) : null;
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
-  machine.consoleSink = (b) => out.write(b);
+  machine.consoleSink = (b) => {
+    out.write(b);
+    recorder?.console.push(b);
+  };
   const t0 = performance.now();
-  const exit = await runLive(machine, port, maxInsns, out);
+  const exit = await runLive(machine, live, maxInsns, out, () => recording?.writer.maybeFlush(performance.now()));
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
+  recorder?.finish(exit);
   if (o.diskWrite) writeBackDisks(machine, o.disk ?? []);
   const result = { exit, icount: machine.hart.icount, seconds };
-  if (o.statsJson) writeStats(o.statsJson, result, { tier });
+  if (o.statsJson) writeStats(o.statsJson, result, { tier, ...(recording ? { recording: { file: o.record, bytes: recording.writer.bytesWritten } } : {}) });
   return exitCodeFor(exit);
 }
 

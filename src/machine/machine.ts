@@ -79,6 +79,12 @@ export class Machine {
   private panicMatch = 0;
   runFn: RunFn = interpreter();
   private tohost = -1;
+  /** The next icount at which `checkpointHook` runs (recording and replay). */
+  nextCheckpoint = Infinity;
+  /** Runs at exactly `nextCheckpoint`, before inputs due then; returns the next one. */
+  checkpointHook: ((m: Machine) => number) | null = null;
+  /** Runs at every loop boundary (replay checks for inputs it passed). */
+  boundaryHook: ((m: Machine) => void) | null = null;
 
   constructor(
     readonly config: MachineConfig,
@@ -238,6 +244,8 @@ export class Machine {
 
   /** Delivers console input due now; keeps device interrupt lines current. */
   private boundary(): void {
+    if (this.hart.icount >= this.nextCheckpoint && this.checkpointHook) this.nextCheckpoint = this.checkpointHook(this);
+    this.boundaryHook?.(this);
     const bytes = this.input.takeConsoleInput(this.hart.icount, this.uart.rxRoom());
     if (bytes.length) this.uart.receive(bytes);
     this.clint.update();
@@ -272,7 +280,7 @@ export class Machine {
         hart.stop = StopReason.None;
       }
       if (hart.icount >= maxIcount) return 'limit';
-      const limit = Math.min(maxIcount, this.deadline(), this.input.nextPushIcount(), hart.icount + SLICE_INSNS);
+      const limit = Math.min(maxIcount, this.deadline(), this.input.nextPushIcount(), this.nextCheckpoint, hart.icount + SLICE_INSNS);
       hart.attention = true;
       this.runFn(hart, limit);
     }

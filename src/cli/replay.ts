@@ -1,0 +1,153 @@
+// `deja replay FILE` and `deja inspect FILE`.
+
+import { Machine, type ExitStatus } from '../machine/machine.js';
+import { readRecording, type Recording } from '../record/reader.js';
+import { RecordingError } from '../record/format.js';
+import { Divergence, ReplayChecker, ReplayPort, type DivergenceReport } from '../record/replay.js';
+import { initZstd } from '../record/zstd.js';
+import { UserError, ExitCode } from '../errors.js';
+import { ConsoleOut } from './console.js';
+import { replayConfig } from './manifest.js';
+import { exitCodeFor, writeStats, TIERS, type Tier } from './run.js';
+import { parseChoice } from './options.js';
+
+export interface ReplayOptions {
+  images?: string;
+  tier?: string;
+  statsJson?: string;
+  verify?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export async function loadRecording(file: string): Promise<Recording> {
+  await initZstd();
+  try {
+    return readRecording(file);
+  } catch (e) {
+    if (e instanceof RecordingError) throw new UserError(e.message, ExitCode.BadInput);
+    throw e;
+  }
+}
+
+export interface ReplayResult {
+  exit: ExitStatus;
+  icount: number;
+  seconds: number;
+  checkpoints: number;
+  divergence: DivergenceReport | null;
+}
+
+/** Replays a recording in this process; the core of `replay` (and of later diff tools). */
+export function replayRecording(rec: Recording, o: { images?: string; verify?: boolean; console?: (b: number) => void; setup?: (m: Machine) => void }): ReplayResult {
+  const config = replayConfig(rec, o.images);
+  const port = new ReplayPort(rec.events);
+  const machine = new Machine(config, port);
+  o.setup?.(machine);
+  const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port);
+  machine.consoleSink = (b) => {
+    o.console?.(b);
+    checker?.onConsole(b);
+  };
+  const end = rec.events.find((e) => e.kind === 'end');
+  // A recording without an end (killed recorder) replays to its last event.
+  const last = rec.events.length ? rec.events[rec.events.length - 1].icount : 0;
+  const stopAt = end ? end.icount : last;
+  const t0 = performance.now();
+  let divergence: DivergenceReport | null = null;
+  let exit: ExitStatus;
+  try {
+    machine.runUntil(stopAt);
+    if (checker) checker.check(machine);
+    exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
+    if (end && (machine.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
+      throw new Divergence({
+        icount: machine.hart.icount, since: port.lastGood,
+        what: `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; the replay ended with ${exit.reason} (code ${exit.code}) at icount ${machine.hart.icount}`,
+      });
+    }
+    if (o.verify !== false && port.remaining() > 0) {
+      throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what: `${port.remaining()} recorded inputs were never used` });
+    }
+  } catch (e) {
+    if (!(e instanceof Divergence)) throw e;
+    divergence = e.report;
+    exit = machine.exit ?? { reason: 'stop', code: 0 };
+  }
+  return { exit, icount: machine.hart.icount, seconds: (performance.now() - t0) / 1000, checkpoints: checker?.checked ?? 0, divergence };
+}
+
+export function formatDivergence(d: DivergenceReport): string {
+  const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+  const lines = [`DIVERGENCE at icount ${d.icount}: ${d.what}`, `  window: after icount ${d.since} (last matching checkpoint), at or before ${d.icount}`];
+  if (d.pc) lines.push(`  pc: recorded ${hex(d.pc.expected)}, replay ${hex(d.pc.actual)}`);
+  if (d.priv) lines.push(`  privilege: recorded ${d.priv.expected}, replay ${d.priv.actual}`);
+  if (d.console) {
+    lines.push(`  console differs at byte ${d.console.offset}:`);
+    lines.push(`    recorded: ${JSON.stringify(d.console.expected)}`);
+    lines.push(`    replay:   ${JSON.stringify(d.console.actual)}`);
+  }
+  if (d.state) {
+    const s = d.state;
+    lines.push(`  replay state: pc=${hex(s.pc)} priv=${s.priv} ` + Array.from({ length: 31 }, (_, i) => `x${i + 1}=${hex(s[`x${i + 1}`])}`).join(' '));
+  }
+  return lines.join('\n');
+}
+
+export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
+  const tier: Tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+  const rec = await loadRecording(file);
+  if (rec.truncated) process.stderr.write(`deja: note: ${file}: ${rec.truncated}; replaying the ${rec.chunks} whole chunks before it\n`);
+  const out = new ConsoleOut(o.quiet ? null : process.stdout);
+  const r = replayRecording(rec, { images: o.images, verify: o.verify, console: (b) => out.write(b) });
+  out.flush();
+  if (o.statsJson) {
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { tier, replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null } });
+  }
+  if (r.divergence) {
+    process.stderr.write(formatDivergence(r.divergence) + '\n');
+    return ExitCode.Divergence;
+  }
+  process.stderr.write(`deja: replay: ${r.exit.reason} at icount ${r.icount}, ${r.checkpoints} checkpoints verified${rec.truncated ? ' (recording truncated)' : ''}\n`);
+  return exitCodeFor(r.exit);
+}
+
+export async function inspectCommand(file: string, o: ReplayOptions): Promise<number> {
+  const rec = await loadRecording(file);
+  const counts: Record<string, number> = {};
+  for (const e of rec.events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+  const end = rec.events.find((e) => e.kind === 'end');
+  const checkpoints = rec.events.filter((e) => e.kind === 'checkpoint').map((e) => e.icount);
+  const info = {
+    file,
+    deja: rec.header.deja,
+    created: rec.header.created,
+    config: rec.header.config,
+    argv: rec.header.argv,
+    settings: rec.header.settings,
+    images: rec.header.images.map((i) => ({ ...i, embedded: rec.embedded.has(i.sha256) })),
+    events: counts,
+    icountSpan: rec.events.length ? [rec.events[0].icount, rec.events[rec.events.length - 1].icount] : [0, 0],
+    checkpoints,
+    end: end ?? null,
+    truncated: rec.truncated,
+    chunks: rec.chunks,
+    sizes: rec.sizes,
+  };
+  if (o.json) {
+    process.stdout.write(JSON.stringify(info, (_k, v) => (v instanceof Uint8Array ? v.length : v), 2) + '\n');
+    return 0;
+  }
+  const p = (s: string) => process.stdout.write(s + '\n');
+  p(`recording  ${file}  (deja ${info.deja}, ${info.created})`);
+  p(`command    ${info.argv.join(' ')}`);
+  p(`machine    ram ${info.config.ramBytes / 1048576} MiB, append "${info.config.append}"`);
+  for (const i of info.images) p(`image      ${i.role.padEnd(7)} ${i.name}  ${i.size} bytes  sha256 ${i.sha256.slice(0, 16)}…${i.embedded ? '  embedded' : ''}`);
+  p(`events     ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  p(`icounts    ${info.icountSpan[0]} .. ${info.icountSpan[1]}`);
+  p(`checkpoints ${checkpoints.length}${checkpoints.length ? ` (every ${info.config.checkpointEvery} instructions)` : ''}`);
+  p(`end        ${end && end.kind === 'end' ? `${end.reason} (code ${end.code}) at icount ${end.icount}` : 'none (recorder did not finish)'}`);
+  if (rec.truncated) p(`truncated  ${rec.truncated}`);
+  p(`size       ${info.sizes.total} bytes: header ${info.sizes.header}, images ${info.sizes.images}, ${rec.chunks} chunks ${info.sizes.chunks}`);
+  return 0;
+}

@@ -1,0 +1,178 @@
+// The .deja file: a magic line with the format version, then frames.
+//
+//   frame := u32 length | u32 crc32(body) | u8 type | body        (little-endian)
+//   type 1  header: msgpack object (deja version, machine config, image manifest, ...)
+//   type 2  chunk:  u32 raw length | zstd(msgpack([baseIcount, ...events]))
+//   type 3  image:  msgpack { role, name, sha256 } | zstd(image bytes)   (--embed)
+//
+// Events are arrays [kind, icount delta, ...payload], deltas from the previous event in the
+// chunk (the first from baseIcount). Reading is reading untrusted input: every length is
+// bounded before anything is allocated, and every problem is a RecordingError naming it.
+
+import { pack, unpack } from 'msgpackr';
+import { zstdCompress, zstdDecompress, zstdContentSize } from './zstd.js';
+
+export const MAGIC = 'deja-recording';
+export const FORMAT_VERSION = 1;
+export const MAGIC_LINE = `${MAGIC} ${FORMAT_VERSION}\n`;
+
+export const FRAME_HEADER = 1;
+export const FRAME_CHUNK = 2;
+export const FRAME_IMAGE = 3;
+
+/** Largest frame body accepted (embedded images are the big ones). */
+export const MAX_FRAME = 512 * 1024 * 1024;
+/** Largest decompressed event chunk accepted. */
+export const MAX_CHUNK_RAW = 64 * 1024 * 1024;
+
+export const EV = { uartRx: 0, rtc: 1, idle: 2, checkpoint: 3, end: 4 } as const;
+
+export type LogEvent =
+  | { kind: 'uart-rx'; icount: number; bytes: number[] }
+  | { kind: 'rtc'; icount: number; nanos: number }
+  | { kind: 'idle'; icount: number; ticks: number }
+  | { kind: 'checkpoint'; icount: number; pc: number; priv: number; stateHash: number; consoleHash: number; console: Uint8Array }
+  | { kind: 'end'; icount: number; reason: string; code: number; stateHash: number };
+
+export interface ImageEntry {
+  role: string;
+  name: string;
+  size: number;
+  sha256: string;
+  addr: number;
+  embedded: boolean;
+}
+
+export interface RecordingHeader {
+  deja: string;
+  created: string;
+  config: { ramBytes: number; append: string; disks: { name: string; readonly: boolean }[]; checkpointEvery: number };
+  images: ImageEntry[];
+  argv: string[];
+  clock: { timebaseHz: number; insnsPerTick: number };
+  settings: Record<string, unknown>;
+}
+
+export class RecordingError extends Error {}
+
+// ---- CRC-32 (IEEE) ----
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 255] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export function frame(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + body.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, body.length, true);
+  dv.setUint32(4, crc32(body), true);
+  out[8] = type;
+  out.set(body, 9);
+  return out;
+}
+
+function eventArray(e: LogEvent, delta: number): unknown[] {
+  switch (e.kind) {
+    case 'uart-rx': return [EV.uartRx, delta, e.bytes];
+    case 'rtc': return [EV.rtc, delta, e.nanos];
+    case 'idle': return [EV.idle, delta, e.ticks];
+    case 'checkpoint': return [EV.checkpoint, delta, e.pc, e.priv, e.stateHash, e.consoleHash, e.console];
+    case 'end': return [EV.end, delta, e.reason, e.code, e.stateHash];
+  }
+}
+
+export function encodeChunk(events: LogEvent[]): Uint8Array {
+  const base = events.length ? events[0].icount : 0;
+  let prev = base;
+  const arr: unknown[] = [base];
+  for (const e of events) {
+    arr.push(eventArray(e, e.icount - prev));
+    prev = e.icount;
+  }
+  const raw = pack(arr);
+  const z = zstdCompress(raw);
+  const body = new Uint8Array(4 + z.length);
+  new DataView(body.buffer).setUint32(0, raw.length, true);
+  body.set(z, 4);
+  return body;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
+  if (body.length < 4) throw new RecordingError(`${where}: chunk too short`);
+  const rawLen = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
+  if (rawLen > MAX_CHUNK_RAW) throw new RecordingError(`${where}: chunk claims ${rawLen} bytes uncompressed (limit ${MAX_CHUNK_RAW})`);
+  const z = body.subarray(4);
+  const declared = zstdContentSize(z);
+  if (declared !== rawLen) throw new RecordingError(`${where}: compressed chunk is corrupt (size ${declared} != ${rawLen})`);
+  const raw = zstdDecompress(z);
+  if (!raw || raw.length !== rawLen) throw new RecordingError(`${where}: compressed chunk is corrupt`);
+  let arr: unknown;
+  try {
+    arr = unpack(raw);
+  } catch {
+    throw new RecordingError(`${where}: chunk is not valid msgpack`);
+  }
+  if (!Array.isArray(arr) || !isNum(arr[0])) throw new RecordingError(`${where}: chunk has no base icount`);
+  const events: LogEvent[] = [];
+  let icount = arr[0];
+  for (let i = 1; i < arr.length; i++) {
+    const a = arr[i];
+    const bad = () => new RecordingError(`${where}: event ${i - 1} is malformed`);
+    if (!Array.isArray(a) || !isNum(a[0]) || !isNum(a[1]) || a[1] < 0) throw bad();
+    icount += a[1];
+    switch (a[0]) {
+      case EV.uartRx:
+        if (!Array.isArray(a[2]) || !a[2].every((b: unknown) => isNum(b) && b >= 0 && b < 256)) throw bad();
+        events.push({ kind: 'uart-rx', icount, bytes: a[2] });
+        break;
+      case EV.rtc:
+        if (!isNum(a[2])) throw bad();
+        events.push({ kind: 'rtc', icount, nanos: a[2] });
+        break;
+      case EV.idle:
+        if (!isNum(a[2]) || a[2] < 0) throw bad();
+        events.push({ kind: 'idle', icount, ticks: a[2] });
+        break;
+      case EV.checkpoint:
+        if (!isNum(a[2]) || !isNum(a[3]) || !isNum(a[4]) || !isNum(a[5]) || !(a[6] instanceof Uint8Array)) throw bad();
+        events.push({ kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6] });
+        break;
+      case EV.end:
+        if (typeof a[2] !== 'string' || !isNum(a[3]) || !isNum(a[4])) throw bad();
+        events.push({ kind: 'end', icount, reason: a[2], code: a[3], stateHash: a[4] });
+        break;
+      default:
+        throw new RecordingError(`${where}: unknown event kind ${a[0]}`);
+    }
+  }
+  return events;
+}
+
+export function encodeHeader(h: RecordingHeader): Uint8Array {
+  return pack(h);
+}
+
+export function encodeImage(meta: { role: string; name: string; sha256: string }, bytes: Uint8Array): Uint8Array {
+  const m = pack(meta);
+  const z = zstdCompress(bytes);
+  const body = new Uint8Array(4 + m.length + 4 + z.length);
+  const dv = new DataView(body.buffer);
+  dv.setUint32(0, m.length, true);
+  body.set(m, 4);
+  dv.setUint32(4 + m.length, bytes.length, true);
+  body.set(z, 8 + m.length);
+  return body;
+}

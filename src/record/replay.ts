@@ -1,0 +1,164 @@
+// Replay: serves the logged inputs at their icounts, checks every checkpoint, and stops at
+// the first mismatch with a report (DESIGN.md, Replay). Asking for an input the log does
+// not have at that point, or passing one the guest never asked for, is a divergence too.
+
+import type { IdleAnswer, InputPort } from './input-port.js';
+import type { LogEvent } from './format.js';
+import type { Machine } from '../machine/machine.js';
+import { ConsoleLog, archState, stateHash } from './state-hash.js';
+
+type InputEvent = Extract<LogEvent, { kind: 'uart-rx' | 'rtc' | 'idle' }>;
+type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
+type End = Extract<LogEvent, { kind: 'end' }>;
+
+export interface DivergenceReport {
+  icount: number;
+  /** The last checkpoint that matched (icount), so the divergence lies in (since, icount]. */
+  since: number;
+  what: string;
+  pc?: { expected: number; actual: number };
+  priv?: { expected: number; actual: number };
+  console?: { offset: number; expected: string; actual: string };
+  state?: Record<string, number>;
+}
+
+export class Divergence extends Error {
+  constructor(readonly report: DivergenceReport) {
+    super(report.what);
+  }
+}
+
+export class ReplayPort implements InputPort {
+  readonly live = false;
+  private inputs: InputEvent[];
+  private next = 0;
+  /** Icount of the last checkpoint that matched. */
+  lastGood = 0;
+
+  constructor(events: LogEvent[]) {
+    this.inputs = events.filter((e): e is InputEvent => e.kind === 'uart-rx' || e.kind === 'rtc' || e.kind === 'idle');
+  }
+
+  private peek(): InputEvent | undefined {
+    return this.inputs[this.next];
+  }
+
+  /** Called at every loop boundary: an input left behind is a divergence. */
+  check(icount: number): void {
+    const e = this.peek();
+    if (e && e.icount < icount) {
+      throw new Divergence({ icount, since: this.lastGood, what: `the recording has a ${e.kind} input at icount ${e.icount} that the replay passed without taking` });
+    }
+  }
+
+  nextPushIcount(): number {
+    const e = this.peek();
+    return e ? e.icount : Infinity;
+  }
+
+  private take(kind: InputEvent['kind'], icount: number): InputEvent {
+    const e = this.peek();
+    if (!e || e.icount !== icount || e.kind !== kind) {
+      const has = e ? `${e.kind} at icount ${e.icount}` : 'no more inputs';
+      throw new Divergence({ icount, since: this.lastGood, what: `the guest asked for ${kind} at icount ${icount}; the recording has ${has}` });
+    }
+    this.next++;
+    return e;
+  }
+
+  takeConsoleInput(icount: number): number[] {
+    const e = this.peek();
+    if (!e || e.kind !== 'uart-rx' || e.icount !== icount) return [];
+    this.next++;
+    return e.bytes;
+  }
+
+  rtcNanos(icount: number): number {
+    return (this.take('rtc', icount) as Extract<InputEvent, { kind: 'rtc' }>).nanos;
+  }
+
+  idle(icount: number): IdleAnswer {
+    return (this.take('idle', icount) as Extract<InputEvent, { kind: 'idle' }>).ticks;
+  }
+
+  inputClosed(): boolean {
+    return this.next >= this.inputs.length;
+  }
+
+  remaining(): number {
+    return this.inputs.length - this.next;
+  }
+}
+
+/** Checks the machine against the recording's checkpoints as it reaches them. */
+export class ReplayChecker {
+  readonly console = new ConsoleLog();
+  private readonly checkpoints: Checkpoint[];
+  private next = 0;
+  /** Console bytes the recording had, up to the last checkpoint checked. */
+  private expectedConsole: number[] = [];
+  private actualConsole: number[] = [];
+  readonly end: End | null;
+  checked = 0;
+
+  constructor(
+    private readonly machine: Machine,
+    events: LogEvent[],
+    private readonly port: ReplayPort,
+  ) {
+    this.checkpoints = events.filter((e): e is Checkpoint => e.kind === 'checkpoint');
+    this.end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
+    const first = this.checkpoints[0];
+    machine.nextCheckpoint = first ? first.icount : Infinity;
+    machine.checkpointHook = (m) => this.check(m);
+    machine.boundaryHook = (m) => port.check(m.hart.icount);
+  }
+
+  onConsole(b: number): void {
+    this.console.push(b);
+    this.actualConsole.push(b);
+  }
+
+  /** Checks the checkpoint due now; returns the icount of the next one. */
+  check(m: Machine): number {
+    // The final checkpoint shares the end record's icount; several may share an icount.
+    while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount === m.hart.icount) {
+      this.compare(m, this.checkpoints[this.next++]);
+    }
+    const n = this.checkpoints[this.next];
+    return n ? n.icount : Infinity;
+  }
+
+  private compare(m: Machine, c: Checkpoint): void {
+    this.expectedConsole.push(...c.console);
+    const pc = m.hart.pc >>> 0;
+    const hash = stateHash(m);
+    const consoleOk = this.console.hash === c.consoleHash;
+    if (hash === c.stateHash && consoleOk) {
+      this.port.lastGood = c.icount;
+      this.checked++;
+      return;
+    }
+    const r: DivergenceReport = { icount: c.icount, since: this.port.lastGood, what: '', state: archState(m) };
+    const parts: string[] = [];
+    if (pc !== c.pc) {
+      r.pc = { expected: c.pc, actual: pc };
+      parts.push('pc');
+    }
+    if (m.hart.priv !== c.priv) {
+      r.priv = { expected: c.priv, actual: m.hart.priv };
+      parts.push('privilege');
+    }
+    if (hash !== c.stateHash && parts.length === 0) parts.push('architectural state (registers/CSRs)');
+    if (!consoleOk) {
+      const e = this.expectedConsole, a = this.actualConsole;
+      let i = 0;
+      while (i < e.length && i < a.length && e[i] === a[i]) i++;
+      const text = (b: number[]) => Buffer.from(b.slice(Math.max(0, i - 20), i + 40)).toString('latin1');
+      r.console = { offset: i, expected: text(e), actual: text(a) };
+      parts.push('console output');
+    }
+    r.what = `checkpoint at icount ${c.icount} differs: ${parts.join(', ')}`;
+    throw new Divergence(r);
+  }
+}

@@ -1,0 +1,57 @@
+// Writes a .deja file: append-only, flushed at least every second by the caller, so a
+// recorder killed at any moment leaves a file that replays up to its last whole chunk.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, MAGIC_LINE, encodeChunk, encodeHeader, encodeImage, frame, type LogEvent, type RecordingHeader } from './format.js';
+import { UserError, ExitCode } from '../errors.js';
+
+export class RecordingWriter {
+  private fd: number;
+  private events: LogEvent[] = [];
+  private lastFlush = 0;
+  bytesWritten = 0;
+
+  constructor(
+    readonly path: string,
+    header: RecordingHeader,
+    embedded: { role: string; name: string; sha256: string; bytes: Uint8Array }[],
+  ) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw new UserError(`${path}: cannot write recording: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+    }
+    this.write(new TextEncoder().encode(MAGIC_LINE));
+    this.write(frame(FRAME_HEADER, encodeHeader(header)));
+    for (const img of embedded) this.write(frame(FRAME_IMAGE, encodeImage(img, img.bytes)));
+  }
+
+  private write(b: Uint8Array): void {
+    writeSync(this.fd, b);
+    this.bytesWritten += b.length;
+  }
+
+  add(e: LogEvent): void {
+    this.events.push(e);
+    if (this.events.length >= 65536) this.flush();
+  }
+
+  /** Writes buffered events as one chunk if `nowMs` is a second past the last flush. */
+  maybeFlush(nowMs: number): void {
+    if (nowMs - this.lastFlush >= 1000) {
+      this.flush();
+      this.lastFlush = nowMs;
+    }
+  }
+
+  flush(): void {
+    if (this.events.length === 0) return;
+    this.write(frame(FRAME_CHUNK, encodeChunk(this.events)));
+    this.events = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}

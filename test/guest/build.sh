@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds the bare-metal guest test programs: every test/guest/isa/NAME.S becomes
+# test/guest/build/NAME.elf. Make-like: a program is rebuilt only when its source, the
+# common header, the linker script or this script is newer than its ELF.
+#
+#   test/guest/build.sh           build what is out of date
+#   test/guest/build.sh --force   rebuild everything
+#   test/guest/build.sh --qemu    also build test/guest/build/qemu/NAME.elf, which end
+#                                 through the virt test finisher, to check a program on
+#                                 qemu-system-riscv32 -M virt -bios none -kernel NAME.elf
+#
+# Needs a RISC-V cross compiler: riscv64-unknown-elf-gcc (Debian: gcc-riscv64-unknown-elf)
+# or riscv64-linux-gnu-gcc. RISCV_CC overrides the choice.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+src="$here/isa"
+out="$here/build"
+
+force=0
+qemu=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    --qemu) qemu=1 ;;
+    *) echo "build.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+cc="${RISCV_CC:-}"
+if [ -z "$cc" ]; then
+  for c in riscv64-unknown-elf-gcc riscv64-linux-gnu-gcc riscv32-unknown-elf-gcc; do
+    if command -v "$c" >/dev/null 2>&1; then cc="$c"; break; fi
+  done
+fi
+if [ -z "$cc" ] || ! command -v "$cc" >/dev/null 2>&1; then
+  if [ -n "${RISCV_CC:-}" ]; then
+    echo "build.sh: RISCV_CC=$RISCV_CC: no such compiler." >&2
+  else
+    echo "build.sh: no RISC-V cross compiler found (looked for riscv64-unknown-elf-gcc, riscv64-linux-gnu-gcc)." >&2
+  fi
+  echo "build.sh: install one with: apt-get install gcc-riscv64-unknown-elf" >&2
+  exit 1
+fi
+
+cflags=(
+  -march=rv32imac_zicsr_zifencei -mabi=ilp32
+  -nostdlib -nostartfiles -static -no-pie -fno-pic -ffreestanding
+  -Wl,--build-id=none -Wl,--no-relax
+  -I"$src" -T "$src/link.ld"
+)
+# Newer binutils warn about the RWX segment a bare-metal program has on purpose.
+ld_help="$("$("$cc" -print-prog-name=ld)" --help 2>/dev/null || true)"
+if [[ "$ld_help" == *--no-warn-rwx-segments* ]]; then
+  cflags+=(-Wl,--no-warn-rwx-segments)
+fi
+
+# newer A B: true if A is newer than B (or B is missing).
+newer() { [ ! -e "$2" ] || [ "$1" -nt "$2" ]; }
+
+# build SRC ELF [extra flags...]
+build() {
+  local s="$1" elf="$2"
+  shift 2
+  local stale=$force
+  for dep in "$s" "$src/macros.h" "$src/link.ld" "${BASH_SOURCE[0]}"; do
+    if newer "$dep" "$elf"; then stale=1; fi
+  done
+  [ "$stale" = 1 ] || return 0
+  # Build to a temporary name and rename: concurrent builds never see half an ELF.
+  local tmp="$elf.tmp.$$"
+  if ! "$cc" "${cflags[@]}" "$@" -o "$tmp" "$s"; then
+    rm -f "$tmp"
+    echo "build.sh: failed to build $s" >&2
+    return 1
+  fi
+  mv -f "$tmp" "$elf"
+  echo "built ${elf#"$here"/}"
+}
+
+mkdir -p "$out"
+[ "$qemu" = 1 ] && mkdir -p "$out/qemu"
+status=0
+shopt -s nullglob
+sources=("$src"/*.S)
+if [ "${#sources[@]}" = 0 ]; then
+  echo "build.sh: no sources in $src" >&2
+  exit 1
+fi
+for s in "${sources[@]}"; do
+  name="$(basename "$s" .S)"
+  build "$s" "$out/$name.elf" || status=1
+  if [ "$qemu" = 1 ]; then build "$s" "$out/qemu/$name.elf" -DQEMU_SYSCON || status=1; fi
+done
+exit $status
