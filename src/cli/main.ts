@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
 import { runCommand, type RunOptions } from './run.js';
 import { inspectCommand, replayCommand, type ReplayOptions } from './replay.js';
+import { addTierOptions } from './tier.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
 
-  program
+  const run = program
     .command('run')
     .description('boot a guest (default: the reference guest from `npm run guest`)')
     .option('--bios <file>', 'firmware (raw binary at 0x80000000, or ELF)')
@@ -28,27 +29,29 @@ export function buildProgram(): Command {
     .option('--disk-write', 'write disk changes back to the image files at exit')
     .option('--max-insns <n>', 'stop after n instructions (exit reason "limit")')
     .option('--stats-json <file>', 'write run statistics as JSON at exit')
-    .addOption(new Option('--tier <tier>', 'execution tier').default('interp'))
     .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second)')
     .option('-q, --quiet', 'do not print the guest console')
-    .option('--record <file>', 'record the run to a .deja file')
+    .option('--record <file>', 'record the run to a .deja file (runs from a terminal record to $DEJA_RECORDINGS_DIR by default)')
+    .option('--no-record', 'do not record, not even to the default place')
     .option('--embed', 'embed the images in the recording (one self-contained file)')
     .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
     .action(async (o: RunOptions) => {
       process.exitCode = await runCommand(o);
     });
 
-  program
+  addTierOptions(run, 'interp');
+
+  const replay = program
     .command('replay <file>')
     .description('replay a recording exactly, checking every checkpoint')
     .option('--images <dir>', 'where to find images that are not embedded')
-    .addOption(new Option('--tier <tier>', 'execution tier').default('interp'))
     .option('--no-verify', 'do not check checkpoints')
     .option('--stats-json <file>', 'write replay statistics as JSON at exit')
     .option('-q, --quiet', 'do not print the guest console')
     .action(async (file: string, o: ReplayOptions) => {
       process.exitCode = await replayCommand(file, o);
     });
+  addTierOptions(replay, 'interp');
 
   program
     .command('inspect <file>')

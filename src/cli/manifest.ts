@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { MachineConfig, ImageBytes } from '../machine/machine.js';
 import type { ImageEntry, RecordingHeader } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
@@ -34,8 +34,9 @@ export function recordingHeader(c: MachineConfig, settings: Record<string, unkno
     deja: DEJA_VERSION,
     created: new Date().toISOString(),
     config: { ramBytes: c.ramBytes, append: c.append, disks: c.disks.map((d) => ({ name: d.name, readonly: d.readonly })), checkpointEvery },
+    // Absolute paths, so a replay from another directory finds the images again.
     images: configImages(c).map(({ role, img }): ImageEntry => ({
-      role, name: img.name, size: img.bytes.length, sha256: sha256(img.bytes), addr: 0, embedded: false,
+      role, name: resolve(img.name), size: img.bytes.length, sha256: sha256(img.bytes), addr: 0, embedded: false,
     })),
     argv: process.argv.slice(2),
     clock: { timebaseHz: TIMEBASE_HZ, insnsPerTick: INSNS_PER_TICK },
@@ -44,7 +45,9 @@ export function recordingHeader(c: MachineConfig, settings: Record<string, unkno
 }
 
 export function embeddedImages(c: MachineConfig): { role: string; name: string; sha256: string; bytes: Uint8Array }[] {
-  return configImages(c).map(({ role, img }) => ({ role, name: img.name, sha256: sha256(img.bytes), bytes: img.bytes }));
+  const out = configImages(c).map(({ role, img }) => ({ role, name: resolve(img.name), sha256: sha256(img.bytes), bytes: img.bytes }));
+  // Identical images (two copies of one disk) are embedded once.
+  return out.filter((img, i) => out.findIndex((o) => o.sha256 === img.sha256) === i);
 }
 
 /** Rebuilds the machine configuration of a recording, finding and checking every image. */
@@ -52,7 +55,11 @@ export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig 
   const h = rec.header;
   const find = (e: ImageEntry): ImageBytes => {
     const emb = rec.embedded.get(e.sha256);
-    if (emb) return { name: e.name, bytes: emb.bytes };
+    if (emb) {
+      // The frame's checksum covers transport; the hash says it is the image recorded.
+      if (sha256(emb.bytes) !== e.sha256) throw new UserError(`${rec.path}: embedded ${e.role} image ${e.name} does not match its sha256 in the manifest (corrupt recording)`, ExitCode.BadInput);
+      return { name: e.name, bytes: emb.bytes };
+    }
     const candidates = [imagesDir ? join(imagesDir, basename(e.name)) : null, e.name].filter((p): p is string => !!p);
     const path = candidates.find((p) => existsSync(p));
     if (!path) {
@@ -61,7 +68,7 @@ export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig 
     const bytes = readInput(path, `${e.role} image`);
     const got = sha256(bytes);
     if (got !== e.sha256) {
-      throw new UserError(`${path}: ${e.role} image does not match the recording (sha256 ${got.slice(0, 12)}…, recorded ${e.sha256.slice(0, 12)}…)`, ExitCode.BadInput);
+      throw new UserError(`${path}: ${e.role} image does not match the one recorded in ${rec.path} (sha256 ${got.slice(0, 12)}…, recorded ${e.sha256.slice(0, 12)}…)`, ExitCode.BadInput);
     }
     return { name: e.name, bytes };
   };
@@ -70,7 +77,8 @@ export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig 
     if (e.role === 'disk') {
       const d = h.config.disks[config.disks.length];
       config.disks.push({ ...find(e), readonly: d?.readonly ?? false });
-    } else if ((ROLES as string[]).includes(e.role)) config[e.role as Role] = find(e);
+    } else if ((ROLES as string[]).includes(e.role) && !config[e.role as Role]) config[e.role as Role] = find(e);
+    else throw new UserError(`${rec.path}: the image manifest has ${config[e.role as Role] ? 'a second' : 'an unknown'} image role '${e.role}'`, ExitCode.BadInput);
   }
   return config;
 }

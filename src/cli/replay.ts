@@ -8,12 +8,12 @@ import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
 import { replayConfig } from './manifest.js';
-import { exitCodeFor, writeStats, TIERS, type Tier } from './run.js';
-import { parseChoice } from './options.js';
+import { exitCodeFor, writeStats } from './run.js';
+import { applyTier, tierSettings, tierStats, type TierOptions } from './tier.js';
+import type { Jit } from '../jit/jit.js';
 
-export interface ReplayOptions {
+export interface ReplayOptions extends TierOptions {
   images?: string;
-  tier?: string;
   statsJson?: string;
   verify?: boolean;
   quiet?: boolean;
@@ -66,8 +66,17 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
         what: `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; the replay ended with ${exit.reason} (code ${exit.code}) at icount ${machine.hart.icount}`,
       });
     }
-    if (o.verify !== false && port.remaining() > 0) {
-      throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what: `${port.remaining()} recorded inputs were never used` });
+    if (!end && machine.exit && machine.hart.icount < stopAt) {
+      throw new Divergence({
+        icount: machine.hart.icount, since: port.lastGood,
+        what: `the replay ended with ${machine.exit.reason} (code ${machine.exit.code}) at icount ${machine.hart.icount}; the recording goes on to icount ${stopAt}`,
+      });
+    }
+    // A truncated recording stops at its last event: an input logged at that very icount
+    // (an RTC read by the instruction there) is one the guest has not reached yet.
+    const unused = end ? port.remaining() : port.remainingBefore(stopAt);
+    if (o.verify !== false && unused > 0) {
+      throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what: `${unused} recorded inputs were never used` });
     }
   } catch (e) {
     if (!(e instanceof Divergence)) throw e;
@@ -77,9 +86,10 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   return { exit, icount: machine.hart.icount, seconds: (performance.now() - t0) / 1000, checkpoints: checker?.checked ?? 0, divergence };
 }
 
-export function formatDivergence(d: DivergenceReport): string {
+/** The report: a first line that says it all (naming the recording if given), then details. */
+export function formatDivergence(d: DivergenceReport, file?: string): string {
   const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
-  const lines = [`DIVERGENCE at icount ${d.icount}: ${d.what}`, `  window: after icount ${d.since} (last matching checkpoint), at or before ${d.icount}`];
+  const lines = [`${file ? `deja: ${file}: ` : ''}DIVERGENCE at icount ${d.icount}: ${d.what}`, `  window: after icount ${d.since} (last matching checkpoint), at or before ${d.icount}`];
   if (d.pc) lines.push(`  pc: recorded ${hex(d.pc.expected)}, replay ${hex(d.pc.actual)}`);
   if (d.priv) lines.push(`  privilege: recorded ${d.priv.expected}, replay ${d.priv.actual}`);
   if (d.console) {
@@ -95,20 +105,30 @@ export function formatDivergence(d: DivergenceReport): string {
 }
 
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
-  const tier: Tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+  const tiers = tierSettings(o);
   const rec = await loadRecording(file);
-  if (rec.truncated) process.stderr.write(`deja: note: ${file}: ${rec.truncated}; replaying the ${rec.chunks} whole chunks before it\n`);
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
-  const r = replayRecording(rec, { images: o.images, verify: o.verify, console: (b) => out.write(b) });
+  let jit: Jit | null = null;
+  const r = replayRecording(rec, {
+    images: o.images, verify: o.verify, console: (b) => out.write(b),
+    setup: (m) => (jit = applyTier(m, tiers, () => performance.now())),
+  });
   out.flush();
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { tier, replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null } });
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt } });
   }
   if (r.divergence) {
-    process.stderr.write(formatDivergence(r.divergence) + '\n');
+    process.stderr.write(formatDivergence(r.divergence, file) + '\n');
     return ExitCode.Divergence;
   }
-  process.stderr.write(`deja: replay: ${r.exit.reason} at icount ${r.icount}, ${r.checkpoints} checkpoints verified${rec.truncated ? ' (recording truncated)' : ''}\n`);
+  const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
+  const verified = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
+  if (rec.truncated) {
+    // A killed recorder's file: everything it holds replayed and matched, but it has no end.
+    process.stderr.write(`deja: ${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); replayed to there, ${verified}\n`);
+    return ExitCode.BadInput;
+  }
+  process.stderr.write(`deja: replay: ${r.exit.reason} (code ${r.exit.code}) at icount ${r.icount} as recorded, ${verified}\n`);
   return exitCodeFor(r.exit);
 }
 
@@ -127,10 +147,13 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
     settings: rec.header.settings,
     images: rec.header.images.map((i) => ({ ...i, embedded: rec.embedded.has(i.sha256) })),
     events: counts,
-    icountSpan: rec.events.length ? [rec.events[0].icount, rec.events[rec.events.length - 1].icount] : [0, 0],
+    // A recording starts at reset (icount 0) and runs to its last event.
+    icountSpan: [0, rec.events.length ? rec.events[rec.events.length - 1].icount : 0],
     checkpoints,
+    consoleBytes: rec.events.reduce((n, e) => n + (e.kind === 'checkpoint' ? e.console.length : 0), 0),
     end: end ?? null,
     truncated: rec.truncated,
+    truncatedAt: rec.truncatedAt,
     chunks: rec.chunks,
     sizes: rec.sizes,
   };
@@ -142,12 +165,16 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
   p(`recording  ${file}  (deja ${info.deja}, ${info.created})`);
   p(`command    ${info.argv.join(' ')}`);
   p(`machine    ram ${info.config.ramBytes / 1048576} MiB, append "${info.config.append}"`);
-  for (const i of info.images) p(`image      ${i.role.padEnd(7)} ${i.name}  ${i.size} bytes  sha256 ${i.sha256.slice(0, 16)}…${i.embedded ? '  embedded' : ''}`);
-  p(`events     ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const i of info.images) {
+    const emb = rec.embedded.get(i.sha256);
+    p(`image      ${i.role.padEnd(7)} ${i.name}  ${i.size} bytes  sha256 ${i.sha256.slice(0, 16)}…${emb ? `  embedded (${emb.compressedBytes} bytes compressed)` : ''}`);
+  }
+  p(`events     ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   p(`icounts    ${info.icountSpan[0]} .. ${info.icountSpan[1]}`);
+  p(`console    ${info.consoleBytes} bytes`);
   p(`checkpoints ${checkpoints.length}${checkpoints.length ? ` (every ${info.config.checkpointEvery} instructions)` : ''}`);
   p(`end        ${end && end.kind === 'end' ? `${end.reason} (code ${end.code}) at icount ${end.icount}` : 'none (recorder did not finish)'}`);
-  if (rec.truncated) p(`truncated  ${rec.truncated}`);
+  if (rec.truncated) p(`truncated  at icount ${rec.truncatedAt}: ${rec.truncated}`);
   p(`size       ${info.sizes.total} bytes: header ${info.sizes.header}, images ${info.sizes.images}, ${rec.chunks} chunks ${info.sizes.chunks}`);
   return 0;
 }

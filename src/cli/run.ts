@@ -8,17 +8,19 @@ import { DEFAULT_RAM_BYTES } from '../machine/board.js';
 import { UserError, ExitCode } from '../errors.js';
 import { readInput } from './files.js';
 import { defaultGuest, guestAppend } from './guest.js';
-import { parseChoice, parseCount, parseRam } from './options.js';
+import { parseCount, parseRam } from './options.js';
+import { applyTier, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
 import { ConsoleOut, attachConsoleInput } from './console.js';
 import { initZstd } from '../record/zstd.js';
 import { RecordingWriter } from '../record/writer.js';
 import { Recorder, RecordingPort } from '../record/recorder.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from './manifest.js';
+import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
+import { basename } from 'node:path';
 
-export const TIERS = ['interp'] as const;
-export type Tier = (typeof TIERS)[number];
+export { TIERS, type Tier } from './tier.js';
 
-export interface RunOptions {
+export interface RunOptions extends TierOptions {
   bios?: string;
   kernel?: string;
   initrd?: string;
@@ -31,10 +33,10 @@ export interface RunOptions {
   diskWrite?: boolean;
   maxInsns?: string;
   statsJson?: string;
-  tier?: string;
   pace?: boolean;
   quiet?: boolean;
-  record?: string;
+  /** A file; false for --no-record; unset: record to the default place if stdin is a terminal. */
+  record?: string | false;
   embed?: boolean;
   checkpointEvery?: string;
 }
@@ -116,21 +118,33 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
 }
 
 export async function runCommand(o: RunOptions): Promise<number> {
-  const tier: Tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+  const tiers = tierSettings(o);
+  const tier = tiers.tier;
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
   const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
   if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
   const config = machineConfig(o);
   const live = new LivePort({ pace: o.pace ?? false });
   let recording: { writer: RecordingWriter; port: RecordingPort } | null = null;
-  if (o.record) {
+  // Interactive runs are recorded by default (README, Recordings), unless --no-record.
+  const byDefault = o.record === undefined && process.stdin.isTTY === true;
+  const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
+  if (recordTo) {
     await initZstd();
-    const header = recordingHeader(config, { tier, checkpointEvery: every }, every);
-    const writer = new RecordingWriter(o.record, header, o.embed ? embeddedImages(config) : []);
-    recording = { writer, port: new RecordingPort(live, writer) };
+    const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
+    try {
+      if (byDefault) ensureRecordingsDir();
+      const writer = new RecordingWriter(recordTo, header, o.embed ? embeddedImages(config) : []);
+      recording = { writer, port: new RecordingPort(live, writer) };
+      if (byDefault) pruneRecordings(recordingsDir(), recordingsKeep());
+    } catch (e) {
+      if (!byDefault) throw e;
+      process.stderr.write(`deja: note: not recording: ${e instanceof Error ? e.message : String(e)} (--no-record skips recording)\n`);
+    }
   }
   const machine = new Machine(config, recording?.port ?? live);
   const recorder = recording ? new Recorder(machine, recording.writer, every) : null;
+  const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {
     out.write(b);
@@ -143,7 +157,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
   recorder?.finish(exit);
   if (o.diskWrite) writeBackDisks(machine, o.disk ?? []);
   const result = { exit, icount: machine.hart.icount, seconds };
-  if (o.statsJson) writeStats(o.statsJson, result, { tier, ...(recording ? { recording: { file: o.record, bytes: recording.writer.bytesWritten } } : {}) });
+  if (o.statsJson) writeStats(o.statsJson, result, { ...tierStats(tier, jit, result.icount), ...(recording ? { recording: { file: recordTo, bytes: recording.writer.bytesWritten } } : {}) });
+  if (byDefault && recording) process.stderr.write(`deja: recorded to ${recordTo} (replay with: deja replay ${recordTo})\n`);
   return exitCodeFor(exit);
 }
 

@@ -56,7 +56,9 @@ export class DecodeCache {
   pageFor(pc: number): Int32Array {
     const vpn = pc >>> 12;
     const t = vpn & TLB_MASK;
-    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc & -4096);
+    // Translate pc itself, not its page base: a fetch fault must report the faulting pc
+    // as mtval/stval. Only the page of the returned buffer offset is used.
+    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
     const p = off >>> PAGE_SHIFT;
     return this.pages[p] ?? (this.pages[p] = new Int32Array(8192));
   }

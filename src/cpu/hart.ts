@@ -62,8 +62,19 @@ export class Hart {
   stval = F64;
   scounteren = 0;
   satp = F64;
+  /** mcycle = icount + cycleOffset and minstret = icount + instretOffset, unless inhibited. */
   cycleOffset = F64;
   instretOffset = F64;
+  /** The values mcountinhibit froze mcycle (CY, bit 0) and minstret (IR, bit 2) at. */
+  cycleFrozen = F64;
+  instretFrozen = F64;
+  /**
+   * mhpmcounter3..18 (low and high halves) and mhpmevent3..31, as on QEMU 7.2's virt
+   * (pmu-num = 16): writable, but no event is ever counted, so they hold what was written.
+   */
+  readonly hpmLo = new Int32Array(32);
+  readonly hpmHi = new Int32Array(32);
+  readonly hpmEvent = new Int32Array(32);
   /** LR reservation: a physical address, or negative for none. */
   reservation = -0.5;
 
@@ -393,13 +404,13 @@ export class Hart {
       case CSR.timeh: {
         if (!this.counterAllowed(csr)) return null;
         const v = csr === CSR.time || csr === CSR.timeh ? this.clock.mtime(this.icount)
-          : this.icount + (csr === CSR.cycle || csr === CSR.cycleh ? this.cycleOffset : this.instretOffset);
+          : csr === CSR.cycle || csr === CSR.cycleh ? this.mcycle() : this.minstret();
         return csr >= 0xc80 ? Math.floor(v / 4294967296) | 0 : v % 4294967296 | 0;
       }
-      case CSR.mcycle: return (this.icount + this.cycleOffset) % 4294967296 | 0;
-      case CSR.minstret: return (this.icount + this.instretOffset) % 4294967296 | 0;
-      case CSR.mcycleh: return Math.floor((this.icount + this.cycleOffset) / 4294967296) | 0;
-      case CSR.minstreth: return Math.floor((this.icount + this.instretOffset) / 4294967296) | 0;
+      case CSR.mcycle: return this.mcycle() % 4294967296 | 0;
+      case CSR.minstret: return this.minstret() % 4294967296 | 0;
+      case CSR.mcycleh: return Math.floor(this.mcycle() / 4294967296) | 0;
+      case CSR.minstreth: return Math.floor(this.minstret() / 4294967296) | 0;
       case CSR.sstatus: return this.mstatus & SSTATUS_MASK;
       case CSR.sie: return this.mie & this.mideleg;
       case CSR.stvec: return this.stvec | 0;
@@ -442,6 +453,19 @@ export class Hart {
       return c[b] | (c[b + 1] << 8) | (c[b + 2] << 16) | (c[b + 3] << 24);
     }
     if (csr >= CSR.pmpaddr0 && csr < CSR.pmpaddr0 + 16) return this.mmu.pmpaddr[csr - CSR.pmpaddr0] | 0;
+    const n = csr & 31, group = csr & ~31;
+    if (n >= 3) {
+      if (group === MHPMEVENT_BASE) return this.hpmEvent[n];
+      if (n < HPM_END) {
+        if (group === CSR.mcycle) return this.hpmLo[n];
+        if (group === CSR.mcycleh) return this.hpmHi[n];
+        // hpmcounterN/hpmcounterNh: read-only views, gated like cycle/instret
+        if (group === CSR.cycle || group === CSR.cycleh) {
+          if (!this.counterAllowed(csr)) return null;
+          return group === CSR.cycle ? this.hpmLo[n] : this.hpmHi[n];
+        }
+      }
+    }
     return null;
   }
 
@@ -454,7 +478,7 @@ export class Hart {
         this.mie = (this.mie & ~this.mideleg) | (v & this.mideleg);
         return true;
       case CSR.stvec: this.stvec = (v & ~2) >>> 0; return true;
-      case CSR.scounteren: this.scounteren = v & 7; return true;
+      case CSR.scounteren: this.scounteren = v & COUNTEREN_MASK; return true;
       case CSR.senvcfg: return true;
       case CSR.sscratch: this.sscratch = v >>> 0; return true;
       case CSR.sepc: this.sepc = (v & ~1) >>> 0; return true;
@@ -476,21 +500,35 @@ export class Hart {
       case CSR.mideleg: this.mideleg = v & MIDELEG_MASK; return true;
       case CSR.mie: this.mie = v & MIP_ALL; return true;
       case CSR.mtvec: this.mtvec = (v & ~2) >>> 0; return true;
-      case CSR.mcounteren: this.mcounteren = v & 7; return true;
+      case CSR.mcounteren: this.mcounteren = v & COUNTEREN_MASK; return true;
       case CSR.menvcfg:
       case CSR.menvcfgh:
       case CSR.mstatush:
         return true;
-      case CSR.mcountinhibit: this.mcountinhibit = v & 5; return true;
+      case CSR.mcountinhibit: {
+        // An inhibited counter stands still from the next instruction on (the write that
+        // sets a bit does not count; the write that clears it does).
+        const inh = v & COUNTINHIBIT_MASK, changed = inh ^ this.mcountinhibit;
+        if (changed & 1) {
+          if (inh & 1) this.cycleFrozen = this.icount + this.cycleOffset;
+          else this.cycleOffset = this.cycleFrozen - this.icount;
+        }
+        if (changed & 4) {
+          if (inh & 4) this.instretFrozen = this.icount + this.instretOffset;
+          else this.instretOffset = this.instretFrozen - this.icount;
+        }
+        this.mcountinhibit = inh;
+        return true;
+      }
       case CSR.mscratch: this.mscratch = v >>> 0; return true;
       case CSR.mepc: this.mepc = (v & ~1) >>> 0; return true;
       case CSR.mcause: this.mcause = v >>> 0; return true;
       case CSR.mtval: this.mtval = v >>> 0; return true;
       case CSR.mip: this.mipSw = v & MIP_SW_MASK; return true;
-      case CSR.mcycle: this.cycleOffset = setLow(this.icount + this.cycleOffset, v) - this.icount; return true;
-      case CSR.minstret: this.instretOffset = setLow(this.icount + this.instretOffset, v) - this.icount; return true;
-      case CSR.mcycleh: this.cycleOffset = setHigh(this.icount + this.cycleOffset, v) - this.icount; return true;
-      case CSR.minstreth: this.instretOffset = setHigh(this.icount + this.instretOffset, v) - this.icount; return true;
+      case CSR.mcycle: this.setMcycle(setLow(this.mcycle(), v)); return true;
+      case CSR.minstret: this.setMinstret(setLow(this.minstret(), v)); return true;
+      case CSR.mcycleh: this.setMcycle(setHigh(this.mcycle(), v)); return true;
+      case CSR.minstreth: this.setMinstret(setHigh(this.minstret(), v)); return true;
     }
     if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
       const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
@@ -511,7 +549,37 @@ export class Hart {
       this.mmu.pmpChanged();
       return true;
     }
+    const n = csr & 31, group = csr & ~31;
+    if (n >= 3) {
+      if (group === MHPMEVENT_BASE) return (this.hpmEvent[n] = v), true;
+      if (n < HPM_END && group === CSR.mcycle) return (this.hpmLo[n] = v), true;
+      if (n < HPM_END && group === CSR.mcycleh) return (this.hpmHi[n] = v), true;
+    }
     return false;
+  }
+
+  /** mcycle (64 bits) as the current instruction reads it. In deja cycle counts like instret. */
+  mcycle(): number {
+    return this.mcountinhibit & 1 ? this.cycleFrozen : this.icount + this.cycleOffset;
+  }
+
+  /** minstret (64 bits) as the current instruction reads it. */
+  minstret(): number {
+    return this.mcountinhibit & 4 ? this.instretFrozen : this.icount + this.instretOffset;
+  }
+
+  /**
+   * A CSR write of mcycle/minstret (or a high half): the write is done instead of the
+   * writing instruction's own increment, so the next instruction reads exactly `v`.
+   */
+  private setMcycle(v: number): void {
+    if (this.mcountinhibit & 1) this.cycleFrozen = v;
+    else this.cycleOffset = v - (this.icount + 1);
+  }
+
+  private setMinstret(v: number): void {
+    if (this.mcountinhibit & 4) this.instretFrozen = v;
+    else this.instretOffset = v - (this.icount + 1);
   }
 
   private writeMstatus(v: number): void {
@@ -537,6 +605,15 @@ export class Hart {
     return s;
   }
 }
+
+/** One past the last implemented mhpmcounter: 3..18, 16 counters as QEMU 7.2's virt has. */
+const HPM_END = 3 + 16;
+/** mhpmevent3..31 are 0x323..0x33f (0x320 is mcountinhibit). */
+const MHPMEVENT_BASE = 0x320;
+/** mcounteren/scounteren: CY, TM, IR and the implemented HPM counters. */
+const COUNTEREN_MASK = (1 << HPM_END) - 1;
+/** mcountinhibit: CY, IR and the HPM counters (bit 1, TM, is read-only zero). */
+const COUNTINHIBIT_MASK = COUNTEREN_MASK & ~2;
 
 function setLow(v: number, low: number): number {
   return Math.floor(v / 4294967296) * 4294967296 + (low >>> 0);

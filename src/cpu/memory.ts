@@ -32,7 +32,7 @@ export class PhysMemory {
    * Called after a store (CPU or DMA) to a page with PAGE_CODE, which is cleared first:
    * whoever cached code there drops it and flags the page again when it next caches code.
    */
-  codeWriteListener: ((page: number) => void) | null = null;
+  codeWriteListener: ((page: number, from: number, to: number) => void) | null = null;
   /** Called after a store to a page with PAGE_WATCH. */
   watchListener: ((pa: number, width: Width, value: number) => void) | null = null;
 
@@ -88,32 +88,47 @@ export class PhysMemory {
   }
 
   private flaggedWrite(page: number, flags: number, off: number, width: Width, value: number): void {
-    if (flags & PAGE_CODE) this.codeWritten(page);
+    if (flags & PAGE_CODE) this.codeWritten(page, off, off + width);
     if (width > 1 && ((off + width - 1) >>> PAGE_SHIFT) !== page && this.pageFlags[page + 1] & PAGE_CODE) {
-      this.codeWritten(page + 1);
+      this.codeWritten(page + 1, off, off + width);
     }
     if (flags & PAGE_WATCH) this.watchListener?.(this.paOf(off), width, value);
   }
 
-  private codeWritten(page: number): void {
+  /** Bytes [from, to) (buffer offsets, clipped to the page) of a page with code were written. */
+  private codeWritten(page: number, from: number, to: number): void {
     this.pageFlags[page] &= ~PAGE_CODE;
-    this.codeWriteListener?.(page);
+    const start = page << PAGE_SHIFT;
+    this.codeWriteListener?.(page, Math.max(from, start), Math.min(to, start + PAGE_SIZE));
   }
 
-  /** DMA from a device: same invalidation path as CPU stores (DESIGN.md I6). */
+  /**
+   * Whether [pa, pa + len) lies wholly in RAM: the only memory a device may DMA to or
+   * from. (RAM and ROM share one buffer, so a range that runs off the end of RAM must
+   * not run on into the ROM, nor a ROM range be taken as RAM.)
+   */
+  dmaInRam(pa: number, len: number): boolean {
+    if (!Number.isInteger(pa) || !Number.isInteger(len) || len < 0) return false;
+    const off = pa - this.ramBase;
+    return off >= 0 && off + len <= this.ramBytes;
+  }
+
+  /** DMA from a device: same invalidation path as CPU stores (DESIGN.md I6). False, and nothing written, outside RAM. */
   dmaWrite(pa: number, bytes: Uint8Array): boolean {
-    const off = this.offsetOf(pa);
-    if (off < 0 || this.isRom(off) || off + bytes.length > this.ramBytes) return false;
+    if (!this.dmaInRam(pa, bytes.length)) return false;
+    if (bytes.length === 0) return true;
+    const off = pa - this.ramBase;
     this.u8.set(bytes, off);
     const first = off >>> PAGE_SHIFT;
-    const last = (off + Math.max(bytes.length, 1) - 1) >>> PAGE_SHIFT;
-    for (let p = first; p <= last; p++) if (this.pageFlags[p] & PAGE_CODE) this.codeWritten(p);
+    const last = (off + bytes.length - 1) >>> PAGE_SHIFT;
+    for (let p = first; p <= last; p++) if (this.pageFlags[p] & PAGE_CODE) this.codeWritten(p, off, off + bytes.length);
     return true;
   }
 
+  /** DMA read by a device: a copy of [pa, pa + len), or null if that is not wholly RAM. */
   dmaRead(pa: number, len: number): Uint8Array | null {
-    const off = this.offsetOf(pa);
-    if (off < 0 || off + len > this.buf.byteLength) return null;
+    if (!this.dmaInRam(pa, len)) return null;
+    const off = pa - this.ramBase;
     return this.u8.slice(off, off + len);
   }
 

@@ -56,6 +56,11 @@ export interface LoadedImage {
 
 /** Instructions per slice when nothing else bounds it: the loop's chance to see the host. */
 export const SLICE_INSNS = 4_000_000;
+/**
+ * HTIF: instructions a lone write of tohost's low word waits for the high word before it is
+ * taken as a command on its own (see `watchTohost`).
+ */
+export const HTIF_GRACE_INSNS = 16;
 
 const PANIC_MARKER = 'Kernel panic - not syncing';
 
@@ -79,6 +84,11 @@ export class Machine {
   private panicMatch = 0;
   runFn: RunFn = interpreter();
   private tohost = -1;
+  private fromhost = -1;
+  /** The halves of tohost written since the last command: 1 = low word, 2 = high word. */
+  private tohostWritten = 0;
+  /** When a lone low-word write of tohost is taken as a whole command (or Infinity). */
+  private tohostDeadline = Infinity;
   /** The next icount at which `checkpointHook` runs (recording and replay). */
   nextCheckpoint = Infinity;
   /** Runs at exactly `nextCheckpoint`, before inputs due then; returns the next one. */
@@ -170,7 +180,7 @@ export class Machine {
       const e = this.loadElf('elf', c.elf);
       entry = e.entry;
       const tohost = e.symbols.get('tohost');
-      if (tohost !== undefined) this.watchTohost(tohost);
+      if (tohost !== undefined) this.watchTohost(tohost, e.symbols.get('fromhost'));
     } else {
       if (!c.bios) throw new UserError('no firmware: give --bios (or --elf for a bare-metal program)', ExitCode.Usage);
       let biosEnd: number;
@@ -216,36 +226,95 @@ export class Machine {
     this.hart.reset(MAP.rom);
   }
 
+  /** Runs the CPU under the block or trace tier; stores and DMA to code reach its cache (I6). */
+  useJit(jit: { run: RunFn; codeWritten(page: number, from: number, to: number): void }): void {
+    this.runFn = jit.run;
+    const decoded = this.hart.decodeCache;
+    this.mem.codeWriteListener = (page, from, to) => {
+      decoded.pageWritten(page);
+      jit.codeWritten(page, from, to);
+    };
+  }
+
   /** The generated device tree blob. */
   fdt: Uint8Array = new Uint8Array(0);
 
-  private watchTohost(addr: number): void {
+  /**
+   * HTIF, as riscv-tests and Spike use it: tohost is a 64-bit word, device in bits 63:56,
+   * command in 55:48, payload below. Device 0 command 0 with payload bit 0 set is exit
+   * (code = payload >> 1); device 1 command 1 is console putchar (the low byte), answered
+   * in fromhost. Other commands are dropped (tohost is cleared as the host would).
+   *
+   * An rv32 guest writes the word in two halves, in either order (riscv-tests: low then
+   * high; deja's macros.h: high then low). A command is taken once both halves have been
+   * written since the last one. A lone low-word write (the high word already 0) is taken
+   * by itself HTIF_GRACE_INSNS instructions later, or when the hart waits in wfi, unless
+   * the high word comes first: until then it may be the first half of a putchar, not an
+   * exit. The deadline is an icount, so this is deterministic (I1, I4).
+   */
+  private watchTohost(addr: number, fromhost: number | undefined): void {
     const off = this.mem.offsetOf(addr);
-    if (off < 0) return;
+    if (off < 0 || this.mem.offsetOf(addr + 7) !== off + 7) return;
     this.tohost = addr;
     this.mem.pageFlags[off >>> PAGE_SHIFT] |= PAGE_WATCH;
-    this.mem.watchListener = (pa) => {
-      if (pa !== this.tohost && pa !== this.tohost + 4) return;
-      const o = this.mem.offsetOf(this.tohost);
-      const lo = this.mem.readOff(o, 4) >>> 0, hi = this.mem.readOff(o + 4, 4) >>> 0;
-      const device = hi >>> 24, cmd = (hi >>> 16) & 255;
-      if (device === 0 && cmd === 0 && lo & 1 && hi === 0) {
-        const code = lo >>> 1;
-        this.requestExit(code === 0 ? 'poweroff' : 'fail', code);
-      } else if (device === 1 && cmd === 1 && pa === this.tohost + 4) {
-        this.console(lo & 255);
-        this.mem.writeOff(o, 4, 0);
-        this.mem.writeOff(o + 4, 4, 0);
-        const from = this.mem.offsetOf(this.tohost + 8);
-        if (from >= 0) this.mem.writeOff(from, 4, 1);
+    this.mem.pageFlags[(off + 7) >>> PAGE_SHIFT] |= PAGE_WATCH;
+    if (fromhost !== undefined && this.mem.offsetOf(fromhost) >= 0 && this.mem.offsetOf(fromhost + 7) >= 0) {
+      this.fromhost = fromhost;
+    }
+    this.mem.watchListener = (pa, width) => {
+      const at = pa - this.tohost;
+      if (at + width <= 0 || at >= 8) return;
+      if (at < 4) this.tohostWritten |= 1;
+      if (at + width > 4) this.tohostWritten |= 2;
+      if (this.tohostWritten === 3) {
+        this.htifCommand();
+      } else if (this.tohostDeadline === Infinity) {
+        this.tohostDeadline = this.hart.icount + HTIF_GRACE_INSNS;
+        this.hart.requestStop(); // the run loop re-plans with the deadline
       }
     };
+  }
+
+  /** Takes the command in tohost (if any) and starts waiting for the next one. */
+  private htifCommand(): void {
+    this.tohostWritten = 0;
+    this.tohostDeadline = Infinity;
+    const o = this.mem.offsetOf(this.tohost);
+    const lo = this.mem.readOff(o, 4) >>> 0, hi = this.mem.readOff(o + 4, 4) >>> 0;
+    if (lo === 0 && hi === 0) return;
+    const device = hi >>> 24, cmd = (hi >>> 16) & 255;
+    if (device === 0 && cmd === 0 && lo & 1) {
+      const code = (hi & 0xffff) * 2 ** 31 + (lo >>> 1);
+      this.requestExit(code === 0 ? 'poweroff' : 'fail', code);
+      return;
+    }
+    // The host clears tohost once it has taken a command (a host store, as DMA: no listener).
+    this.mem.dmaWrite(this.tohost, new Uint8Array(8));
+    if (device === 1 && cmd === 1) {
+      this.console(lo & 255);
+      if (this.fromhost >= 0) {
+        // Spike's answer: the same device and command, payload 0x100 | the byte.
+        const answer = new Uint8Array(8);
+        const dv = new DataView(answer.buffer);
+        dv.setUint32(0, 0x100 | (lo & 255), true);
+        dv.setUint32(4, hi & 0xffff0000, true);
+        this.mem.dmaWrite(this.fromhost, answer);
+      }
+    }
+  }
+
+  /** At a loop boundary: a lone low-word write of tohost whose grace has run out. */
+  private htifBoundary(): void {
+    if (this.tohostWritten !== 0 && (this.hart.icount >= this.tohostDeadline || this.hart.stop === StopReason.Wfi)) {
+      this.htifCommand();
+    }
   }
 
   /** Delivers console input due now; keeps device interrupt lines current. */
   private boundary(): void {
     if (this.hart.icount >= this.nextCheckpoint && this.checkpointHook) this.nextCheckpoint = this.checkpointHook(this);
     this.boundaryHook?.(this);
+    this.htifBoundary();
     const bytes = this.input.takeConsoleInput(this.hart.icount, this.uart.rxRoom());
     if (bytes.length) this.uart.receive(bytes);
     this.clint.update();
@@ -253,7 +322,7 @@ export class Machine {
   }
 
   private deadline(): number {
-    return Math.min(this.clint.deadlineIcount(), this.rtc.deadlineIcount());
+    return Math.min(this.clint.deadlineIcount(), this.rtc.deadlineIcount(), this.tohostDeadline);
   }
 
   /**
@@ -264,6 +333,7 @@ export class Machine {
     const hart = this.hart;
     while (!this.exit) {
       this.boundary();
+      if (this.exit) break; // e.g. an HTIF exit taken at the boundary
       if (hart.stop === StopReason.Wfi) {
         if ((hart.mip() & hart.mie) !== 0) {
           hart.stop = StopReason.None;

@@ -24,6 +24,19 @@ export const FRAME_IMAGE = 3;
 export const MAX_FRAME = 512 * 1024 * 1024;
 /** Largest decompressed event chunk accepted. */
 export const MAX_CHUNK_RAW = 64 * 1024 * 1024;
+/** Largest header frame accepted (msgpack: config, manifest, command line). */
+export const MAX_HEADER_FRAME = 1024 * 1024;
+/** Largest chunk frame accepted: a compressed chunk is at most a little over its raw size. */
+export const MAX_CHUNK_FRAME = MAX_CHUNK_RAW + MAX_CHUNK_RAW / 128 + 65536;
+/** Largest embedded image accepted, uncompressed (as for image files: src/cli/files.ts). */
+export const MAX_IMAGE_BYTES = 2 * 1024 ** 3;
+/** Most images a header may list (firmware, kernel, initrd or ELF, and 8 disks). */
+export const MAX_IMAGES = 16;
+
+/** Frame type names, for messages. */
+export const FRAME_NAMES: Record<number, string> = { [FRAME_HEADER]: 'header', [FRAME_CHUNK]: 'chunk', [FRAME_IMAGE]: 'image' };
+/** Largest body of each frame type. */
+export const FRAME_LIMITS: Record<number, number> = { [FRAME_HEADER]: MAX_HEADER_FRAME, [FRAME_CHUNK]: MAX_CHUNK_FRAME, [FRAME_IMAGE]: MAX_FRAME };
 
 export const EV = { uartRx: 0, rtc: 1, idle: 2, checkpoint: 3, end: 4 } as const;
 
@@ -54,6 +67,9 @@ export interface RecordingHeader {
 }
 
 export class RecordingError extends Error {}
+
+/** The reasons an end record may give (ExitStatus reasons). */
+export const END_REASONS: readonly string[] = ['poweroff', 'reset', 'fail', 'panic', 'limit', 'stop'];
 
 // ---- CRC-32 (IEEE) ----
 const CRC_TABLE = (() => {
@@ -109,6 +125,8 @@ export function encodeChunk(events: LogEvent[]): Uint8Array {
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** An icount or a count: a non-negative integer that a double holds exactly. */
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
   if (body.length < 4) throw new RecordingError(`${where}: chunk too short`);
@@ -116,26 +134,27 @@ export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
   if (rawLen > MAX_CHUNK_RAW) throw new RecordingError(`${where}: chunk claims ${rawLen} bytes uncompressed (limit ${MAX_CHUNK_RAW})`);
   const z = body.subarray(4);
   const declared = zstdContentSize(z);
-  if (declared !== rawLen) throw new RecordingError(`${where}: compressed chunk is corrupt (size ${declared} != ${rawLen})`);
-  const raw = zstdDecompress(z);
-  if (!raw || raw.length !== rawLen) throw new RecordingError(`${where}: compressed chunk is corrupt`);
+  if (declared === -2 || (declared >= 0 && declared !== rawLen)) throw new RecordingError(`${where}: compressed chunk is corrupt (${declared < 0 ? 'no zstd frame' : `${declared} bytes, not ${rawLen}`})`);
+  const raw = zstdDecompress(z, rawLen);
+  if (!raw) throw new RecordingError(`${where}: compressed chunk is corrupt`);
   let arr: unknown;
   try {
     arr = unpack(raw);
   } catch {
     throw new RecordingError(`${where}: chunk is not valid msgpack`);
   }
-  if (!Array.isArray(arr) || !isNum(arr[0])) throw new RecordingError(`${where}: chunk has no base icount`);
+  if (!Array.isArray(arr) || !isCount(arr[0])) throw new RecordingError(`${where}: chunk has no base icount`);
   const events: LogEvent[] = [];
   let icount = arr[0];
   for (let i = 1; i < arr.length; i++) {
     const a = arr[i];
     const bad = () => new RecordingError(`${where}: event ${i - 1} is malformed`);
-    if (!Array.isArray(a) || !isNum(a[0]) || !isNum(a[1]) || a[1] < 0) throw bad();
+    if (!Array.isArray(a) || !isNum(a[0]) || !isCount(a[1])) throw bad();
     icount += a[1];
+    if (!Number.isSafeInteger(icount)) throw bad();
     switch (a[0]) {
       case EV.uartRx:
-        if (!Array.isArray(a[2]) || !a[2].every((b: unknown) => isNum(b) && b >= 0 && b < 256)) throw bad();
+        if (!Array.isArray(a[2]) || a[2].length === 0 || !a[2].every((b: unknown) => isCount(b) && b < 256)) throw bad();
         events.push({ kind: 'uart-rx', icount, bytes: a[2] });
         break;
       case EV.rtc:
@@ -143,7 +162,7 @@ export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
         events.push({ kind: 'rtc', icount, nanos: a[2] });
         break;
       case EV.idle:
-        if (!isNum(a[2]) || a[2] < 0) throw bad();
+        if (!isCount(a[2])) throw bad();
         events.push({ kind: 'idle', icount, ticks: a[2] });
         break;
       case EV.checkpoint:
@@ -151,7 +170,7 @@ export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
         events.push({ kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6] });
         break;
       case EV.end:
-        if (typeof a[2] !== 'string' || !isNum(a[3]) || !isNum(a[4])) throw bad();
+        if (typeof a[2] !== 'string' || !END_REASONS.includes(a[2]) || !isNum(a[3]) || !isNum(a[4])) throw bad();
         events.push({ kind: 'end', icount, reason: a[2], code: a[3], stateHash: a[4] });
         break;
       default:
@@ -166,8 +185,9 @@ export function encodeHeader(h: RecordingHeader): Uint8Array {
 }
 
 export function encodeImage(meta: { role: string; name: string; sha256: string }, bytes: Uint8Array): Uint8Array {
-  const m = pack(meta);
-  const z = zstdCompress(bytes);
+  // Only the three fields: a caller's object may carry the bytes too.
+  const m = pack({ role: meta.role, name: meta.name, sha256: meta.sha256 });
+  const z = zstdCompress(bytes, 9);
   const body = new Uint8Array(4 + m.length + 4 + z.length);
   const dv = new DataView(body.buffer);
   dv.setUint32(0, m.length, true);

@@ -42,6 +42,7 @@ export class LivePort implements InputPort {
   readonly live = true;
   private readonly queue: number[] = [];
   private closed = false;
+  private blocked = false;
   private idleSince = -1;
 
   constructor(private readonly opts: LiveOptions) {}
@@ -63,7 +64,10 @@ export class LivePort implements InputPort {
   }
 
   takeConsoleInput(_icount: number, room: number): number[] {
-    return room > 0 && this.queue.length > 0 ? this.queue.splice(0, room) : [];
+    const bytes = room > 0 && this.queue.length > 0 ? this.queue.splice(0, room) : [];
+    // Bytes left over could not be delivered (UART FIFO full, or receive not enabled).
+    this.blocked = this.queue.length > 0;
+    return bytes;
   }
 
   rtcNanos(): number {
@@ -71,7 +75,9 @@ export class LivePort implements InputPort {
   }
 
   idle(_icount: number, untilDeadline: number): IdleAnswer {
-    if (this.queue.length > 0) return this.finishIdle(0);
+    // Input waiting to be delivered ends the idle period at once; input the UART cannot
+    // take (blocked) does not, or a guest idling with a full FIFO would never see time pass.
+    if (this.queue.length > 0 && !this.blocked) return this.finishIdle(0);
     if (!this.opts.pace) {
       if (untilDeadline !== Infinity) return untilDeadline;
       return 'wait';

@@ -28,10 +28,17 @@ export class Divergence extends Error {
   }
 }
 
+const an = (kind: string) => (/^[aeio]/.test(kind) ? 'an ' : 'a ') + kind;
+
+/** Loop boundaries at one icount without taking the input due there before it is a divergence. */
+const STUCK_LIMIT = 100_000;
+
 export class ReplayPort implements InputPort {
   readonly live = false;
   private inputs: InputEvent[];
   private next = 0;
+  /** Index of the next uart-rx input (at or after `next`). */
+  private nextRx = 0;
   /** Icount of the last checkpoint that matched. */
   lastGood = 0;
 
@@ -43,16 +50,38 @@ export class ReplayPort implements InputPort {
     return this.inputs[this.next];
   }
 
-  /** Called at every loop boundary: an input left behind is a divergence. */
+  private stuckIcount = -1;
+  private stuckNext = -1;
+  private stuckCount = 0;
+
+  /**
+   * Called at every loop boundary: an input left behind is a divergence. So is a machine
+   * that keeps coming back to the icount of an input it does not take (a console input due
+   * behind an rtc or idle input the diverged guest never asks for), instead of spinning.
+   */
   check(icount: number): void {
     const e = this.peek();
     if (e && e.icount < icount) {
-      throw new Divergence({ icount, since: this.lastGood, what: `the recording has a ${e.kind} input at icount ${e.icount} that the replay passed without taking` });
+      throw new Divergence({ icount, since: this.lastGood, what: `the recording has ${an(e.kind)} input at icount ${e.icount} that the replay passed without taking` });
+    }
+    if (icount !== this.stuckIcount || this.next !== this.stuckNext) {
+      this.stuckIcount = icount;
+      this.stuckNext = this.next;
+      this.stuckCount = 0;
+    } else if (++this.stuckCount > STUCK_LIMIT && e) {
+      throw new Divergence({ icount, since: this.lastGood, what: `the replay is stuck at icount ${icount}: the recording has ${an(e.kind)} input here that the guest does not take` });
     }
   }
 
+  /**
+   * The icount of the next console input: the machine stops there so the boundary can
+   * deliver it. Only uart-rx is pushed; an rtc or idle input is taken when the guest asks
+   * (an MMIO read, a wfi), so stopping the machine at its icount would stop it for good.
+   */
   nextPushIcount(): number {
-    const e = this.peek();
+    if (this.nextRx < this.next) this.nextRx = this.next;
+    while (this.nextRx < this.inputs.length && this.inputs[this.nextRx].kind !== 'uart-rx') this.nextRx++;
+    const e = this.inputs[this.nextRx];
     return e ? e.icount : Infinity;
   }
 
@@ -87,6 +116,13 @@ export class ReplayPort implements InputPort {
 
   remaining(): number {
     return this.inputs.length - this.next;
+  }
+
+  /** Inputs not taken whose icount is before `icount`. */
+  remainingBefore(icount: number): number {
+    let n = 0;
+    for (let i = this.next; i < this.inputs.length && this.inputs[i].icount < icount; i++) n++;
+    return n;
   }
 }
 

@@ -5,9 +5,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, MAGIC_LINE, encodeChunk, encodeHeader, encodeImage, frame, type LogEvent, type RecordingHeader } from './format.js';
 import { UserError, ExitCode } from '../errors.js';
 
+/** Buffered event bytes (about) that make the writer write a chunk at once. */
+const MAX_PENDING_BYTES = 1024 * 1024;
+
 export class RecordingWriter {
   private fd: number;
   private events: LogEvent[] = [];
+  /** Rough size of the buffered events once packed. */
+  private pendingBytes = 0;
   private lastFlush = 0;
   bytesWritten = 0;
 
@@ -33,7 +38,9 @@ export class RecordingWriter {
 
   add(e: LogEvent): void {
     this.events.push(e);
-    if (this.events.length >= 65536) this.flush();
+    this.pendingBytes += 24 + (e.kind === 'checkpoint' ? e.console.length : e.kind === 'uart-rx' ? e.bytes.length : 0);
+    // Chunks stay small (the zstd module has a 16 MiB heap; readers bound chunk sizes).
+    if (this.events.length >= 65536 || this.pendingBytes >= MAX_PENDING_BYTES) this.flush();
   }
 
   /** Writes buffered events as one chunk if `nowMs` is a second past the last flush. */
@@ -48,6 +55,7 @@ export class RecordingWriter {
     if (this.events.length === 0) return;
     this.write(frame(FRAME_CHUNK, encodeChunk(this.events)));
     this.events = [];
+    this.pendingBytes = 0;
   }
 
   close(): void {

@@ -311,6 +311,87 @@ describe('clint', () => {
     c.write(MSIP, 4, 0);
     expect(f.hart.mip & MIP_MSIP).toBe(0);
   });
+
+  it('resets mtimecmp to 2^64 - 1 and keeps all 64 bits of what is written', () => {
+    const { f, c } = setup();
+    expect([c.read(MTIMECMP) >>> 0, c.read(MTIMECMP + 4) >>> 0]).toEqual([0xffffffff, 0xffffffff]);
+    c.update();
+    expect(f.hart.mip & MIP_MTIP).toBe(0);
+    expect(c.deadlineIcount()).toBe(Infinity);
+    expect(c.ticksToDeadline()).toBe(Infinity);
+    // halves one at a time, values a double could not hold as one number
+    c.write(MTIMECMP + 4, 4, 0xfffffffe);
+    expect([c.read(MTIMECMP) >>> 0, c.read(MTIMECMP + 4) >>> 0]).toEqual([0xffffffff, 0xfffffffe]);
+    c.write(MTIMECMP, 4, 0x00000001);
+    expect([c.read(MTIMECMP) >>> 0, c.read(MTIMECMP + 4) >>> 0]).toEqual([1, 0xfffffffe]);
+    expect(f.hart.mip & MIP_MTIP).toBe(0);
+    expect(c.deadlineIcount()).toBe(Infinity);
+  });
+
+  it('compares mtime and mtimecmp exactly across the 32-bit halves', () => {
+    const { f, c } = setup();
+    f.clock.idleTicks = 5 * 2 ** 32 + 10; // mtime = 5:10 at icount 0
+    c.write(MTIMECMP + 4, 4, 5);
+    c.write(MTIMECMP, 4, 11); // 5:11: one tick away
+    expect(f.hart.mip & MIP_MTIP).toBe(0);
+    expect(c.ticksToDeadline()).toBe(1);
+    expect(c.deadlineIcount()).toBe(100);
+    f.hart.icount = 100;
+    c.update();
+    expect(f.hart.mip & MIP_MTIP).toBe(MIP_MTIP);
+    c.write(MTIMECMP + 4, 4, 6); // 6:11: far in the future, though its low word is small
+    expect(f.hart.mip & MIP_MTIP).toBe(0);
+    c.write(MTIMECMP + 4, 4, 4); // 4:11: long past
+    expect(f.hart.mip & MIP_MTIP).toBe(MIP_MTIP);
+    expect(c.deadlineIcount()).toBe(Infinity);
+  });
+
+  it('restores its registers and drives MSIP and MTIP to match', () => {
+    const { f, c } = setup();
+    c.write(MSIP, 4, 1);
+    c.write(MTIMECMP + 4, 4, 0);
+    c.write(MTIMECMP, 4, 0); // due at once
+    const saved = structuredClone(c.save());
+    const t = setup();
+    t.c.restore(saved);
+    expect(t.f.hart.mip & (MIP_MSIP | MIP_MTIP)).toBe(MIP_MSIP | MIP_MTIP);
+    expect([t.c.read(MSIP), t.c.read(MTIMECMP), t.c.read(MTIMECMP + 4)]).toEqual([1, 0, 0]);
+    // and lowers them when the saved state has them low
+    const u = setup();
+    u.c.write(MSIP, 4, 1);
+    u.c.write(MTIMECMP + 4, 4, 0);
+    u.c.write(MTIMECMP, 4, 0);
+    expect(u.f.hart.mip & (MIP_MSIP | MIP_MTIP)).toBe(MIP_MSIP | MIP_MTIP);
+    u.c.restore(structuredClone(setup().c.save()));
+    expect(u.f.hart.mip & (MIP_MSIP | MIP_MTIP)).toBe(0);
+    expect([u.c.read(MTIMECMP) >>> 0, u.c.read(MTIMECMP + 4) >>> 0]).toEqual([0xffffffff, 0xffffffff]);
+    expect(f.hart.mip & MIP_MSIP).toBe(MIP_MSIP);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+describe('DMA bounds', () => {
+  const ROM = 0x1000, ROM_BYTES = 0x1000;
+
+  it('reads and writes RAM only: never past its end into the ROM, never the ROM itself', () => {
+    const { mem } = fake();
+    mem.load(ROM, new Uint8Array(16).fill(0xaa));
+    mem.load(RAM + RAM_BYTES - 4, new Uint8Array([1, 2, 3, 4]));
+    expect(mem.dmaRead(RAM + RAM_BYTES - 4, 4)).toEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(mem.dmaRead(RAM + RAM_BYTES - 4, 8)).toBeNull(); // would run on into the ROM's bytes
+    expect(mem.dmaRead(RAM + RAM_BYTES, 1)).toBeNull();
+    expect(mem.dmaRead(ROM, 4)).toBeNull();
+    expect(mem.dmaRead(ROM + ROM_BYTES - 2, 4)).toBeNull();
+    expect(mem.dmaRead(RAM - 2, 4)).toBeNull();
+    expect(mem.dmaRead(RAM, -1)).toBeNull();
+    expect(mem.dmaRead(RAM, 0)).toEqual(new Uint8Array(0));
+    expect(mem.dmaWrite(ROM, new Uint8Array(4))).toBe(false);
+    expect(mem.dmaWrite(RAM + RAM_BYTES - 4, new Uint8Array(8).fill(9))).toBe(false);
+    expect(mem.dmaWrite(RAM - 4, new Uint8Array(8).fill(9))).toBe(false);
+    expect(mem.dmaRead(RAM + RAM_BYTES - 4, 4)).toEqual(new Uint8Array([1, 2, 3, 4])); // untouched
+    expect(mem.readOff(mem.offsetOf(ROM), 1)).toBe(0xaa);
+    expect(mem.dmaWrite(RAM + RAM_BYTES, new Uint8Array(0))).toBe(true);
+  });
 });
 
 // ---------------------------------------------------------------------------------------

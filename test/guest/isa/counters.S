@@ -1,7 +1,9 @@
 // Counters: rdcycle, rdtime, rdinstret and their high halves; instret counts retired
 // instructions exactly; a write to minstret replaces that instruction's increment; time
 // advances and agrees with the CLINT's mtime; mcounteren and scounteren gate S- and
-// U-mode reads (illegal instruction otherwise); mcountinhibit, if writable, stops instret.
+// U-mode reads (illegal instruction otherwise); mcountinhibit, if writable, stops instret
+// (and, in deja, cycle); mhpmcounter3..18 and mhpmevent3..31 exist and hold what is
+// written (no event counts), as on QEMU 7.2's virt (16 HPM counters).
 #include "macros.h"
 
 RVTEST_CODE_BEGIN
@@ -129,6 +131,25 @@ RVTEST_CODE_BEGIN
 #ifndef QEMU_SYSCON
   li x7, 100
   bge x14, x7, fail
+  // exactly like minstret: the write is done instead of the increment
+  li TESTNUM, 15
+  li a0, 0x30000
+  csrw mcycle, a0
+  csrr x14, mcycle
+  CHECK_IMM(x14, 0x30000)
+  li TESTNUM, 16
+  li a0, 0x40000
+  csrw mcycle, a0
+  nop
+  nop
+  rdcycle x14
+  CHECK_IMM(x14, 0x40002)
+  li TESTNUM, 17
+  li a0, 3
+  csrw mcycleh, a0
+  rdcycleh x14
+  CHECK_IMM(x14, 3)
+  csrw mcycleh, zero
 #endif
 
   // ---- cycle and time advance ----
@@ -264,6 +285,92 @@ RVTEST_CODE_BEGIN
   bne a0, a1, fail
 1:
   csrw mcountinhibit, zero
+#ifndef QEMU_SYSCON
+  // deja: both CY and IR are writable; an inhibited counter stands still from the
+  // instruction after the write, a write to it is kept, and clearing the bit resumes
+  // counting from there (the clearing write counts)
+  li TESTNUM, 71
+  li a0, 5
+  csrw mcountinhibit, a0
+  csrr x14, mcountinhibit
+  CHECK_IMM(x14, 5)
+  li TESTNUM, 72
+  rdcycle a0
+  nop
+  nop
+  rdcycle a1
+  bne a0, a1, fail
+  li TESTNUM, 73
+  li a0, 0x5000
+  csrw minstret, a0
+  nop
+  rdinstret x14
+  CHECK_IMM(x14, 0x5000)
+  li TESTNUM, 74
+  csrw mcountinhibit, zero
+  rdinstret x14
+  CHECK_IMM(x14, 0x5001)
+  li TESTNUM, 75
+  li a0, 4
+  rdinstret s0
+  csrw mcountinhibit, a0
+  rdinstret s1
+  csrw mcountinhibit, zero
+  rdinstret x14
+  sub s1, s1, s0
+  CHECK_IMM(s1, 1)
+  sub x14, x14, s0
+  CHECK_IMM(x14, 2)
+#endif
+
+  // ---- hardware performance monitor (QEMU 7.2 virt: 16 counters, 3..18) ----
+  // mhpmcounter3..18 (and their high halves) hold what is written: no event counts
+  li TESTNUM, 80
+  li a0, 0x12345
+  csrw mhpmcounter3, a0
+  nop
+  nop
+  csrr x14, mhpmcounter3
+  CHECK_IMM(x14, 0x12345)
+  li TESTNUM, 81
+  li a0, 0x77
+  csrw mhpmcounter18h, a0
+  csrr x14, mhpmcounter18h
+  CHECK_IMM(x14, 0x77)
+  csrw mhpmcounter18h, zero
+  // mhpmevent3..31 are all there
+  li TESTNUM, 82
+  li a0, 9
+  csrw mhpmevent3, a0
+  csrr x14, mhpmevent3
+  CHECK_IMM(x14, 9)
+  csrw mhpmevent31, a0
+  csrr x14, mhpmevent31
+  CHECK_IMM(x14, 9)
+  csrw mhpmevent3, zero
+  csrw mhpmevent31, zero
+  // hpmcounter3 is a read-only view of mhpmcounter3; M reads it whatever mcounteren says
+  li TESTNUM, 83
+  csrr x14, hpmcounter3
+  CHECK_IMM(x14, 0x12345)
+  TEST_TRAP(84, CAUSE_ILLEGAL_INSN, csrw hpmcounter3, a0)
+  // counters past 18 do not exist (QEMU 7.2 makes them illegal)
+  TEST_TRAP(85, CAUSE_ILLEGAL_INSN, csrr a0, mhpmcounter19)
+  TEST_TRAP(86, CAUSE_ILLEGAL_INSN, csrr a0, mhpmcounter31h)
+  TEST_TRAP(87, CAUSE_ILLEGAL_INSN, csrr a0, hpmcounter19)
+  // S reads hpmcounter3 only with mcounteren.HPM3
+  csrw mcounteren, zero
+  TEST_TRAP_IN_MODE(88, PRV_S, CAUSE_ILLEGAL_INSN, csrr a0, hpmcounter3)
+  li a0, 8
+  csrw mcounteren, a0
+  csrr x14, mcounteren
+  CHECK_IMM(x14, 8)
+  RUN_IN_MODE(89, PRV_S, csrr s0, hpmcounter3; csrr s1, hpmcounter3h)
+  li TESTNUM, 90
+  CHECK_IMM(s0, 0x12345)
+  CHECK_IMM(s1, 0)
+  csrw mcounteren, zero
+  csrw mhpmcounter3, zero
 
   RVTEST_PASS
 

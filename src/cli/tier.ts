@@ -1,0 +1,95 @@
+// Execution-tier options shared by `run`, `replay` and the debugging commands.
+
+import { Command, Option } from 'commander';
+import { UserError, ExitCode } from '../errors.js';
+import { DEFAULT_JIT, Jit, type JitSettings } from '../jit/jit.js';
+import type { Machine } from '../machine/machine.js';
+import { parseChoice, parseCount } from './options.js';
+
+export const TIERS = ['interp', 'block', 'trace'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface TierOptions {
+  tier?: string;
+  blockThreshold?: string;
+  maxBlockInsns?: string;
+  blockLimit?: string;
+  traceThreshold?: string;
+  maxTraceBlocks?: string;
+  traceLimit?: string;
+  noTraceAt?: string[];
+  dumpBlock?: string[];
+  dumpTrace?: string[];
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function addTierOptions(cmd: Command, defaultTier: Tier): Command {
+  return cmd
+    .addOption(new Option('--tier <tier>', 'execution tier: interp, block or trace').default(defaultTier))
+    .option('--block-threshold <n>', `executions before a block is translated (0: at once; default ${DEFAULT_JIT.blockThreshold})`)
+    .option('--max-block-insns <n>', `longest block in instructions (default ${DEFAULT_JIT.maxBlockInsns})`)
+    .option('--block-limit <n>', 'translate only the first N blocks, in their deterministic order')
+    .option('--trace-threshold <n>', `executions of a translated block before a trace is formed there (default ${DEFAULT_JIT.traceThreshold})`)
+    .option('--max-trace-blocks <n>', `longest trace in blocks (default ${DEFAULT_JIT.maxTraceBlocks})`)
+    .option('--trace-limit <n>', 'compile only the first N traces, in their deterministic order')
+    .option('--no-trace-at <pc>', 'form no trace headed at this pc (repeatable)', collect)
+    .option('--dump-block <pc>', 'print the guest code and generated code of blocks at this pc (repeatable)', collect)
+    .option('--dump-trace <id|pc>', 'print a trace (by id, or by head pc as 0x...) when compiled (repeatable)', collect);
+}
+
+/** An address like 0x80001234 or 2147487284. */
+export function parseAddress(value: string, option: string): number {
+  const v = /^0x[0-9a-f]{1,8}$/i.test(value) ? parseInt(value, 16) : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(v) || v > 0xffffffff) throw new UserError(`${option}: '${value}' is not an address (example: 0x80001234)`, ExitCode.Usage);
+  return v >>> 0;
+}
+
+/** The tier and, for the JIT tiers, their settings. */
+export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | null } {
+  const tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+  const count = (v: string | undefined, name: string, dflt: number) => (v === undefined ? dflt : parseCount(v, name));
+  const jit: JitSettings = {
+    tier: tier === 'block' ? 'block' : 'trace',
+    blockThreshold: count(o.blockThreshold, '--block-threshold', DEFAULT_JIT.blockThreshold),
+    maxBlockInsns: count(o.maxBlockInsns, '--max-block-insns', DEFAULT_JIT.maxBlockInsns),
+    blockLimit: count(o.blockLimit, '--block-limit', DEFAULT_JIT.blockLimit),
+    traceThreshold: count(o.traceThreshold, '--trace-threshold', DEFAULT_JIT.traceThreshold),
+    maxTraceBlocks: count(o.maxTraceBlocks, '--max-trace-blocks', DEFAULT_JIT.maxTraceBlocks),
+    traceLimit: count(o.traceLimit, '--trace-limit', DEFAULT_JIT.traceLimit),
+    noTraceAt: new Set((o.noTraceAt ?? []).map((v) => parseAddress(v, '--no-trace-at'))),
+    dumpBlocks: new Set((o.dumpBlock ?? []).map((v) => parseAddress(v, '--dump-block'))),
+    dumpTraces: new Set((o.dumpTrace ?? []).map((v) => (/^0x/i.test(v) ? parseAddress(v, '--dump-trace') : parseCount(v, '--dump-trace')))),
+  };
+  if (jit.maxBlockInsns < 1) throw new UserError('--max-block-insns must be at least 1', ExitCode.Usage);
+  if (jit.maxTraceBlocks < 1) throw new UserError('--max-trace-blocks must be at least 1', ExitCode.Usage);
+  return { tier, jit: tier === 'interp' ? null : jit };
+}
+
+/** Puts the machine under the chosen tier; returns the JIT (null for the interpreter). */
+export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now: () => number = () => 0): Jit | null {
+  if (!t.jit) return null;
+  const jit = new Jit(machine.hart, t.jit);
+  jit.now = now;
+  jit.dump = (text) => process.stderr.write(text);
+  machine.useJit(jit);
+  return jit;
+}
+
+/** What --stats-json reports about the tier. */
+export function tierStats(tier: Tier, jit: Jit | null, icount: number): Record<string, unknown> {
+  if (!jit) return { tier, insns: { interp: icount, block: 0, trace: 0 } };
+  const s = jit.finalStats();
+  return { tier, settings: settingsForJson(jit.settings), jit: s, insns: s.insns };
+}
+
+export function settingsForJson(s: JitSettings): Record<string, unknown> {
+  return {
+    ...s,
+    blockLimit: Number.isFinite(s.blockLimit) ? s.blockLimit : null,
+    traceLimit: Number.isFinite(s.traceLimit) ? s.traceLimit : null,
+    noTraceAt: [...s.noTraceAt],
+    dumpBlocks: [...s.dumpBlocks],
+    dumpTraces: [...s.dumpTraces],
+  };
+}

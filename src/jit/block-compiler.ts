@@ -1,0 +1,120 @@
+// The block tier's translator: finds a guest basic block in physical memory and turns it
+// into one generated JavaScript function whose registers are the hart's own array.
+
+import { decode } from '../isa/decode.js';
+import { mulh, mulhsu, mulhu } from '../isa/arith.js';
+import { disassemble } from '../isa/disasm.js';
+import type { PhysMemory } from '../cpu/memory.js';
+import { TRAP } from '../cpu/mmu.js';
+import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, kindOf, type Insn, type UnitEnv } from './emit.js';
+import { Block, type BlockFn } from './unit.js';
+
+/** Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through. */
+export const SLOT_TAKEN = 0;
+export const SLOT_NEXT = 1;
+
+/**
+ * Reads the block starting at buffer offset `off` (virtual `pc`). It ends after a control
+ * transfer or system instruction, before an illegal instruction or one that crosses the
+ * page, at the page's end, or at `maxInsns`. An empty result means the head itself cannot
+ * be translated; the interpreter runs it.
+ */
+export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number, maxInsns: number): Block {
+  const insns: Insn[] = [];
+  const u16 = mem.u16;
+  let o = off;
+  let p = pc >>> 0;
+  let last: Insn | null = null;
+  while (insns.length < maxInsns) {
+    const lo = u16[o >>> 1];
+    if ((lo & 3) === 3 && (o & 4095) === 4094) break;
+    const raw = (lo & 3) === 3 ? lo | (u16[(o >>> 1) + 1] << 16) : lo;
+    const d = decode(raw);
+    if (!d) break;
+    last = { d, pc: p };
+    insns.push(last);
+    if (kindOf(d) !== 'plain') break;
+    o += d.len;
+    p = (p + d.len) >>> 0;
+    if ((o & 4095) === 0) break;
+  }
+  if (!last) return new Block(pc >>> 0, off, priv, insns, 1, []);
+  const end = (last.pc + last.d.len) >>> 0;
+  let exits: number[];
+  switch (kindOf(last.d)) {
+    case 'branch': exits = [branchTarget(last), end]; break;
+    case 'jump': exits = last.d.op === 'jal' ? [(last.pc + last.d.imm) >>> 0] : []; break;
+    case 'system': exits = []; break;
+    default: exits = [-1, end];
+  }
+  return new Block(pc >>> 0, off, priv, insns, insns.length, exits);
+}
+
+const blockEnv: UnitEnv = {
+  read: (r) => `x[${r}]`,
+  write: (r, v) => `x[${r}] = ${v};`,
+  sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
+  leave: (pc, k, exit) => `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
+  flush: () => '',
+};
+
+/** The body of a block's function. */
+export function blockSource(b: Block): string {
+  const env = blockEnv;
+  const out: string[] = ['const ic = hart.icount;', 'let a = 0, t = 0, vpn = 0;'];
+  if (b.insns.some(isMem)) {
+    out.push('const mmu = hart.mmu, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;');
+  }
+  const n = b.insns.length;
+  for (let k = 0; k < n; k++) {
+    const i = b.insns[k];
+    out.push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
+    out.push(...insnSource(i, k, env, b));
+  }
+  const last = b.insns[n - 1];
+  if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
+  return out.join('\n  ');
+}
+
+/** Loads and stores: their fast path reads the current TLB arrays. */
+export function isMem(i: Insn): boolean {
+  return /^(l[bhw]u?|s[bhw])$/.test(i.d.op);
+}
+
+function insnSource(i: Insn, k: number, env: UnitEnv, b: Block): string[] {
+  switch (kindOf(i.d)) {
+    case 'plain':
+      return [emitPlain(i, k, env)];
+    case 'branch':
+      return [
+        `if (${branchCondition(i, env)}) ${env.leave(hex(b.exitPcs[SLOT_TAKEN]), k + 1, SLOT_TAKEN)}`,
+        env.leave(hex(b.exitPcs[SLOT_NEXT]), k + 1, SLOT_NEXT),
+      ];
+    case 'jump': {
+      const j = emitJump(i, env);
+      return [j.code, env.leave(j.target, k + 1, j.fixed === null ? -1 : SLOT_TAKEN)];
+    }
+    case 'system':
+      return [emitSystem(i, k, env)];
+  }
+}
+
+/** Turns source into a function closed over the machine's arrays. */
+export function compileUnit<F>(name: string, params: string, body: string, hart: { x: Int32Array; mem: PhysMemory }): F {
+  const mem = hart.mem;
+  const factory = new Function(
+    'x', 'u8', 'u16', 'i32', 'mulh', 'mulhsu', 'mulhu', 'TRAP',
+    `return function ${name}(${params}) {\n  ${body}\n}\n//# sourceURL=deja-${name}.js`,
+  );
+  return factory(hart.x, mem.u8, mem.u16, mem.i32, mulh, mulhsu, mulhu, TRAP) as F;
+}
+
+export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }): BlockFn {
+  b.source = blockSource(b);
+  return compileUnit<BlockFn>(`block_${b.id}_${b.vpc.toString(16)}`, 'hart', b.source, hart);
+}
+
+/** A block's guest disassembly, one instruction a line. */
+export function blockListing(b: Block): string {
+  return b.insns.map((i) => `  ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`).join('\n');
+}

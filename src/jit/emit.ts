@@ -1,0 +1,108 @@
+// JavaScript for one guest instruction inside a compiled unit, instantiated from the one
+// semantics table (src/isa/semantics.ts) exactly as the interpreter instantiates it. Only
+// the operand sources differ: registers are array slots (blocks) or locals (traces), and
+// immediates and pcs are numbers this module formats itself, never guest-controlled text.
+
+import type { Decoded } from '../isa/decode.js';
+import { instantiate, SEMANTICS } from '../isa/semantics.js';
+import { OP_INDEX } from '../isa/semantics.js';
+import { memoryMacros } from '../cpu/interpreter.js';
+
+/** A decoded guest instruction at its virtual pc (unsigned). */
+export interface Insn {
+  d: Decoded;
+  pc: number;
+}
+
+/** How a unit names registers and leaves. */
+export interface UnitEnv {
+  /** Source reading register r (1..31). */
+  read(r: number): string;
+  /** Statement writing register r (1..31). */
+  write(r: number, v: string): string;
+  /** Expression making hart.pc/icount exact for the instruction at pc, `k` instructions in. */
+  sync(pc: number, k: number): string;
+  /** Statement leaving the unit at `pc` (a source expression) after `k` retired, returning `exit`. */
+  leave(pc: string, k: number, exit: number): string;
+  /** Statements storing register locals back to hart.x (empty when registers live there). */
+  flush(): string;
+}
+
+/** An unsigned constant, as source. */
+export const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
+
+/** An int32 constant, as source that is safe inside any expression. */
+export const int = (v: number): string => ((v | 0) < 0 ? `(${v | 0})` : String(v | 0));
+
+const CSR_IMM = new Set([OP_INDEX.csrrwi, OP_INDEX.csrrsi, OP_INDEX.csrrci]);
+
+export type Kind = 'plain' | 'branch' | 'jump' | 'system';
+
+export function kindOf(d: Decoded): Kind {
+  const s = SEMANTICS[d.op];
+  if (s.system) return 'system';
+  if (s.cond) return 'branch';
+  if (s.target) return 'jump';
+  return 'plain';
+}
+
+function operands(d: Decoded, pc: number, env: UnitEnv): Record<string, string> {
+  return {
+    rs1: d.rs1 === 0 ? '0' : env.read(d.rs1),
+    rs2: d.rs2 === 0 ? '0' : env.read(d.rs2),
+    imm: int(d.imm),
+    pc: int(pc),
+    npc: int(pc + d.len),
+    OP: String(d.opIndex),
+  };
+}
+
+/** A non-control, non-system instruction, `k` instructions into the unit. */
+export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
+  const { d, pc } = i;
+  const sem = SEMANTICS[d.op];
+  const names = operands(d, pc, env);
+  const macros = memoryMacros(env.sync(pc, k));
+  let s = '';
+  if (sem.effect) s += `${instantiate(sem.effect, names, macros)};`;
+  if (sem.rd) {
+    const v = instantiate(sem.rd, names, macros);
+    if (d.rd !== 0) s += env.write(d.rd, v);
+    else if (sem.mem) s += `${v};`; // a load to x0 still accesses memory (and may fault)
+  }
+  // A slow path (MMIO, a store to a page with code) may have changed interrupt state or
+  // the code itself: the unit ends right after this instruction (DESIGN.md I5, I6).
+  if (sem.mem) s += ` if (hart.attention) ${env.leave(hex(pc + d.len), k + 1, -1)}`;
+  return s;
+}
+
+/** A conditional branch's condition, as source. */
+export function branchCondition(i: Insn, env: UnitEnv): string {
+  const names = operands(i.d, i.pc, env);
+  return instantiate(SEMANTICS[i.d.op].cond!, names, {});
+}
+
+/** Taken-branch target (unsigned). */
+export function branchTarget(i: Insn): number {
+  return (i.pc + i.d.imm) >>> 0;
+}
+
+/**
+ * A jump: writes the link register and returns the target as source. For jal the target is
+ * a constant (returned in `fixed`); for jalr it is computed before rd is written.
+ */
+export function emitJump(i: Insn, env: UnitEnv): { code: string; target: string; fixed: number | null } {
+  const { d, pc } = i;
+  const names = operands(d, pc, env);
+  const link = d.rd !== 0 ? env.write(d.rd, names.npc) : '';
+  if (d.op === 'jal') return { code: link, target: hex(pc + d.imm), fixed: (pc + d.imm) >>> 0 };
+  const t = instantiate(SEMANTICS[d.op].target!, names, {});
+  return { code: `t = ${t}; ${link}`, target: 't >>> 0', fixed: null };
+}
+
+/** A system instruction: run by the hart with exact state; the unit always leaves after it. */
+export function emitSystem(i: Insn, k: number, env: UnitEnv): string {
+  const { d, pc } = i;
+  const f = CSR_IMM.has(d.opIndex) ? d.imm : d.rs1;
+  return `${env.flush()} ${env.sync(pc, k)}; hart.system(${d.opIndex}, ${d.rd}, ${f}, ${f}, ${d.csr}, ${d.len}, ${int(d.raw)}); return -1;`;
+}

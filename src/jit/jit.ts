@@ -1,0 +1,434 @@
+// The block and trace tiers: a code cache keyed by physical address, a virtual-pc jump
+// cache in front, links between units, invalidation on stores to code, trace formation,
+// and the dispatcher that runs it all with exact icount budgets (DESIGN.md I2, I4-I7).
+
+import type { Hart } from '../cpu/hart.js';
+import { PAGE_CODE, PAGE_SHIFT } from '../cpu/memory.js';
+import { TLB_MASK, TRAP } from '../cpu/mmu.js';
+import { interpreter, TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
+import { blockListing, compileBlock, scanBlock } from './block-compiler.js';
+import { hex, kindOf } from './emit.js';
+import { compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
+import { Block, Trace, type Unit } from './unit.js';
+
+export interface JitSettings {
+  /** 'block' runs blocks only; 'trace' also forms traces. */
+  tier: 'block' | 'trace';
+  /** Executions before a block is translated (0: on first execution). */
+  blockThreshold: number;
+  maxBlockInsns: number;
+  /** Compile only the first N blocks (in their deterministic order); the rest stay interpreted. */
+  blockLimit: number;
+  traceThreshold: number;
+  maxTraceBlocks: number;
+  /** Compile only the first N traces formed. */
+  traceLimit: number;
+  /** Heads (virtual pcs) where no trace is formed. */
+  noTraceAt: Set<number>;
+  /** Virtual pcs whose blocks are printed when compiled. */
+  dumpBlocks: Set<number>;
+  /** Trace ids or head pcs printed when compiled. */
+  dumpTraces: Set<number>;
+}
+
+export const DEFAULT_JIT: JitSettings = {
+  tier: 'trace',
+  blockThreshold: 2,
+  maxBlockInsns: 64,
+  blockLimit: Infinity,
+  traceThreshold: 200,
+  maxTraceBlocks: 16,
+  traceLimit: Infinity,
+  noTraceAt: new Set(),
+  dumpBlocks: new Set(),
+  dumpTraces: new Set(),
+};
+
+export interface JitStats {
+  blocksCompiled: number;
+  blockCompileMs: number;
+  lookups: number;
+  jumpCacheHits: number;
+  linksMade: number;
+  linksBroken: number;
+  invalidations: number;
+  tracesCompiled: number;
+  traceCompileMs: number;
+  loopIterations: number;
+  sideExits: number;
+  traceUnlinks: number;
+  insns: { interp: number; block: number; trace: number };
+}
+
+const JC_SIZE = 4096;
+const JC_MASK = JC_SIZE - 1;
+
+/**
+ * A path being recorded: the blocks run since it started and the exits they took. A new
+ * trace starts at its head; a branch starts at a hot side exit of `tree`.
+ */
+interface Recording {
+  head: Block;
+  blocks: Block[];
+  path: number[];
+  tree: Trace | null;
+  site: ExitSite | null;
+}
+
+/** Why a block left by exit -1: a system instruction, an indirect jump, or a slow path mid-block. */
+function dynamicEnd(b: Block): 'system' | 'indirect' | 'slow' {
+  const k = kindOf(b.insns[b.insns.length - 1].d);
+  return k === 'system' ? 'system' : k === 'jump' && b.exitPcs.length === 0 ? 'indirect' : 'slow';
+}
+
+/** Branches a trace may grow (bounds the size of its function). */
+const MAX_BRANCHES = 8;
+
+export class Jit {
+  readonly stats: JitStats = {
+    blocksCompiled: 0, blockCompileMs: 0, lookups: 0, jumpCacheHits: 0, linksMade: 0, linksBroken: 0,
+    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0,
+    insns: { interp: 0, block: 0, trace: 0 },
+  };
+  /** Blocks by buffer offset of their first instruction (chained by `sameStart`). */
+  private readonly byStart = new Map<number, Block>();
+  /** Blocks and traces by physical page, for invalidation. */
+  private readonly blocksOnPage = new Map<number, Block[]>();
+  private readonly tracesOnPage = new Map<number, Trace[]>();
+  private readonly jumpCache: (Block | null)[] = new Array<Block | null>(JC_SIZE).fill(null);
+  private readonly interp: RunFn = interpreter();
+  private recording: Recording | null = null;
+  private traceCount = 0;
+  readonly traces: Trace[] = [];
+  /** Where dumps go (the CLI passes stderr). */
+  dump: (text: string) => void = () => {};
+  /** Host clock for compile-time statistics only (never guest-visible). */
+  now: () => number = () => 0;
+  /** The unit that ran last and the slot it left by, for `describe` in divergence reports. */
+  last: Unit | null = null;
+
+  private readonly startIcount: number;
+
+  constructor(
+    private readonly hart: Hart,
+    readonly settings: JitSettings,
+  ) {
+    this.startIcount = hart.icount;
+    // No flush listener: a jump-cache hit is only taken while the fetch TLB maps the
+    // block's page, so flushing the TLBs (satp, sfence.vma) is flushing the jump cache.
+  }
+
+  /**
+   * A store or DMA wrote bytes [from, to) of a physical page with code (I6): drop the
+   * blocks made from those bytes and every trace that contains one. Blocks elsewhere on
+   * the page stay (data next to code must not cost retranslation), and the page keeps
+   * its code flag while any remain.
+   */
+  codeWritten(page: number, from: number, to: number): void {
+    const blocks = this.blocksOnPage.get(page);
+    if (!blocks) return;
+    const hit = blocks.filter((b) => b.off < to && b.off + b.bytes > from);
+    if (hit.length === 0) {
+      this.hart.mem.pageFlags[page] |= PAGE_CODE;
+      return;
+    }
+    this.stats.invalidations++;
+    const traces = this.tracesOnPage.get(page);
+    if (traces) for (const t of [...traces]) if (hit.some((b) => t.blocks.includes(b))) this.dropTrace(t);
+    for (const b of hit) this.dropBlock(b);
+    const rest = blocks.filter((b) => b.valid);
+    if (rest.length) {
+      this.blocksOnPage.set(page, rest);
+      this.hart.mem.pageFlags[page] |= PAGE_CODE;
+    } else this.blocksOnPage.delete(page);
+    // The running unit may be one of these: it leaves after this store.
+    this.hart.attention = true;
+    this.recording = null;
+  }
+
+  private dropBlock(b: Block): void {
+    b.valid = false;
+    if (b.trace) this.dropTrace(b.trace);
+    this.unlinkIncoming(b);
+    this.unlinkOutgoing(b);
+    let p: Block | null = this.byStart.get(b.off) ?? null;
+    if (p === b) {
+      if (b.sameStart) this.byStart.set(b.off, b.sameStart);
+      else this.byStart.delete(b.off);
+    } else {
+      while (p && p.sameStart !== b) p = p.sameStart;
+      if (p) p.sameStart = b.sameStart;
+    }
+    const j = (b.vpc >>> 1) & JC_MASK;
+    if (this.jumpCache[j] === b) this.jumpCache[j] = null;
+  }
+
+  private dropTrace(t: Trace): void {
+    if (!t.valid) return;
+    t.valid = false;
+    this.stats.traceUnlinks++;
+    if (t.head.trace === t) t.head.trace = null;
+    this.unlinkOutgoing(t);
+    for (const p of t.pages()) {
+      const list = this.tracesOnPage.get(p);
+      if (!list) continue;
+      const i = list.indexOf(t);
+      if (i >= 0) list.splice(i, 1);
+      if (!list.length) this.tracesOnPage.delete(p);
+    }
+  }
+
+  private unlinkIncoming(b: Block): void {
+    for (const [u, s] of b.incoming) {
+      if (u.links[s] === b) {
+        u.links[s] = null;
+        this.stats.linksBroken++;
+      }
+    }
+    b.incoming.length = 0;
+  }
+
+  private unlinkOutgoing(u: Unit): void {
+    for (let s = 0; s < u.links.length; s++) {
+      const t = u.links[s];
+      if (!t) continue;
+      u.links[s] = null;
+      const i = t.incoming.findIndex(([v, vs]) => v === u && vs === s);
+      if (i >= 0) t.incoming.splice(i, 1);
+    }
+  }
+
+  private link(u: Unit, slot: number, b: Block): void {
+    if (u.exitPcs[slot] !== b.vpc) return;
+    u.links[slot] = b;
+    b.incoming.push([u, slot]);
+    this.stats.linksMade++;
+  }
+
+  /** True when the fetch TLB maps the block's virtual page to its physical page now. */
+  private mapped(b: Block): boolean {
+    const vpn = b.vpc >>> 12;
+    const i = vpn & TLB_MASK;
+    const mmu = this.hart.mmu;
+    return mmu.xTag[i] === vpn && mmu.xOff[i] === b.pageOff;
+  }
+
+  /** The block at virtual pc for the current privilege (may throw TRAP on a fetch fault). */
+  lookup(pc: number): Block {
+    const hart = this.hart;
+    this.stats.lookups++;
+    const j = (pc >>> 1) & JC_MASK;
+    let b = this.jumpCache[j];
+    const vpn = pc >>> 12;
+    const i = vpn & TLB_MASK;
+    const mmu = hart.mmu;
+    // A hit also needs the fetch TLB to map the page where the block is, so every tier
+    // sees exactly the translations the interpreter would.
+    if (b !== null && b.vpc === pc && b.priv === hart.priv && mmu.xTag[i] === vpn && mmu.xOff[i] === b.pageOff) {
+      this.stats.jumpCacheHits++;
+      return b;
+    }
+    const pageOff = mmu.xTag[i] === vpn ? mmu.xOff[i] : hart.fetchSlow(pc) & ~4095;
+    const off = pageOff + (pc & 4095);
+    b = this.byStart.get(off) ?? null;
+    while (b !== null && (b.vpc !== pc || b.priv !== hart.priv)) b = b.sameStart;
+    if (b === null) b = this.discover(pc, off);
+    this.jumpCache[j] = b;
+    return b;
+  }
+
+  private discover(pc: number, off: number): Block {
+    const hart = this.hart;
+    const mem = hart.mem;
+    const b = scanBlock(mem, off, pc, hart.priv, this.settings.maxBlockInsns);
+    b.sameStart = this.byStart.get(off) ?? null;
+    this.byStart.set(off, b);
+    const page = off >>> PAGE_SHIFT;
+    let list = this.blocksOnPage.get(page);
+    if (!list) this.blocksOnPage.set(page, (list = []));
+    list.push(b);
+    if (!(mem.pageFlags[page] & PAGE_CODE)) {
+      mem.pageFlags[page] |= PAGE_CODE;
+      hart.mmu.dropWritePage(off);
+    }
+    if (this.settings.noTraceAt.has(pc)) b.noTrace = true;
+    return b;
+  }
+
+  private compile(b: Block): void {
+    const t0 = this.now();
+    b.id = this.stats.blocksCompiled++;
+    b.fn = compileBlock(b, this.hart);
+    this.stats.blockCompileMs += this.now() - t0;
+    if (this.settings.dumpBlocks.has(b.vpc)) {
+      this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${b.source}\n`);
+    }
+  }
+
+  /** Ends recording: compiles a new trace, or regrows a tree with the new branch. */
+  private finishTrace(loops: boolean): void {
+    const rec = this.recording!;
+    this.recording = null;
+    const path: TracePath = { blocks: rec.blocks, path: rec.path, loops, branches: new Map() };
+    if (rec.tree !== null) return this.growTrace(rec.tree, rec.site!, path);
+    const head = rec.head;
+    head.noTrace = true; // one formation attempt per head; a dropped trace frees it again
+    if (rec.blocks.length === 1 && !loops) return;
+    const id = this.traceCount++;
+    if (id >= this.settings.traceLimit) return;
+    head.noTrace = false;
+    this.install(id, path, null);
+  }
+
+  private growTrace(old: Trace, site: ExitSite, branch: TracePath): void {
+    if (!old.valid || old.head.trace !== old) return;
+    if (branch.blocks.length === 0 && !branch.loops) return;
+    site.path.branches.set(site.key, branch);
+    this.install(old.id, old.root!, old);
+  }
+
+  private install(id: number, root: TracePath, old: Trace | null): void {
+    const t0 = this.now();
+    const t = compileTrace(id, root, this.hart);
+    this.stats.traceCompileMs += this.now() - t0;
+    this.stats.tracesCompiled++;
+    const head = root.blocks[0];
+    if (old) {
+      this.dropTrace(old);
+      t.branchCount = old.branchCount + 1;
+      t.loopIters = old.loopIters;
+      t.runs = old.runs;
+      t.sideExits = old.sideExits;
+      this.traces[this.traces.indexOf(old)] = t;
+    } else this.traces.push(t);
+    head.trace = t;
+    for (const p of t.pages()) {
+      let list = this.tracesOnPage.get(p);
+      if (!list) this.tracesOnPage.set(p, (list = []));
+      list.push(t);
+    }
+    if (this.settings.dumpTraces.has(id) || this.settings.dumpTraces.has(head.vpc)) {
+      this.dump(`${traceListing(t)}\n--- generated ---\n${t.source}\n`);
+    }
+  }
+
+  /** Called with the block about to run while a path is being recorded. */
+  private recordNext(b: Block): void {
+    const rec = this.recording!;
+    if (b === rec.head && (rec.blocks.length > 0 || rec.tree !== null)) return this.finishTrace(true);
+    if (b.trace !== null || b.fn === null || rec.blocks.includes(b)) {
+      if (rec.blocks.length === 0) this.recording = null;
+      else this.finishTrace(false);
+      return;
+    }
+    rec.blocks.push(b);
+  }
+
+  /** A trace left by `slot`: a hot side exit starts recording a branch there. */
+  private exitTaken(tr: Trace, slot: number): void {
+    if (++tr.exitCounts[slot] !== this.settings.traceThreshold || tr.branchCount >= MAX_BRANCHES) return;
+    if (this.recording !== null || !tr.valid) return;
+    this.recording = { head: tr.head, blocks: [], path: [], tree: tr, site: tr.sites[slot] };
+  }
+
+  /** The run loop for the block and trace tiers (same contract as the interpreter's). */
+  readonly run: RunFn = (hart, limit) => {
+    const st = this.stats;
+    const interp = this.interp;
+    const settings = this.settings;
+    const traceTier = settings.tier === 'trace';
+    let prev: Unit | null = null;
+    let slot = -1;
+    let traps = 0;
+    for (;;) {
+      try {
+        for (;;) {
+          if (hart.attention) {
+            prev = null;
+            if (this.recording !== null) this.recording = null;
+            if (hart.service()) return;
+          }
+          const ic = hart.icount;
+          if (ic >= limit) return;
+          let b: Block | null = null;
+          if (prev !== null && slot >= 0) {
+            b = prev.links[slot];
+            if (b !== null && prev.cross[slot] === 1 && !this.mapped(b)) b = null;
+          }
+          if (b === null) {
+            b = this.lookup(hart.pc);
+            if (prev !== null && slot >= 0 && prev.valid) this.link(prev, slot, b);
+          }
+          if (this.recording !== null) this.recordNext(b);
+          const tr: Trace | null = b.trace;
+          if (tr !== null && ic + tr.iterLen <= limit) {
+            this.last = tr;
+            slot = tr.fn(hart, limit);
+            tr.runs++;
+            if (slot >= 0) {
+              if (tr.isSide[slot] === 1) tr.sideExits++;
+              if (traceTier) this.exitTaken(tr, slot);
+            }
+            prev = tr;
+            st.insns.trace += hart.icount - ic;
+            continue;
+          }
+          if (b.fn === null) {
+            if (b.count++ >= settings.blockThreshold && b.compilable && st.blocksCompiled < settings.blockLimit) this.compile(b);
+            else {
+              prev = null;
+              this.recording = null;
+              this.last = null;
+              interp(hart, Math.min(limit, ic + b.n));
+              st.insns.interp += hart.icount - ic;
+              continue;
+            }
+          }
+          if (ic + b.n > limit) {
+            // I4: a block that would pass the limit is not entered.
+            this.last = null;
+            interp(hart, limit);
+            st.insns.interp += hart.icount - ic;
+            return;
+          }
+          if (traceTier && this.recording === null && !b.noTrace && b.trace === null && ++b.hot >= settings.traceThreshold) {
+            this.recording = { head: b, blocks: [], path: [], tree: null, site: null };
+            this.recordNext(b);
+          }
+          this.last = b;
+          slot = b.fn!(hart);
+          prev = b;
+          if (this.recording !== null) {
+            const rec = this.recording;
+            rec.path.push(slot);
+            const how = slot < 0 ? dynamicEnd(b) : 'fixed';
+            // A slow-path exit in the middle of a block does not describe a path.
+            if (how === 'slow') this.recording = null;
+            else if (how === 'system' || rec.blocks.length >= settings.maxTraceBlocks) this.finishTrace(false);
+          }
+        }
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        prev = null;
+        this.recording = null;
+        hart.takeFault();
+        if (++traps > TRAP_STORM) return;
+      }
+    }
+  };
+
+  /** Side exits and loop iterations, summed from the traces. */
+  finalStats(): JitStats {
+    // Every instruction runs through `run`: what neither the interpreter nor a trace ran, a block did.
+    this.stats.insns.block = this.hart.icount - this.startIcount - this.stats.insns.interp - this.stats.insns.trace;
+    let iters = 0;
+    let side = 0;
+    for (const t of this.traces) {
+      iters += t.loopIters;
+      side += t.sideExits;
+    }
+    this.stats.loopIterations = iters;
+    this.stats.sideExits = side;
+    return this.stats;
+  }
+}

@@ -1,0 +1,206 @@
+// The trace tier's translator. A trace is a tree of recorded paths: the root path starts
+// at the head block; a side exit that becomes hot grows a branch, the path the guest took
+// from there. The whole tree is one function with guest registers in local variables,
+// written back at every exit; a path that returns to the head continues a real JavaScript
+// loop, with the icount budget checked at the back-edge.
+
+import { TLB_MASK } from '../cpu/mmu.js';
+import type { PhysMemory } from '../cpu/memory.js';
+import { disassemble } from '../isa/disasm.js';
+import { compileUnit, isMem, SLOT_NEXT, SLOT_TAKEN } from './block-compiler.js';
+import { branchCondition, emitJump, emitPlain, emitSystem, hex, kindOf, type UnitEnv } from './emit.js';
+import { Trace, type Block, type TraceFn } from './unit.js';
+
+/** A recorded path: its blocks, the exit slot each took, whether it returns to the head. */
+export interface TracePath {
+  blocks: Block[];
+  path: number[];
+  loops: boolean;
+  /** Branches grown from this path's side exits, by site key (see `siteKey`). */
+  branches: Map<number, TracePath>;
+}
+
+/** Where a side exit leaves a path: before block i's page check, after block i's branch, or at the end. */
+export const siteKey = {
+  pageGuard: (i: number) => 2 * i,
+  branch: (i: number) => 2 * i + 1,
+  end: (p: TracePath) => 2 * p.blocks.length,
+};
+
+export interface ExitSite {
+  path: TracePath;
+  key: number;
+}
+
+function allPaths(p: TracePath, out: TracePath[] = []): TracePath[] {
+  out.push(p);
+  for (const b of p.branches.values()) allPaths(b, out);
+  return out;
+}
+
+/** Registers the tree reads or writes, and those it writes. */
+function registers(paths: TracePath[]): { used: number[]; written: number[] } {
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const p of paths) {
+    for (const b of p.blocks) {
+      for (const { d } of b.insns) {
+        for (const r of [d.rs1, d.rs2]) if (r !== 0) used.add(r);
+        if (d.rd !== 0) {
+          used.add(d.rd);
+          written.add(d.rd);
+        }
+      }
+    }
+  }
+  const sort = (s: Set<number>) => [...s].sort((p, q) => p - q);
+  return { used: sort(used), written: sort(written) };
+}
+
+/** Instructions along the longest path from the head back to the head or out. */
+function longest(p: TracePath, k0 = 0): number {
+  const n = p.blocks.reduce((s, b) => s + b.n, 0);
+  let best = k0 + n;
+  for (const [key, br] of p.branches) {
+    const at = key === siteKey.end(p) ? n : p.blocks.slice(0, Math.ceil(key / 2)).reduce((s, b) => s + b.n, 0);
+    best = Math.max(best, longest(br, k0 + at));
+  }
+  return best;
+}
+
+/** Generates the tree's function body; collects its exits. */
+export function buildTrace(id: number, root: TracePath): { trace: Trace; body: string } {
+  const paths = allPaths(root);
+  const { used, written } = registers(paths);
+  const flush = written.map((r) => `x[${r}] = r${r};`).join(' ');
+  const head = root.blocks[0];
+  const maxLen = longest(root);
+  const pcs: number[] = [];
+  const from: number[] = [];
+  const sites: ExitSite[] = [];
+  const exitSlot = (pc: number, fromPc: number, site: ExitSite): number => {
+    pcs.push(pc);
+    from.push(fromPc);
+    sites.push(site);
+    return pcs.length - 1;
+  };
+  const env: UnitEnv = {
+    read: (r) => `r${r}`,
+    write: (r, v) => `r${r} = ${v};`,
+    sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
+    leave: (pc, k, exit) => `{ ${flush} hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
+    flush: () => flush,
+  };
+
+  /** A path's code, starting `k0` instructions into the iteration, after block `prev`. */
+  const emitPath = (p: TracePath, k0: number, prev: Block | null, out: string[], depth: number): void => {
+    const ind = '  '.repeat(depth);
+    const push = (s: string) => out.push(ind + s);
+    let k = k0;
+    let last: Block | null = prev;
+    // Code for leaving at a site: the branch grown there, or an exit.
+    const side = (key: number, pc: number, from: Block, kAt: number, wrap: (code: string[]) => void) => {
+      const br = p.branches.get(key);
+      const fromPc = from.insns.at(-1)!.pc;
+      if (br) {
+        const inner: string[] = [];
+        emitPath(br, kAt, from, inner, depth + 1);
+        wrap(inner);
+      } else wrap([env.leave(hex(pc), kAt, exitSlot(pc, fromPc, { path: p, key }))]);
+    };
+    for (let bi = 0; bi < p.blocks.length; bi++) {
+      const b = p.blocks[bi];
+      if (last !== null && b.pageOff !== last.pageOff) {
+        // Entering another page: the code holds only while the fetch TLB still maps it there.
+        const vpn = b.vpc >>> 12;
+        const test = `xT[${vpn & TLB_MASK}] !== ${vpn} || xO[${vpn & TLB_MASK}] !== ${b.pageOff}`;
+        side(siteKey.pageGuard(bi), b.vpc, last, k, (code) => {
+          push(`if (${test}) {`);
+          out.push(...code.map((l) => `${ind}  ${l}`));
+          push('}');
+        });
+      }
+      push(`// block ${b.id} at ${hex(b.vpc)}`);
+      for (const i of b.insns) {
+        push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
+        const kind = kindOf(i.d);
+        if (kind === 'plain') push(emitPlain(i, k, env));
+        else if (kind === 'system') push(emitSystem(i, k, env));
+        else if (kind === 'branch') {
+          const cond = branchCondition(i, env);
+          const took = p.path[bi];
+          const otherPc = b.exitPcs[took === SLOT_TAKEN ? SLOT_NEXT : SLOT_TAKEN];
+          const kAt = k + 1;
+          side(siteKey.branch(bi), otherPc, b, kAt, (code) => {
+            push(`if (${took === SLOT_TAKEN ? `!(${cond})` : cond}) {`);
+            out.push(...code.map((l) => `${ind}  ${l}`));
+            push('}');
+          });
+        } else {
+          const jmp = emitJump(i, env);
+          push(jmp.code);
+          if (jmp.fixed === null) {
+            // An indirect jump continues the path only to the target it was recorded with.
+            const next = bi + 1 < p.blocks.length ? p.blocks[bi + 1].vpc : p.loops ? head.vpc : null;
+            if (next === null) push(env.leave(jmp.target, k + 1, -1));
+            else push(`if ((t >>> 0) !== ${hex(next)}) ${env.leave('t >>> 0', k + 1, -1)}`);
+          }
+        }
+        k++;
+      }
+      last = b;
+    }
+    const tail = p.blocks.at(-1);
+    if (tail) {
+      const kind = kindOf(tail.insns.at(-1)!.d);
+      if (kind === 'system' || (kind === 'jump' && tail.exitPcs.length === 0 && !p.loops)) return; // already left
+    }
+    if (p.loops) {
+      push(`ic += ${k}; T.loopIters++;`);
+      push(`if (ic + ${maxLen} > limit) ${env.leave(hex(head.vpc), 0, -1)}`);
+      push('continue;');
+      return;
+    }
+    const next = tail!.exitPcs[p.path[p.blocks.length - 1]];
+    side(siteKey.end(p), next, tail!, k, (code) => out.push(...code.map((l) => `${ind}${l}`)));
+  };
+
+  const body: string[] = [];
+  emitPath(root, 0, null, body, 2);
+  const trace = new Trace(id, head, paths.flatMap((p) => p.blocks), root.path, root.loops, pcs, from);
+  trace.root = root;
+  trace.sites = sites;
+  trace.iterLen = maxLen;
+  trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
+  trace.exitCounts = new Uint32Array(sites.length);
+  const prologue = ['let ic = hart.icount;', 'let a = 0, t = 0, vpn = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  if (paths.some((p) => p.blocks.some((b) => b.insns.some(isMem)))) prologue.push('const rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;');
+  if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
+  const src = [...prologue, 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`].join('\n  ');
+  return { trace, body: src };
+}
+
+export function compileTrace(id: number, root: TracePath, hart: { x: Int32Array; mem: PhysMemory }): Trace {
+  const { trace, body } = buildTrace(id, root);
+  trace.source = body;
+  const name = `trace_${id}_${trace.head.vpc.toString(16)}`;
+  const factory = compileUnit<(T: Trace) => TraceFn>(`${name}_factory`, 'T', `return function ${name}(hart, limit) {\n  ${body}\n};`, hart);
+  trace.fn = factory(trace);
+  return trace;
+}
+
+/** A trace's paths and their guest disassembly. */
+export function traceListing(t: Trace): string {
+  const lines = [`trace ${t.id}: head ${hex(t.head.vpc)}, ${t.blocks.length} blocks, longest pass ${t.iterLen} instructions${t.loops ? ', loop' : ''}`];
+  const walk = (p: TracePath, label: string) => {
+    lines.push(` ${label}${p.loops ? ' (returns to head)' : ''}`);
+    p.blocks.forEach((b, i) => {
+      const dir = p.path[i] === SLOT_TAKEN ? 'taken' : p.path[i] === SLOT_NEXT ? 'fall-through' : 'dynamic';
+      lines.push(`  block ${b.id} at ${hex(b.vpc)} (then ${dir})`);
+      for (const ins of b.insns) lines.push(`    ${hex(ins.pc)}: ${disassemble(ins.d.raw, ins.pc)}`);
+    });
+    for (const [key, br] of p.branches) walk(br, `branch at site ${key} of ${label.trim()}`);
+  };
+  walk(t.root!, 'root path');
+  return lines.join('\n');
+}

@@ -1,0 +1,88 @@
+// Self-modifying code: stores that rewrite instructions the hart is about to run, in the
+// running block, in the next block (already run and translated), and inside hot loops
+// (traced), with and without fence.i. deja's fetch always sees memory (DESIGN.md I6), so
+// the new instruction runs in every case, whatever the tier.
+#include "macros.h"
+
+#define ADDI_A0_1   0x00150513   // addi a0, a0, 1
+#define ADDI_A0_2   0x00250513   // addi a0, a0, 2
+#define ADDI_A0_4   0x00450513   // addi a0, a0, 4
+#define ADDI_A0_100 0x06450513   // addi a0, a0, 100
+
+RVTEST_CODE_BEGIN
+
+  // 2: a later instruction of the running block, no fence.i
+  li TESTNUM, 2
+  li a0, 0
+  la t0, 1f
+  li t1, ADDI_A0_2
+  sw t1, 0(t0)
+1:addi a0, a0, 1
+  CHECK_IMM(a0, 2)
+
+  // 3: the same with fence.i between the store and the instruction
+  li TESTNUM, 3
+  li a0, 0
+  la t0, 1f
+  li t1, ADDI_A0_4
+  sw t1, 0(t0)
+  fence.i
+1:addi a0, a0, 1
+  CHECK_IMM(a0, 4)
+
+  // 4: a called block that has run 20 times is rewritten; the next 30 calls run the new code
+  li TESTNUM, 4
+  li a0, 0
+  li s0, 0
+  li s1, 50
+  la t0, sub4
+  li t1, ADDI_A0_100
+loop4:
+  jal ra, sub4
+  addi s0, s0, 1
+  li t2, 20
+  bne s0, t2, 2f
+  sw t1, 0(t0)
+2:blt s0, s1, loop4
+  CHECK_IMM(a0, 20 + 30 * 100)
+
+  // 5: the next block inside a hot loop is rewritten at iteration 20 (with fence.i)
+  li TESTNUM, 5
+  li a0, 0
+  li s0, 0
+  li s1, 50
+  la t0, 5f
+  li t1, ADDI_A0_2
+loop5:
+  li t2, 20
+  bne s0, t2, 4f
+  sw t1, 0(t0)
+  fence.i
+4:
+5:addi a0, a0, 1
+  addi s0, s0, 1
+  blt s0, s1, loop5
+  CHECK_IMM(a0, 20 + 30 * 2)
+
+  // 6: every iteration of a hot loop rewrites an instruction later in its own block
+  li TESTNUM, 6
+  li a0, 0
+  li s0, 0
+  li s1, 50
+  la t0, 6f
+  li t1, ADDI_A0_2
+  li t3, ADDI_A0_1
+  sw t3, 0(t0)
+loop6:
+  sw t1, 0(t0)
+6:addi a0, a0, 1
+  sw t3, 0(t0)
+  addi s0, s0, 1
+  blt s0, s1, loop6
+  CHECK_IMM(a0, 50 * 2)
+
+  RVTEST_PASS
+
+sub4:
+  addi a0, a0, 1
+  ret

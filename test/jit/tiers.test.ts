@@ -1,0 +1,99 @@
+// The block and trace tiers against the interpreter: the ISA, privileged and
+// self-modifying-code programs pass under each tier at low thresholds (where bugs hide),
+// and their recordings replay with identical checkpoints under every tier setting.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildGuestPrograms, describeRun, isaPrograms, runElf } from '../helpers/run-elf.js';
+import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { deja } from '../helpers/cli.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
+import type { Jit } from '../../src/jit/jit.js';
+
+const programs = isaPrograms();
+
+const SETTINGS: TierOptions[] = [
+  { tier: 'block', blockThreshold: '0' },
+  { tier: 'block', blockThreshold: '1' },
+  { tier: 'trace', blockThreshold: '0', traceThreshold: '1' },
+  { tier: 'trace', blockThreshold: '1', traceThreshold: '10' },
+];
+
+describe.each(SETTINGS.map((s) => [Object.values(s).join(' '), s] as const))('ISA programs under %s', (_name, settings) => {
+  beforeAll(() => buildGuestPrograms());
+
+  it.each(programs.map((p) => [p.name, p] as const))('%s', (_n, program) => {
+    let jit: Jit | null = null;
+    const reference = runElf(program.elf);
+    const r = runElf(program.elf, { setup: (m) => (jit = applyTier(m, tierSettings(settings))) });
+    expect(r.exit, describeRun(program, r)).toEqual({ reason: 'poweroff', code: 0 });
+    // Same instruction count and console as the interpreter, and the tier really ran code.
+    expect(r.icount).toBe(reference.icount);
+    expect(r.console).toBe(reference.console);
+    // At threshold 0 the tier runs everything it can translate itself.
+    const s = jit!.finalStats();
+    if (settings.blockThreshold === '0') expect(s.insns.block + s.insns.trace).toBeGreaterThan(s.insns.interp);
+  });
+});
+
+describe('self-modifying code', () => {
+  beforeAll(() => buildGuestPrograms());
+
+  it('invalidates and retranslates rewritten code in the running and the next block', () => {
+    const program = programs.find((p) => p.name === 'smc')!;
+    let jit: Jit | null = null;
+    const r = runElf(program.elf, { setup: (m) => (jit = applyTier(m, tierSettings({ tier: 'trace', blockThreshold: '0', traceThreshold: '1' }))) });
+    expect(r.exit, describeRun(program, r)).toEqual({ reason: 'poweroff', code: 0 });
+    const s = jit!.finalStats();
+    expect(s.invalidations).toBeGreaterThan(0);
+    expect(s.linksBroken + s.traceUnlinks).toBeGreaterThan(0);
+    expect(s.insns.trace).toBeGreaterThan(0);
+  });
+});
+
+describe('recordings of the ISA programs replay under every tier setting', () => {
+  beforeAll(() => buildGuestPrograms());
+  const dir = mkdtempSync(join(tmpdir(), 'deja-tiers-'));
+
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege'].map((n) => [n] as const))('%s', async (name) => {
+    const program = programs.find((p) => p.name === name)!;
+    const file = join(dir, `${name}.deja`);
+    const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
+    expect(rec.status, rec.stderr).toBe(0);
+    const recording = await loadRecording(file);
+    expect(recording.events.filter((e) => e.kind === 'checkpoint').length).toBeGreaterThan(3);
+    const { failures, runs } = replayAllTiers(recording);
+    expect(failures).toEqual([]);
+    for (const r of runs) expect(r.exit).toEqual({ reason: 'poweroff', code: 0 });
+  });
+});
+
+describe('--dump-block and --dump-trace', () => {
+  beforeAll(() => buildGuestPrograms());
+
+  it('print the guest disassembly and the generated code', () => {
+    const program = programs.find((p) => p.name === 'smc')!;
+    const elf = readFileSync(program.elf);
+    expect(elf.length).toBeGreaterThan(0);
+    // The program's entry: the first block compiled.
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', '--dump-block', '0x80000000', '--dump-trace', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/block \d+ at 0x80000000/);
+    expect(r.stderr).toMatch(/--- generated ---/);
+    expect(r.stderr).toMatch(/trace 0: head 0x[0-9a-f]+/);
+    expect(r.stderr).toMatch(/hart\.icount = ic \+ \d+/);
+  });
+
+  it('refuses a bad tier setting with a one-line usage error', () => {
+    const r = deja(['run', '--elf', programs[0].elf, '--tier', 'turbo']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--tier: 'turbo' is not one of interp, block, trace/);
+    const t = deja(['run', '--elf', programs[0].elf, '--trace-threshold', 'lots']);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/--trace-threshold: 'lots' is not a count/);
+  });
+});
