@@ -20,6 +20,8 @@ export const ExitCode = {
   Divergence: 7,
   /** Stopped by the user (Ctrl-A X) or by a signal. */
   Stopped: 8,
+  /** The guest is stuck taking traps without retiring an instruction (e.g. an unmapped trap vector). */
+  TrapLoop: 9,
   /** Internal error in deja. */
   Internal: 70,
 } as const;

@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .option('--max-insns <n>', 'stop after n instructions (exit reason "limit")')
     .option('--stats-json <file>', 'write run statistics as JSON at exit')
     .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second)')
+    .option('--rtc <time>', 'fixed wall-clock time for the RTC instead of the host clock (ISO 8601, or ns since the epoch)')
     .option('-q, --quiet', 'do not print the guest console')
     .option('--record <file>', 'record the run to a .deja file (runs from a terminal record to $DEJA_RECORDINGS_DIR by default)')
     .option('--no-record', 'do not record, not even to the default place')

@@ -45,6 +45,8 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   const machine = new Machine(config, port);
   o.setup?.(machine);
   const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port);
+  // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
+  if (!checker) machine.boundaryHook = (m) => port.check(m.hart.icount);
   machine.consoleSink = (b) => {
     o.console?.(b);
     checker?.onConsole(b);
@@ -58,7 +60,7 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   let exit: ExitStatus;
   try {
     machine.runUntil(stopAt);
-    if (checker) checker.check(machine);
+    if (checker) checker.finish(machine);
     exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
     if (end && (machine.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
       throw new Divergence({

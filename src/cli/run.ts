@@ -34,6 +34,8 @@ export interface RunOptions extends TierOptions {
   maxInsns?: string;
   statsJson?: string;
   pace?: boolean;
+  /** A fixed RTC wall-clock time instead of the host's (the RTC reading is an input). */
+  rtc?: string;
   quiet?: boolean;
   /** A file; false for --no-record; unset: record to the default place if stdin is a terminal. */
   record?: string | false;
@@ -63,6 +65,14 @@ export function machineConfig(o: RunOptions): MachineConfig {
   };
 }
 
+/** --rtc: an ISO 8601 time (2026-01-01T00:00:00Z) or nanoseconds since the epoch. */
+export function parseRtc(value: string): number {
+  const v = value.trim();
+  const ns = /^\d{1,20}$/.test(v) ? Number(v) : Date.parse(v) * 1e6;
+  if (!Number.isFinite(ns) || ns < 0) throw new UserError(`--rtc: '${value}' is not a time (examples: 2026-01-01T00:00:00Z, 1767225600000000000)`, ExitCode.Usage);
+  return ns;
+}
+
 export interface RunResult {
   exit: ExitStatus;
   icount: number;
@@ -75,6 +85,7 @@ export function exitCodeFor(exit: ExitStatus): number {
     case 'fail': return ExitCode.GuestFail;
     case 'reset': return ExitCode.Reset;
     case 'panic': return ExitCode.Panic;
+    case 'trap-loop': return ExitCode.TrapLoop;
     case 'limit': return ExitCode.Limit;
     case 'stop': return ExitCode.Stopped;
   }
@@ -123,8 +134,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
   const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
   if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
+  const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
   const config = machineConfig(o);
-  const live = new LivePort({ pace: o.pace ?? false });
+  const live = new LivePort({ pace: o.pace ?? false, rtcNanos });
   let recording: { writer: RecordingWriter; port: RecordingPort } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
@@ -159,6 +171,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const result = { exit, icount: machine.hart.icount, seconds };
   if (o.statsJson) writeStats(o.statsJson, result, { ...tierStats(tier, jit, result.icount), ...(recording ? { recording: { file: recordTo, bytes: recording.writer.bytesWritten } } : {}) });
   if (byDefault && recording) process.stderr.write(`deja: recorded to ${recordTo} (replay with: deja replay ${recordTo})\n`);
+  if (exit.reason === 'trap-loop') process.stderr.write(`deja: the guest is stuck taking traps without retiring an instruction: ${machine.trapLoop}\n`);
   return exitCodeFor(exit);
 }
 

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
 import { DEFAULT_JIT, Jit, type JitSettings } from '../jit/jit.js';
+import { FAULT_KINDS } from '../jit/faults.js';
 import type { Machine } from '../machine/machine.js';
 import { parseChoice, parseCount } from './options.js';
 
@@ -20,6 +21,8 @@ export interface TierOptions {
   noTraceAt?: string[];
   dumpBlock?: string[];
   dumpTrace?: string[];
+  jitFault?: string;
+  jitFaultFrom?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -35,7 +38,9 @@ export function addTierOptions(cmd: Command, defaultTier: Tier): Command {
     .option('--trace-limit <n>', 'compile only the first N traces, in their deterministic order')
     .option('--no-trace-at <pc>', 'form no trace headed at this pc (repeatable)', collect)
     .option('--dump-block <pc>', 'print the guest code and generated code of blocks at this pc (repeatable)', collect)
-    .option('--dump-trace <id|pc>', 'print a trace (by id, or by head pc as 0x...) when compiled (repeatable)', collect);
+    .option('--dump-trace <id|pc>', 'print a trace (by id, or by head pc as 0x...) when compiled (repeatable)', collect)
+    .option('--jit-fault <kind>', `inject a deliberate JIT bug, for testing diff and bisect: ${FAULT_KINDS.join(', ')}`)
+    .option('--jit-fault-from <n>', 'the first unit (block compile index or trace id) the fault may land in (default 0)');
 }
 
 /** An address like 0x80001234 or 2147487284. */
@@ -60,7 +65,12 @@ export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | n
     noTraceAt: new Set((o.noTraceAt ?? []).map((v) => parseAddress(v, '--no-trace-at'))),
     dumpBlocks: new Set((o.dumpBlock ?? []).map((v) => parseAddress(v, '--dump-block'))),
     dumpTraces: new Set((o.dumpTrace ?? []).map((v) => (/^0x/i.test(v) ? parseAddress(v, '--dump-trace') : parseCount(v, '--dump-trace')))),
+    fault: null,
   };
+  if (o.jitFault !== undefined) {
+    jit.fault = { kind: parseChoice(o.jitFault, '--jit-fault', FAULT_KINDS), from: o.jitFaultFrom === undefined ? 0 : parseCount(o.jitFaultFrom, '--jit-fault-from') };
+  } else if (o.jitFaultFrom !== undefined) throw new UserError('--jit-fault-from needs --jit-fault', ExitCode.Usage);
+  if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
   if (jit.maxBlockInsns < 1) throw new UserError('--max-block-insns must be at least 1', ExitCode.Usage);
   if (jit.maxTraceBlocks < 1) throw new UserError('--max-trace-blocks must be at least 1', ExitCode.Usage);
   return { tier, jit: tier === 'interp' ? null : jit };
@@ -72,6 +82,7 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
   const jit = new Jit(machine.hart, t.jit);
   jit.now = now;
   jit.dump = (text) => process.stderr.write(text);
+  if (t.jit.fault) process.stderr.write(`deja: *** JIT FAULT INJECTION ON: ${t.jit.fault.kind}, in the first eligible unit from ${t.jit.fault.from} — results are deliberately wrong ***\n`);
   machine.useJit(jit);
   return jit;
 }
@@ -80,7 +91,7 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
 export function tierStats(tier: Tier, jit: Jit | null, icount: number): Record<string, unknown> {
   if (!jit) return { tier, insns: { interp: icount, block: 0, trace: 0 } };
   const s = jit.finalStats();
-  return { tier, settings: settingsForJson(jit.settings), jit: s, insns: s.insns };
+  return { tier, settings: settingsForJson(jit.settings), jit: { ...s, faultSite: jit.faultSite }, insns: s.insns };
 }
 
 export function settingsForJson(s: JitSettings): Record<string, unknown> {

@@ -84,6 +84,8 @@ export class Hart {
    */
   attention = true;
   stop: StopReason = StopReason.None;
+  /** Traps taken (wraps): lets a run loop tell whether a stretch of code trapped. */
+  traps = 0;
 
   readonly mmu: Mmu;
   /** Decoded instructions for the interpreter. */
@@ -157,6 +159,7 @@ export class Hart {
   }
 
   takeTrap(cause: number, tval: number, interrupt: boolean): void {
+    this.traps = (this.traps + 1) | 0;
     const bit = 1 << cause;
     const pc = this.pc;
     if (this.priv <= PRIV_S && ((interrupt ? this.mideleg : this.medeleg) & bit) !== 0) {

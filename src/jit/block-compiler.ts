@@ -8,6 +8,7 @@ import type { PhysMemory } from '../cpu/memory.js';
 import { TRAP } from '../cpu/mmu.js';
 import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, kindOf, type Insn, type UnitEnv } from './emit.js';
 import { Block, type BlockFn } from './unit.js';
+import { withWrongImm, wrongImmIndex, type FaultKind } from './faults.js';
 
 /** Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through. */
 export const SLOT_TAKEN = 0;
@@ -59,17 +60,24 @@ const blockEnv: UnitEnv = {
 };
 
 /** The body of a block's function. */
-export function blockSource(b: Block): string {
-  const env = blockEnv;
+export function blockSource(b: Block, annotate = false, fault: FaultKind | null = null): string {
+  const base = blockEnv;
+  // missing-icount: every exit of the block counts one instruction too few.
+  const env: UnitEnv = fault === 'missing-icount' ? { ...base, leave: (pc, k, exit) => base.leave(pc, k - 1, exit) } : base;
+  const bad = fault === 'wrong-imm' ? wrongImmIndex(b) : -1;
   const out: string[] = ['const ic = hart.icount;', 'let a = 0, t = 0, vpn = 0;'];
   if (b.insns.some(isMem)) {
     out.push('const mmu = hart.mmu, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;');
   }
   const n = b.insns.length;
   for (let k = 0; k < n; k++) {
-    const i = b.insns[k];
-    out.push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
+    const i = k === bad ? withWrongImm(b.insns[k]) : b.insns[k];
+    if (annotate) out.push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}${k === bad ? '  (JIT FAULT: wrong immediate)' : ''}`);
     out.push(...insnSource(i, k, env, b));
+  }
+  if (fault === 'skip-irq-check') {
+    // The CSR write's interrupt check is skipped: the unit clears the hart's attention.
+    out[out.length - 1] = out[out.length - 1].replace(/return -1;$/, 'hart.attention = false; return -1;');
   }
   const last = b.insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
@@ -104,13 +112,15 @@ export function compileUnit<F>(name: string, params: string, body: string, hart:
   const mem = hart.mem;
   const factory = new Function(
     'x', 'u8', 'u16', 'i32', 'mulh', 'mulhsu', 'mulhu', 'TRAP',
-    `return function ${name}(${params}) {\n  ${body}\n}\n//# sourceURL=deja-${name}.js`,
+    // Parenthesized, so V8 compiles the inner function with the factory instead of
+    // pre-parsing it now and parsing it again on its first call.
+    `return (function ${name}(${params}) {\n  ${body}\n});\n//# sourceURL=deja-${name}.js`,
   );
   return factory(hart.x, mem.u8, mem.u16, mem.i32, mulh, mulhsu, mulhu, TRAP) as F;
 }
 
-export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }): BlockFn {
-  b.source = blockSource(b);
+export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }, fault: FaultKind | null = null): BlockFn {
+  b.source = blockSource(b, false, fault);
   return compileUnit<BlockFn>(`block_${b.id}_${b.vpc.toString(16)}`, 'hart', b.source, hart);
 }
 

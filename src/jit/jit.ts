@@ -2,13 +2,14 @@
 // cache in front, links between units, invalidation on stores to code, trace formation,
 // and the dispatcher that runs it all with exact icount budgets (DESIGN.md I2, I4-I7).
 
-import type { Hart } from '../cpu/hart.js';
+import { StopReason, type Hart } from '../cpu/hart.js';
 import { PAGE_CODE, PAGE_SHIFT } from '../cpu/memory.js';
 import { TLB_MASK, TRAP } from '../cpu/mmu.js';
 import { interpreter, TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
-import { blockListing, compileBlock, scanBlock } from './block-compiler.js';
+import { blockListing, blockSource, compileBlock, scanBlock } from './block-compiler.js';
 import { hex, kindOf } from './emit.js';
-import { compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
+import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
+import { buildTrace, compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
 
 export interface JitSettings {
@@ -29,6 +30,8 @@ export interface JitSettings {
   dumpBlocks: Set<number>;
   /** Trace ids or head pcs printed when compiled. */
   dumpTraces: Set<number>;
+  /** A deliberate bug to inject (testing diff and bisect), or null. */
+  fault: FaultSpec | null;
 }
 
 export const DEFAULT_JIT: JitSettings = {
@@ -42,6 +45,7 @@ export const DEFAULT_JIT: JitSettings = {
   noTraceAt: new Set(),
   dumpBlocks: new Set(),
   dumpTraces: new Set(),
+  fault: null,
 };
 
 export interface JitStats {
@@ -75,6 +79,14 @@ interface Recording {
   site: ExitSite | null;
 }
 
+/** The exit slot a block left by, from the pc it left for: -1 if not a fixed exit. */
+function exitSlotOf(b: Block, pc: number): number {
+  const e = b.exitPcs;
+  if (e.length > 0 && e[0] === pc) return 0;
+  if (e.length > 1 && e[1] === pc) return 1;
+  return -1;
+}
+
 /** Why a block left by exit -1: a system instruction, an indirect jump, or a slow path mid-block. */
 function dynamicEnd(b: Block): 'system' | 'indirect' | 'slow' {
   const k = kindOf(b.insns[b.insns.length - 1].d);
@@ -104,6 +116,15 @@ export class Jit {
   dump: (text: string) => void = () => {};
   /** Host clock for compile-time statistics only (never guest-visible). */
   now: () => number = () => 0;
+  /** Compiled blocks in compile order (index = block id). */
+  readonly blocks: Block[] = [];
+  /**
+   * Called before every compiled unit runs, with the icount it starts at (for `deja diff`,
+   * which needs to know which unit ran an instruction). Null in normal runs.
+   */
+  onUnit: ((u: Block | Trace, icount: number) => void) | null = null;
+  /** Where an injected fault landed (null: none, or not yet). */
+  faultSite: FaultSite | null = null;
   /** The unit that ran last and the slot it left by, for `describe` in divergence reports. */
   last: Unit | null = null;
 
@@ -149,7 +170,12 @@ export class Jit {
   private dropBlock(b: Block): void {
     b.valid = false;
     if (b.trace) this.dropTrace(b.trace);
-    this.unlinkIncoming(b);
+    const f = this.settings.fault;
+    if (f?.kind === 'stale-link' && this.faultSite === null && b.id >= f.from) {
+      // Injected bug: the links into this block survive its invalidation.
+      this.faultSite = { kind: f.kind, unit: 'block', id: b.id, pc: b.vpc };
+      b.fault = f.kind;
+    } else this.unlinkIncoming(b);
     this.unlinkOutgoing(b);
     let p: Block | null = this.byStart.get(b.off) ?? null;
     if (p === b) {
@@ -200,6 +226,7 @@ export class Jit {
 
   private link(u: Unit, slot: number, b: Block): void {
     if (u.exitPcs[slot] !== b.vpc) return;
+    if (u.loopEdge[slot] === 1) b.loopHead = true;
     u.links[slot] = b;
     b.incoming.push([u, slot]);
     this.stats.linksMade++;
@@ -258,10 +285,16 @@ export class Jit {
   private compile(b: Block): void {
     const t0 = this.now();
     b.id = this.stats.blocksCompiled++;
-    b.fn = compileBlock(b, this.hart);
+    this.blocks.push(b);
+    const f = this.settings.fault;
+    if (f && this.faultSite === null && FAULT_UNIT[f.kind] === 'block' && b.id >= f.from && blockEligible(f.kind, b)) {
+      b.fault = f.kind;
+      this.faultSite = { kind: f.kind, unit: 'block', id: b.id, pc: b.vpc };
+    }
+    b.fn = compileBlock(b, this.hart, b.fault);
     this.stats.blockCompileMs += this.now() - t0;
     if (this.settings.dumpBlocks.has(b.vpc)) {
-      this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${b.source}\n`);
+      this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${blockSource(b, true, b.fault)}\n`);
     }
   }
 
@@ -289,7 +322,14 @@ export class Jit {
 
   private install(id: number, root: TracePath, old: Trace | null): void {
     const t0 = this.now();
-    const t = compileTrace(id, root, this.hart);
+    const f = this.settings.fault;
+    let lost = false;
+    if (f?.kind === 'lost-writeback' && id >= f.from && (this.faultSite === null || (this.faultSite.unit === 'trace' && this.faultSite.id === id))) {
+      lost = true;
+      this.faultSite = { kind: f.kind, unit: 'trace', id, pc: root.blocks[0].vpc };
+    }
+    const t = compileTrace(id, root, this.hart, lost);
+    if (lost) t.fault = 'lost-writeback';
     this.stats.traceCompileMs += this.now() - t0;
     this.stats.tracesCompiled++;
     const head = root.blocks[0];
@@ -308,7 +348,7 @@ export class Jit {
       list.push(t);
     }
     if (this.settings.dumpTraces.has(id) || this.settings.dumpTraces.has(head.vpc)) {
-      this.dump(`${traceListing(t)}\n--- generated ---\n${t.source}\n`);
+      this.dump(`${traceListing(t)}\n--- generated ---\n${buildTrace(t.id, t.root!, true, t.fault === 'lost-writeback').body}\n`);
     }
   }
 
@@ -316,7 +356,8 @@ export class Jit {
   private recordNext(b: Block): void {
     const rec = this.recording!;
     if (b === rec.head && (rec.blocks.length > 0 || rec.tree !== null)) return this.finishTrace(true);
-    if (b.trace !== null || b.fn === null || rec.blocks.includes(b)) {
+    // A branch may run on through another trace's head (as blocks); a new path stops there.
+    if ((b.trace !== null && rec.tree === null) || !b.compilable || rec.blocks.includes(b)) {
       if (rec.blocks.length === 0) this.recording = null;
       else this.finishTrace(false);
       return;
@@ -361,8 +402,9 @@ export class Jit {
           }
           if (this.recording !== null) this.recordNext(b);
           const tr: Trace | null = b.trace;
-          if (tr !== null && ic + tr.iterLen <= limit) {
+          if (tr !== null && ic + tr.iterLen <= limit && this.recording === null) {
             this.last = tr;
+            if (this.onUnit !== null) this.onUnit(tr, ic);
             slot = tr.fn(hart, limit);
             tr.runs++;
             if (slot >= 0) {
@@ -373,35 +415,40 @@ export class Jit {
             st.insns.trace += hart.icount - ic;
             continue;
           }
-          if (b.fn === null) {
-            if (b.count++ >= settings.blockThreshold && b.compilable && st.blocksCompiled < settings.blockLimit) this.compile(b);
-            else {
-              prev = null;
-              this.recording = null;
-              this.last = null;
-              interp(hart, Math.min(limit, ic + b.n));
-              st.insns.interp += hart.icount - ic;
-              continue;
-            }
-          }
           if (ic + b.n > limit) {
-            // I4: a block that would pass the limit is not entered.
+            // I4: a unit that would pass the limit is not entered; the interpreter finishes.
             this.last = null;
+            this.recording = null;
             interp(hart, limit);
             st.insns.interp += hart.icount - ic;
             return;
           }
-          if (traceTier && this.recording === null && !b.noTrace && b.trace === null && ++b.hot >= settings.traceThreshold) {
+          if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= settings.traceThreshold) {
             this.recording = { head: b, blocks: [], path: [], tree: null, site: null };
             this.recordNext(b);
           }
+          if (b.fn === null && b.count++ >= settings.blockThreshold && b.compilable && st.blocksCompiled < settings.blockLimit) this.compile(b);
           this.last = b;
-          slot = b.fn!(hart);
+          if (b.fn !== null) {
+            if (this.onUnit !== null) this.onUnit(b, ic);
+            slot = b.fn(hart);
+          }
+          else {
+            // A cold block runs in the interpreter; if it ran to its end, its exit is known
+            // from the pc, so it links and takes part in trace formation like a compiled one.
+            const trapsBefore = hart.traps;
+            interp(hart, ic + b.n);
+            st.insns.interp += hart.icount - ic;
+            const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
+            slot = clean ? exitSlotOf(b, hart.pc) : -2;
+            // The interpreter returns without progress only from a trap storm: so does this loop.
+            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+          }
           prev = b;
           if (this.recording !== null) {
             const rec = this.recording;
             rec.path.push(slot);
-            const how = slot < 0 ? dynamicEnd(b) : 'fixed';
+            const how = slot >= 0 ? 'fixed' : slot === -1 ? dynamicEnd(b) : 'slow';
             // A slow-path exit in the middle of a block does not describe a path.
             if (how === 'slow') this.recording = null;
             else if (how === 'system' || rec.blocks.length >= settings.maxTraceBlocks) this.finishTrace(false);

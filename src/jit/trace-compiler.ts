@@ -69,18 +69,23 @@ function longest(p: TracePath, k0 = 0): number {
 }
 
 /** Generates the tree's function body; collects its exits. */
-export function buildTrace(id: number, root: TracePath): { trace: Trace; body: string } {
+export function buildTrace(id: number, root: TracePath, annotate = false, lostWriteback = false): { trace: Trace; body: string } {
   const paths = allPaths(root);
   const { used, written } = registers(paths);
   const flush = written.map((r) => `x[${r}] = r${r};`).join(' ');
+  // lost-writeback: side exits forget the first register the trace writes.
+  const sideFlush = lostWriteback ? written.slice(1).map((r) => `x[${r}] = r${r};`).join(' ') : flush;
   const head = root.blocks[0];
   const maxLen = longest(root);
   const pcs: number[] = [];
   const from: number[] = [];
+  const fromCall: boolean[] = [];
   const sites: ExitSite[] = [];
-  const exitSlot = (pc: number, fromPc: number, site: ExitSite): number => {
+  const exitSlot = (pc: number, fromBlock: Block, site: ExitSite): number => {
+    const last = fromBlock.insns.at(-1)!;
     pcs.push(pc);
-    from.push(fromPc);
+    from.push(last.pc);
+    fromCall.push(last.d.op === 'jal' && last.d.rd !== 0);
     sites.push(site);
     return pcs.length - 1;
   };
@@ -101,12 +106,15 @@ export function buildTrace(id: number, root: TracePath): { trace: Trace; body: s
     // Code for leaving at a site: the branch grown there, or an exit.
     const side = (key: number, pc: number, from: Block, kAt: number, wrap: (code: string[]) => void) => {
       const br = p.branches.get(key);
-      const fromPc = from.insns.at(-1)!.pc;
       if (br) {
         const inner: string[] = [];
         emitPath(br, kAt, from, inner, depth + 1);
         wrap(inner);
-      } else wrap([env.leave(hex(pc), kAt, exitSlot(pc, fromPc, { path: p, key }))]);
+      } else {
+        const slot = exitSlot(pc, from, { path: p, key });
+        const isSide = key !== siteKey.end(p);
+        wrap([isSide && lostWriteback ? `{ ${sideFlush} hart.pc = ${hex(pc)}; hart.icount = ic + ${kAt}; return ${slot}; }` : env.leave(hex(pc), kAt, slot)]);
+      }
     };
     for (let bi = 0; bi < p.blocks.length; bi++) {
       const b = p.blocks[bi];
@@ -120,9 +128,9 @@ export function buildTrace(id: number, root: TracePath): { trace: Trace; body: s
           push('}');
         });
       }
-      push(`// block ${b.id} at ${hex(b.vpc)}`);
+      if (annotate) push(`// block ${b.id} at ${hex(b.vpc)}`);
       for (const i of b.insns) {
-        push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
+        if (annotate) push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
         const kind = kindOf(i.d);
         if (kind === 'plain') push(emitPlain(i, k, env));
         else if (kind === 'system') push(emitSystem(i, k, env));
@@ -167,7 +175,7 @@ export function buildTrace(id: number, root: TracePath): { trace: Trace; body: s
 
   const body: string[] = [];
   emitPath(root, 0, null, body, 2);
-  const trace = new Trace(id, head, paths.flatMap((p) => p.blocks), root.path, root.loops, pcs, from);
+  const trace = new Trace(id, head, paths.flatMap((p) => p.blocks), root.path, root.loops, pcs, from, fromCall);
   trace.root = root;
   trace.sites = sites;
   trace.iterLen = maxLen;
@@ -180,11 +188,11 @@ export function buildTrace(id: number, root: TracePath): { trace: Trace; body: s
   return { trace, body: src };
 }
 
-export function compileTrace(id: number, root: TracePath, hart: { x: Int32Array; mem: PhysMemory }): Trace {
-  const { trace, body } = buildTrace(id, root);
+export function compileTrace(id: number, root: TracePath, hart: { x: Int32Array; mem: PhysMemory }, lostWriteback = false): Trace {
+  const { trace, body } = buildTrace(id, root, false, lostWriteback);
   trace.source = body;
   const name = `trace_${id}_${trace.head.vpc.toString(16)}`;
-  const factory = compileUnit<(T: Trace) => TraceFn>(`${name}_factory`, 'T', `return function ${name}(hart, limit) {\n  ${body}\n};`, hart);
+  const factory = compileUnit<(T: Trace) => TraceFn>(`${name}_factory`, 'T', `return (function ${name}(hart, limit) {\n  ${body}\n});`, hart);
   trace.fn = factory(trace);
   return trace;
 }

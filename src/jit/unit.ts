@@ -8,6 +8,7 @@
 
 import type { Insn } from './emit.js';
 import type { ExitSite, TracePath } from './trace-compiler.js';
+import type { FaultKind } from './faults.js';
 
 /** What a unit's generated function does: run, set hart.pc/icount, return an exit slot. */
 export type BlockFn = (hart: unknown) => number;
@@ -15,6 +16,8 @@ export type TraceFn = (hart: unknown, limit: number) => number;
 
 export abstract class Unit {
   valid = true;
+  /** An injected fault this unit carries (--jit-fault), or null. */
+  fault: FaultKind | null = null;
   /** Successor by exit slot (null: not linked). */
   readonly links: (Block | null)[];
   /** 1 where the slot's target lies on another virtual page than the exit: re-checked against the fetch TLB. */
@@ -22,8 +25,12 @@ export abstract class Unit {
   /** The fixed target pc of each slot (unsigned), or -1. */
   readonly exitPcs: number[];
 
-  constructor(exitPcs: number[], fromPc: number[]) {
+  /** 1 where the slot is a backward branch or jump (not a call): its target starts a loop. */
+  readonly loopEdge: Uint8Array;
+
+  constructor(exitPcs: number[], fromPc: number[], fromCall: boolean[]) {
     this.exitPcs = exitPcs;
+    this.loopEdge = Uint8Array.from(exitPcs, (t, i) => (t >= 0 && t <= fromPc[i] && !fromCall[i] ? 1 : 0));
     this.links = exitPcs.map(() => null);
     this.cross = Uint8Array.from(exitPcs, (t, i) => (t >= 0 && t >>> 12 !== fromPc[i] >>> 12 ? 1 : 0));
   }
@@ -38,6 +45,8 @@ export class Block extends Unit {
   hot = 0;
   /** The trace that starts here; whoever runs this block runs it instead. */
   trace: Trace | null = null;
+  /** Reached by a backward jump or branch: where loops start, so where traces may start. */
+  loopHead = false;
   /** No trace will be formed here (--no-trace-at, or formation failed). */
   noTrace = false;
   /** Blocks that link to this one, by (unit, slot). */
@@ -59,7 +68,9 @@ export class Block extends Unit {
     readonly n: number,
     exitPcs: number[],
   ) {
-    super(exitPcs, exitPcs.map(() => (insns.length ? insns[insns.length - 1].pc : vpc)));
+    const last = insns.length ? insns[insns.length - 1] : null;
+    const call = last !== null && last.d.op === 'jal' && last.d.rd !== 0;
+    super(exitPcs, exitPcs.map(() => last?.pc ?? vpc), exitPcs.map(() => call));
   }
 
   /** Bytes of guest code the block was made from (a store there invalidates it). */
@@ -108,8 +119,9 @@ export class Trace extends Unit {
     readonly loops: boolean,
     exitPcs: number[],
     fromPcs: number[],
+    fromCall: boolean[],
   ) {
-    super(exitPcs, fromPcs);
+    super(exitPcs, fromPcs, fromCall);
     this.iterLen = blocks.reduce((s, b) => s + b.n, 0);
   }
 

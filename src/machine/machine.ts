@@ -64,6 +64,9 @@ export const HTIF_GRACE_INSNS = 16;
 
 const PANIC_MARKER = 'Kernel panic - not syncing';
 
+/** Trap storms in a row (each TRAP_STORM traps with nothing retired) that end a run as a trap loop. */
+const TRAP_LOOP_STORMS = 3;
+
 export class Machine {
   readonly bus = new Bus();
   readonly mem: PhysMemory;
@@ -84,6 +87,9 @@ export class Machine {
   private panicMatch = 0;
   runFn: RunFn = interpreter();
   private tohost = -1;
+  private trapStorms = 0;
+  /** Where the guest was when it was found stuck in a trap loop (for the exit message). */
+  trapLoop = '';
   private fromhost = -1;
   /** The halves of tohost written since the last command: 1 = low word, 2 = high word. */
   private tohostWritten = 0;
@@ -352,7 +358,15 @@ export class Machine {
       if (hart.icount >= maxIcount) return 'limit';
       const limit = Math.min(maxIcount, this.deadline(), this.input.nextPushIcount(), this.nextCheckpoint, hart.icount + SLICE_INSNS);
       hart.attention = true;
+      const before = hart.icount;
       this.runFn(hart, limit);
+      // A run returns without retiring anything only from a trap storm (TRAP_STORM traps).
+      if (hart.icount === before && hart.stop === StopReason.None && !this.exit) {
+        if (++this.trapStorms >= TRAP_LOOP_STORMS) {
+          this.requestExit('trap-loop', 0);
+          this.trapLoop = `pc 0x${(hart.pc >>> 0).toString(16)}, priv ${hart.priv}, mcause 0x${(hart.mcause >>> 0).toString(16)}, mtvec 0x${(hart.mtvec >>> 0).toString(16)}, scause 0x${(hart.scause >>> 0).toString(16)}, stvec 0x${(hart.stvec >>> 0).toString(16)}`;
+        }
+      } else this.trapStorms = 0;
     }
     return 'exit';
   }

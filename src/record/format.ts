@@ -69,7 +69,7 @@ export interface RecordingHeader {
 export class RecordingError extends Error {}
 
 /** The reasons an end record may give (ExitStatus reasons). */
-export const END_REASONS: readonly string[] = ['poweroff', 'reset', 'fail', 'panic', 'limit', 'stop'];
+export const END_REASONS: readonly string[] = ['poweroff', 'reset', 'fail', 'panic', 'limit', 'stop', 'trap-loop'];
 
 // ---- CRC-32 (IEEE) ----
 const CRC_TABLE = (() => {

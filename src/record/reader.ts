@@ -81,7 +81,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
     if (limit === undefined) throw new RecordingError(`${at}: unknown frame type ${type} (corrupt data)`);
     if (len > limit) throw new RecordingError(`${at}: ${FRAME_NAMES[type]} frame length ${len} is absurd (limit ${limit}; corrupt data)`);
     if (p + 9 + len > buf.length) {
-      truncated = `file ends inside a ${len}-byte frame at byte ${p} (${buf.length - p - 9} bytes of it present)`;
+      truncated = `file ends inside a ${len}-byte frame at byte ${p}, ${buf.length - p - 9} bytes of it present`;
       break;
     }
     const body = buf.subarray(p + 9, p + 9 + len);
@@ -117,7 +117,9 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
     if (emb && emb.bytes.length !== img.size) throw new RecordingError(`${path}: embedded ${img.role} image ${img.name} has ${emb.bytes.length} bytes; the manifest says ${img.size}`);
   }
   const last = events.length ? events[events.length - 1] : null;
-  if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'} (the recorder did not finish)`;
+  // The recorder writes nothing after the end record: a partial frame there is damage.
+  if (truncated && last?.kind === 'end') throw new RecordingError(`${path}: data after the end record (${truncated}; corrupt data)`);
+  if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'}: the recorder did not finish`;
   const truncatedAt = truncated ? (last?.icount ?? 0) : null;
   return { path, header, embedded, events, chunks, truncated, truncatedAt, sizes };
 }

@@ -34,16 +34,34 @@ const an = (kind: string) => (/^[aeio]/.test(kind) ? 'an ' : 'a ') + kind;
 const STUCK_LIMIT = 100_000;
 
 export class ReplayPort implements InputPort {
-  readonly live = false;
   private inputs: InputEvent[];
   private next = 0;
   /** Index of the next uart-rx input (at or after `next`). */
   private nextRx = 0;
   /** Icount of the last checkpoint that matched. */
   lastGood = 0;
+  /** Where the recording ends: its end record, or (truncated) its last event. */
+  private readonly endIcount: number;
+  /**
+   * The recorded run ended where the host, not the guest, ended it (stop, limit, or a
+   * killed recorder): the live run's last turn there is replayed as it happened.
+   */
+  private readonly openEnd: boolean;
+  private lastTaken = -1;
 
   constructor(events: LogEvent[]) {
     this.inputs = events.filter((e): e is InputEvent => e.kind === 'uart-rx' || e.kind === 'rtc' || e.kind === 'idle');
+    const end = events.find((e) => e.kind === 'end') as End | undefined;
+    this.endIcount = end ? end.icount : events.length ? events[events.length - 1].icount : 0;
+    this.openEnd = !end || end.reason === 'stop' || end.reason === 'limit';
+  }
+
+  /**
+   * Replay is not live, except at the very end of a run the host ended: a live machine
+   * returns to the host after an idle period, and that is where the recorder stopped it.
+   */
+  get live(): boolean {
+    return this.openEnd && this.next >= this.inputs.length && this.lastTaken >= this.endIcount;
   }
 
   private peek(): InputEvent | undefined {
@@ -92,6 +110,7 @@ export class ReplayPort implements InputPort {
       throw new Divergence({ icount, since: this.lastGood, what: `the guest asked for ${kind} at icount ${icount}; the recording has ${has}` });
     }
     this.next++;
+    this.lastTaken = icount;
     return e;
   }
 
@@ -99,6 +118,7 @@ export class ReplayPort implements InputPort {
     const e = this.peek();
     if (!e || e.kind !== 'uart-rx' || e.icount !== icount) return [];
     this.next++;
+    this.lastTaken = icount;
     return e.bytes;
   }
 
@@ -107,6 +127,9 @@ export class ReplayPort implements InputPort {
   }
 
   idle(icount: number): IdleAnswer {
+    // The live run idled here with nothing to wait for and was ended by the host: the
+    // answer it got, "wait for the host", was not logged.
+    if (this.openEnd && !this.peek() && icount >= this.endIcount) return 'wait';
     return (this.take('idle', icount) as Extract<InputEvent, { kind: 'idle' }>).ticks;
   }
 
@@ -129,7 +152,10 @@ export class ReplayPort implements InputPort {
 /** Checks the machine against the recording's checkpoints as it reaches them. */
 export class ReplayChecker {
   readonly console = new ConsoleLog();
+  /** Checkpoints checked at loop boundaries, as the recorder took them. */
   private readonly checkpoints: Checkpoint[];
+  /** The recorder's last checkpoint, taken when the run was over: checked by `finish`. */
+  private final: Checkpoint | null;
   private next = 0;
   /** Console bytes the recording had, up to the last checkpoint checked. */
   private expectedConsole: number[] = [];
@@ -142,7 +168,9 @@ export class ReplayChecker {
     events: LogEvent[],
     private readonly port: ReplayPort,
   ) {
-    this.checkpoints = events.filter((e): e is Checkpoint => e.kind === 'checkpoint');
+    const last = events[events.length - 1], prev = events[events.length - 2];
+    this.final = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
+    this.checkpoints = events.filter((e): e is Checkpoint => e.kind === 'checkpoint' && e !== this.final);
     this.end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
     const first = this.checkpoints[0];
     machine.nextCheckpoint = first ? first.icount : Infinity;
@@ -155,14 +183,31 @@ export class ReplayChecker {
     this.actualConsole.push(b);
   }
 
-  /** Checks the checkpoint due now; returns the icount of the next one. */
+  /** Checks the checkpoints due now (several may share an icount); returns the next one's icount. */
   check(m: Machine): number {
-    // The final checkpoint shares the end record's icount; several may share an icount.
-    while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount === m.hart.icount) {
-      this.compare(m, this.checkpoints[this.next++]);
+    const at = m.hart.icount;
+    while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount <= at) {
+      const c = this.checkpoints[this.next++];
+      if (c.icount < at) {
+        throw new Divergence({ icount: at, since: this.port.lastGood, what: `the replay ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`, state: archState(m) });
+      }
+      this.compare(m, c);
     }
     const n = this.checkpoints[this.next];
     return n ? n.icount : Infinity;
+  }
+
+  /**
+   * Checks the recorder's final checkpoint, once the replay has run to the end: the
+   * recorder took it after the run loop returned, so it is compared there too.
+   */
+  finish(m: Machine): void {
+    this.check(m);
+    const f = this.final;
+    if (!f) return;
+    this.final = null;
+    // Ended elsewhere: the caller reports that against the end record.
+    if (m.hart.icount === f.icount) this.compare(m, f);
   }
 
   private compare(m: Machine, c: Checkpoint): void {

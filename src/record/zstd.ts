@@ -5,8 +5,8 @@
 // copy a whole input into it: compressing a 2 MiB kernel at level 19, or any image of more
 // than a few MiB, aborts the process (OOM). So deja compresses at moderate levels, feeds
 // large data through the streaming API in pieces, checks a frame's window before decoding
-// it, and decompresses into a buffer of the size the recording declares, refusing more: a
-// forged size cannot make it allocate without bound.
+// it, and decompresses into a buffer that grows up to the size the recording declares and
+// no further: a forged size cannot make it allocate without bound.
 
 import { createRequire } from 'node:module';
 
@@ -133,7 +133,8 @@ export function zstdDecompress(z: Uint8Array, expected: number): Uint8Array | nu
   if (declared === -2 || (declared >= 0 && declared !== expected)) return null;
   const window = zstdWindowSize(z);
   if (window < 0 || window > MAX_WINDOW) return null;
-  const out = new Uint8Array(expected);
+  // The buffer grows with what actually comes out, so a forged size costs nothing.
+  let out = new Uint8Array(Math.min(expected, 1 << 20));
   let n = 0;
   let over = false;
   const sink: Sink = (p) => {
@@ -141,6 +142,11 @@ export function zstdDecompress(z: Uint8Array, expected: number): Uint8Array | nu
     if (n + p.length > expected) {
       over = true;
       return;
+    }
+    if (n + p.length > out.length) {
+      const grown = new Uint8Array(Math.min(expected, Math.max(out.length * 2, n + p.length)));
+      grown.set(out.subarray(0, n));
+      out = grown;
     }
     out.set(p, n);
     n += p.length;

@@ -87,7 +87,7 @@ describe('deja replay and inspect of bad recordings', () => {
     const r = deja(['replay', f, '-q', '--stats-json', join(dir, 'cut-stats.json')]);
     expect(r.status).toBe(3);
     expect(oneLine(r.stderr, f)).toBe(
-      `deja: ${f}: recording is truncated at icount ${n} (file ends inside a ${last.len}-byte frame at byte ${last.at} (11 bytes of it present)); replayed to there, ${cps} of ${cps} checkpoints verified`,
+      `deja: ${f}: recording is truncated at icount ${n} (file ends inside a ${last.len}-byte frame at byte ${last.at}, 11 bytes of it present); replayed to there, ${cps} of ${cps} checkpoints verified`,
     );
     const stats = JSON.parse(readFileSync(join(dir, 'cut-stats.json'), 'utf8'));
     expect(stats.icount).toBe(n);

@@ -221,6 +221,14 @@ describe('corrupt recordings (in-process fuzz)', () => {
     }
   });
 
+  it('bytes appended after the end record are refused, not taken for a truncated tail', () => {
+    for (const extra of [Uint8Array.from([1, 2, 3]), new Uint8Array(9 + 4).fill(0x02)]) {
+      const o = check(Buffer.concat([plain, extra]), 'appended');
+      expect(o.code).toBe(3);
+      expect(o.message).toMatch(/^fuzz\.deja: (data after the end record|frame at byte \d+: )/);
+    }
+  });
+
   it('a recording cut right after its header replays nothing and says so', () => {
     const fs = frames(plain);
     const rec = parseRecording(plain.subarray(0, fs[0].end), PATH);
@@ -231,6 +239,6 @@ describe('corrupt recordings (in-process fuzz)', () => {
     expect(o).toMatchObject({ code: 3, stage: 'replay' });
     expect(o.icount === 0).toBe(true);
     // A chunk without events is well-formed; the recording still has no end record.
-    expect(check(Buffer.concat([plain.subarray(0, fs[0].end), frame(FRAME_CHUNK, encodeChunk([]))]), 'empty chunk')).toMatchObject({ code: 3, stage: 'replay', message: 'no end record after 1 chunk (the recorder did not finish)' });
+    expect(check(Buffer.concat([plain.subarray(0, fs[0].end), frame(FRAME_CHUNK, encodeChunk([]))]), 'empty chunk')).toMatchObject({ code: 3, stage: 'replay', message: 'no end record after 1 chunk: the recorder did not finish' });
   });
 });

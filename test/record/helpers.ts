@@ -164,6 +164,11 @@ export function spawnDeja(
   return (async () => {
     try {
       await drive(io);
+    } catch (e) {
+      // A failed drive must not leave deja running (a guest waiting for input would wait on).
+      child.kill('SIGKILL');
+      await closed;
+      throw e;
     } finally {
       child.stdin.end();
     }

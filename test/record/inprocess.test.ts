@@ -90,9 +90,9 @@ describe('record and replay in-process (tiny guest)', () => {
   });
 
   describe('a changed input makes the replay diverge, with a report', () => {
-    const diverge = (edit: (events: LogEvent[]) => LogEvent[]) => {
+    const diverge = (edit: (events: LogEvent[]) => LogEvent[], verify = true) => {
       const buf = rewrite(base.rec, edit);
-      const r = replayRecording(parseRecording(buf, 'changed.deja'), {});
+      const r = replayRecording(parseRecording(buf, 'changed.deja'), { verify });
       expect(r.divergence).not.toBeNull();
       return r.divergence!;
     };
@@ -161,7 +161,7 @@ describe('record and replay in-process (tiny guest)', () => {
     it('a console input at the icount of an idle the diverged guest never reaches does not hang the replay', () => {
       // Move an idle (and a console input right behind it) to an icount where the guest
       // is busy: the machine must report, not spin at that icount for ever.
-      const d = diverge((ev) => {
+      const edit = (ev: LogEvent[]) => {
         const i = ev.findIndex((e) => e.kind === 'uart-rx');
         const at = ev[i].icount;
         const j = ev.findIndex((e) => e.kind === 'idle' && e.icount > at);
@@ -169,9 +169,36 @@ describe('record and replay in-process (tiny guest)', () => {
         const rest = ev.filter((_, k) => k !== j);
         rest.splice(i, 0, idle);
         return rest;
-      });
-      expect(d.what).toMatch(/the replay is stuck at icount \d+: the recording has an idle input here/);
+      };
+      expect(diverge(edit).what).toMatch(/the replay is stuck at icount \d+: the recording has an idle input here/);
+      // Also when checkpoints are not checked (--no-verify).
+      expect(diverge(edit, false).what).toMatch(/the replay is stuck at icount \d+/);
     });
+  });
+
+  describe('a run the host ended (Ctrl-A X, --max-insns) replays to the very point it ended', () => {
+    const cases = [
+      { name: 'right after an idle period (the live loop returned to the host)', endless: false, stopAfter: { result: 'idled' as const, step: 2 } },
+      { name: 'between two steps of the live loop', endless: false, stopAfter: { result: 'limit' as const, step: 3 } },
+      { name: 'idle with nothing to wait for (the live run waits for the host)', endless: true, stopAfter: { result: 'wait' as const, step: 0 } },
+      { name: 'at --max-insns (exit reason limit)', endless: false, stopAfter: { result: 'limit' as const, step: 4, reason: 'limit' as const } },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const sub = mkdtempSync(join(tmpdir(), 'deja-stop-'));
+        const file = join(sub, 'stop.deja');
+        const r = recordTiny(file, tinyConfig(sub, c.endless ? 4 : 12, c.endless), { input: INPUT, stopAfter: c.stopAfter, steps: 10 });
+        expect(r.exit.reason).toBe(c.stopAfter.reason ?? 'stop');
+        const rec = readRecording(file);
+        expect(rec.truncated).toBeNull();
+        const rr = replayConsole(rec);
+        expect(rr.divergence, rr.divergence?.what).toBeNull();
+        expect(rr.exit).toEqual(r.exit);
+        expect(rr.icount).toBe(r.icount);
+        expect(rr.checkpoints).toBe(count(rec, 'checkpoint'));
+        expect(rr.console).toBe(r.console);
+      });
+    }
   });
 
   it('a recording cut at any frame boundary replays up to its last whole chunk and says where it ends', () => {

@@ -72,8 +72,11 @@ class Asm {
   }
 }
 
-/** The program: `rounds` rounds of (timer 50 ticks ahead, wfi, echo console input or '.'). */
-export function tinyProgram(rounds = 12): Uint8Array {
+/**
+ * The program: `rounds` rounds of (timer 50 ticks ahead, wfi, echo console input or '.'),
+ * then power off; or, `endless`, idle for ever with no timer set (a live run then waits).
+ */
+export function tinyProgram(rounds = 12, endless = false): Uint8Array {
   const a = new Asm();
   a.li(R.s0, 0x10000000); // UART
   a.li(R.t0, 1);
@@ -109,6 +112,14 @@ export function tinyProgram(rounds = 12): Uint8Array {
   a.label('next');
   a.addi(R.s4, R.s4, -1);
   a.bne(R.s4, R.zero, 'loop');
+  if (endless) {
+    a.li(R.t0, -1);
+    a.sw(R.t0, R.s2, 4); // mtimecmp: never
+    a.sw(R.t0, R.s2, 0);
+    a.label('idle');
+    a.wfi();
+    a.j('idle');
+  }
   a.li(R.t0, 0x100000); // syscon
   a.li(R.t1, 0x5555);
   a.sw(R.t1, R.t0, 0); // power off
@@ -122,9 +133,9 @@ export const TINY_RAM = 16 * 1024 * 1024;
 export const TINY_RTC_NANOS = 1_767_225_600_000_000_000;
 
 /** Writes the program to `dir`/tiny.bin; returns the machine configuration that boots it. */
-export function tinyConfig(dir: string, rounds = 12): MachineConfig {
-  const path = join(dir, 'tiny.bin');
-  const bytes = tinyProgram(rounds);
+export function tinyConfig(dir: string, rounds = 12, endless = false): MachineConfig {
+  const path = join(dir, endless ? 'tiny-endless.bin' : 'tiny.bin');
+  const bytes = tinyProgram(rounds, endless);
   writeFileSync(path, bytes);
   return { ramBytes: TINY_RAM, bios: { name: path, bytes }, append: '', disks: [] };
 }
@@ -142,7 +153,15 @@ export interface TinyRecording {
 export function recordTiny(
   file: string,
   config: MachineConfig,
-  o: { input?: (string | null)[]; every?: number; embed?: boolean; stepInsns?: number; steps?: number } = {},
+  o: {
+    input?: (string | null)[];
+    every?: number;
+    embed?: boolean;
+    stepInsns?: number;
+    steps?: number;
+    /** Ends the run as the host would (Ctrl-A X: stop) after a runUntil that returned this. */
+    stopAfter?: { result: 'idled' | 'limit' | 'wait'; step: number; reason?: 'stop' | 'limit' };
+  } = {},
 ): TinyRecording {
   const every = o.every ?? 2000;
   const live = new LivePort({ pace: false, rtcNanos: TINY_RTC_NANOS });
@@ -156,15 +175,28 @@ export function recordTiny(
   };
   const steps = o.steps ?? 8;
   const stepInsns = o.stepInsns ?? 2500;
-  for (let i = 0; i < steps && !machine.exit; i++) {
+  let stopped: 'stop' | 'limit' | null = null;
+  const stop = o.stopAfter;
+  outer: for (let i = 0; i < steps && !machine.exit; i++) {
     const typed = o.input?.[i];
     if (typed) live.pushConsole(Buffer.from(typed, 'latin1'));
     const until = machine.hart.icount + stepInsns;
-    for (let guard = 0; guard < 10_000 && !machine.exit && machine.hart.icount < until; guard++) machine.runUntil(until);
+    for (let guard = 0; guard < 10_000 && !machine.exit && machine.hart.icount < until; guard++) {
+      const r = machine.runUntil(until);
+      if (stop && i >= stop.step && r === stop.result) {
+        stopped = stop.reason ?? 'stop';
+        break outer;
+      }
+      if (r === 'wait') break;
+    }
     writer.flush();
   }
-  for (let guard = 0; guard < 100_000 && !machine.exit; guard++) machine.runUntil(machine.hart.icount + 100_000);
-  const exit = machine.exit ?? { reason: 'limit' as const, code: 0 };
+  for (let guard = 0; guard < 100_000 && !machine.exit && !stopped; guard++) {
+    const r = machine.runUntil(machine.hart.icount + 100_000);
+    if (stop && r === stop.result) stopped = stop.reason ?? 'stop';
+    if (r === 'wait') break;
+  }
+  const exit = stopped ? { reason: stopped, code: 0 } : (machine.exit ?? { reason: 'limit' as const, code: 0 });
   recorder.finish(exit);
   return { console: out, exit, icount: machine.hart.icount };
 }
