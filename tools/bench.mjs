@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// `npm run bench`: boots the reference guest's `boot` and `bench` modes under each tier and
-// prints instructions, wall seconds and MIPS (median of RUNS runs, default 3).
-// Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--tiers interp,...]
+// `npm run bench`: boots the reference guest's `boot` and `bench` modes under each tier,
+// plain and recording, replays the recording, and (where qemu-system-riscv32 is installed)
+// times QEMU on the same guest, plain and recording (-icount shift=auto,rr=record). Prints
+// instructions, wall seconds and MIPS per run: the median of RUNS runs (default 3).
+//
+// Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--tiers interp,block,trace]
+//                             [--cases boot,bench] [--no-record] [--no-qemu]
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -15,34 +19,92 @@ const opt = (name, def) => {
 };
 const runs = Number(opt('--runs', process.env.RUNS ?? '3'));
 const benchiter = opt('--benchiter', '10000');
-const tiers = opt('--tiers', 'interp').split(',');
-const bin = resolve(import.meta.dirname, '../bin/deja.js');
+const tiers = opt('--tiers', 'interp,block,trace').split(',');
+const wanted = opt('--cases', 'boot,bench').split(',');
+const withRecord = !args.includes('--no-record');
+const withQemu = !args.includes('--no-qemu');
+const root = resolve(import.meta.dirname, '..');
+const bin = join(root, 'bin/deja.js');
 const dir = mkdtempSync(join(tmpdir(), 'deja-bench-'));
+// A fixed wall clock, so every run of a case executes the same instructions.
+const RTC = ['--rtc', '2026-01-01T00:00:00Z'];
 
 const cases = [
-  { name: 'boot', args: ['--mode', 'boot'] },
-  { name: `bench(${benchiter})`, args: ['--mode', 'bench', '--append-extra', `benchiter=${benchiter}`] },
-];
+  { name: 'boot', mode: 'boot', extra: '' },
+  { name: `bench(${benchiter})`, mode: 'bench', extra: `benchiter=${benchiter}`, key: 'bench' },
+].filter((c) => wanted.includes(c.key ?? c.name));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`${'case'.padEnd(14)} ${'tier'.padEnd(8)} ${'icount'.padStart(12)} ${'seconds'.padStart(8)} ${'MIPS'.padStart(7)}   (median of ${runs})`);
-for (const c of cases) {
-  for (const tier of tiers) {
-    const secs = [];
-    let icount = 0;
-    for (let i = 0; i < runs; i++) {
-      const stats = join(dir, `${c.name}-${tier}-${i}.json`);
-      const r = spawnSync(process.execPath, [bin, 'run', ...c.args, '--tier', tier, '-q', '--stats-json', stats], { stdio: 'inherit' });
-      if (r.status !== 0) {
-        console.error(`${c.name} (${tier}) exited ${r.status}`);
-        process.exit(1);
-      }
-      const s = JSON.parse(readFileSync(stats, 'utf8'));
-      secs.push(s.seconds);
-      icount = s.icount;
-    }
-    const t = median(secs);
-    console.log(`${c.name.padEnd(14)} ${tier.padEnd(8)} ${String(icount).padStart(12)} ${t.toFixed(3).padStart(8)} ${(icount / t / 1e6).toFixed(1).padStart(7)}`);
+function deja(argv) {
+  const stats = join(dir, `stats-${process.hrtime.bigint()}.json`);
+  const r = spawnSync(process.execPath, [bin, ...argv, '-q', '--stats-json', stats], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0 && r.status !== 5) {
+    console.error(`deja ${argv.join(' ')} exited ${r.status}`);
+    process.exit(1);
   }
+  return JSON.parse(readFileSync(stats, 'utf8'));
+}
+
+function row(name, what, icount, secs, extra = '') {
+  console.log(`${name.padEnd(13)} ${what.padEnd(22)} ${String(icount).padStart(11)} ${secs.toFixed(3).padStart(8)} ${(icount / secs / 1e6).toFixed(1).padStart(7)}  ${extra}`);
+}
+
+console.log(`${'case'.padEnd(13)} ${'run'.padEnd(22)} ${'icount'.padStart(11)} ${'seconds'.padStart(8)} ${'MIPS'.padStart(7)}  (median of ${runs})`);
+for (const c of cases) {
+  const guest = ['--mode', c.mode, ...(c.extra ? ['--append-extra', c.extra] : []), ...RTC];
+  for (const tier of tiers) {
+    const plain = [];
+    let icount = 0;
+    let jit = '';
+    for (let i = 0; i < runs; i++) {
+      const s = deja(['run', ...guest, '--tier', tier, '--no-record']);
+      plain.push(s.seconds);
+      icount = s.icount;
+      if (s.jit) jit = `blocks ${s.jit.blocksCompiled} (${s.jit.blockCompileMs.toFixed(0)} ms), traces ${s.jit.tracesCompiled} (${s.jit.traceCompileMs.toFixed(0)} ms), in traces ${((s.insns.trace / s.icount) * 100).toFixed(0)}%`;
+    }
+    row(c.name, `${tier}`, icount, median(plain), jit);
+    if (!withRecord) continue;
+    const rec = [];
+    const rep = [];
+    let size = 0;
+    for (let i = 0; i < runs; i++) {
+      const file = join(dir, `${c.mode}-${tier}-${i}.deja`);
+      const s = deja(['run', ...guest, '--tier', tier, '--record', file]);
+      rec.push(s.seconds);
+      size = statSync(file).size;
+      const r = deja(['replay', file, '--tier', tier]);
+      rep.push(r.seconds);
+    }
+    const over = ((median(rec) / median(plain) - 1) * 100).toFixed(1);
+    row(c.name, `${tier} recording`, icount, median(rec), `${size} bytes, ${over}% over plain`);
+    row(c.name, `${tier} replay`, icount, median(rep));
+  }
+  if (withQemu) qemu(c);
+}
+
+/** QEMU on the same guest: plain TCG and record (the DESIGN.md baselines' commands). */
+function qemu(c) {
+  const script = join(root, 'tools/guest/run-qemu.sh');
+  const probe = spawnSync('qemu-system-riscv32', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0 || !existsSync(script)) {
+    console.log(`${c.name.padEnd(13)} qemu: qemu-system-riscv32 not installed, skipped`);
+    return;
+  }
+  const env = { ...process.env, ...(c.extra ? { APPEND_EXTRA: c.extra } : {}) };
+  const time = (extra) => {
+    const t = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const r = spawnSync('bash', [script, c.mode, ...extra], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+      if (r.status !== 0) return NaN;
+      t.push((performance.now() - t0) / 1000);
+    }
+    return median(t);
+  };
+  const plain = time([]);
+  const rr = join(dir, `qemu-${c.mode}.rr`);
+  const recorded = time(['-icount', `shift=auto,rr=record,rrfile=${rr}`]);
+  console.log(`${c.name.padEnd(13)} ${'qemu (TCG)'.padEnd(22)} ${''.padStart(11)} ${plain.toFixed(3).padStart(8)}`);
+  console.log(`${c.name.padEnd(13)} ${'qemu recording'.padEnd(22)} ${''.padStart(11)} ${recorded.toFixed(3).padStart(8)}  ${existsSync(rr) ? `${statSync(rr).size} bytes` : ''}`);
 }

@@ -361,7 +361,7 @@ export class Machine {
       const before = hart.icount;
       this.runFn(hart, limit);
       // A run returns without retiring anything only from a trap storm (TRAP_STORM traps).
-      if (hart.icount === before && hart.stop === StopReason.None && !this.exit) {
+      if (hart.icount === before && limit > before && hart.stop === StopReason.None && !this.exit) {
         if (++this.trapStorms >= TRAP_LOOP_STORMS) {
           this.requestExit('trap-loop', 0);
           this.trapLoop = `pc 0x${(hart.pc >>> 0).toString(16)}, priv ${hart.priv}, mcause 0x${(hart.mcause >>> 0).toString(16)}, mtvec 0x${(hart.mtvec >>> 0).toString(16)}, scause 0x${(hart.scause >>> 0).toString(16)}, stvec 0x${(hart.stvec >>> 0).toString(16)}`;

@@ -34,7 +34,11 @@ describe('reference guest under the interpreter', () => {
 
   it('shell answers commands typed on piped stdin', () => {
     const r = deja(['run', '--mode', 'shell'], { input: 'echo deja-was-here\nuptime\npoweroff\n', stats: true });
-    expect(r.stdout).toMatch(/rv32> echo deja-was-here[\s\S]*\ndeja-was-here\r?\n/);
+    // Typed-ahead input is echoed as the UART takes it, so the echo may interleave with
+    // output: look for the command's echo, its output and the next command's answer.
+    expect(r.stdout).toMatch(/rv32> echo deja-was-here/);
+    expect(r.stdout.match(/deja-was-here/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(r.stdout).toMatch(/uptime: \d/);
     expect(r.stats?.exit.reason).toBe('poweroff');
   });
 
