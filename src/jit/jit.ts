@@ -36,10 +36,10 @@ export interface JitSettings {
 
 export const DEFAULT_JIT: JitSettings = {
   tier: 'trace',
-  blockThreshold: 2,
+  blockThreshold: 5000,
   maxBlockInsns: 64,
   blockLimit: Infinity,
-  traceThreshold: 200,
+  traceThreshold: 20000,
   maxTraceBlocks: 16,
   traceLimit: Infinity,
   noTraceAt: new Set(),
@@ -306,7 +306,9 @@ export class Jit {
     if (rec.tree !== null) return this.growTrace(rec.tree, rec.site!, path);
     const head = rec.head;
     head.noTrace = true; // one formation attempt per head; a dropped trace frees it again
-    if (rec.blocks.length === 1 && !loops) return;
+    // Only a path that returns to its head gains from registers in locals: a straight
+    // path pays for loading and writing them back on every run, more than linked blocks.
+    if (!loops) return;
     const id = this.traceCount++;
     if (id >= this.settings.traceLimit) return;
     head.noTrace = false;
@@ -432,6 +434,18 @@ export class Jit {
           if (b.fn !== null) {
             if (this.onUnit !== null) this.onUnit(b, ic);
             slot = b.fn(hart);
+            if (this.onUnit === null && this.recording === null) {
+              // Follow links from compiled block to compiled block without going round the
+              // dispatcher, while nothing else needs it: no interrupt state change, no trace
+              // or loop head next (traces form there), and the budget allows (I4).
+              while (slot >= 0 && !hart.attention) {
+                const nb: Block | null = b.links[slot];
+                if (nb === null || nb.fn === null || nb.trace !== null || b.cross[slot] === 1 || (traceTier && nb.loopHead) || hart.icount + nb.n > limit) break;
+                b = nb;
+                slot = nb.fn(hart);
+              }
+              this.last = b;
+            }
           }
           else {
             // A cold block runs in the interpreter; if it ran to its end, its exit is known
