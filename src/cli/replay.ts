@@ -60,6 +60,9 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   let exit: ExitStatus;
   try {
     machine.runUntil(stopAt);
+    // A trap loop ends without retiring anything more: let the replay take its traps at
+    // the end icount too (a guest that is not stuck retires one and is reported).
+    if (end?.reason === 'trap-loop' && !machine.exit && machine.hart.icount === stopAt) machine.runUntil(stopAt + 1);
     if (checker) checker.finish(machine);
     exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
     if (end && (machine.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {

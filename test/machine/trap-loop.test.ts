@@ -1,0 +1,36 @@
+// A guest that keeps taking traps without retiring anything (here: its trap vector points
+// at unmapped memory) ends with exit reason trap-loop and exit code 9 and one line saying
+// where it is stuck, under every tier; its recording replays to the same end.
+
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deja, tmp } from '../helpers/cli.js';
+
+// addi t0, zero, 16; csrw mtvec, t0; then an illegal instruction: every trap goes to 0x10,
+// where nothing is mapped, and faults again.
+const PROGRAM = [0x01000293, 0x30529073, 0x00000000];
+
+describe('a guest stuck in a trap loop', () => {
+  const dir = tmp('deja-traploop-');
+  const bios = join(dir, 'loop.bin');
+  const words = new Uint8Array(new Uint32Array(PROGRAM).buffer);
+  writeFileSync(bios, words);
+
+  it.each([['interp'], ['block'], ['trace']])('ends with trap-loop under %s', (tier) => {
+    const r = deja(['run', '--bios', bios, '-q', '--tier', tier, '--block-threshold', '0', '--trace-threshold', '1'], { stats: true });
+    expect(r.status).toBe(9);
+    expect(r.stats?.exit.reason).toBe('trap-loop');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/stuck taking traps without retiring an instruction: pc 0x10, priv 3, mcause 0x1, mtvec 0x10/);
+  });
+
+  it('records and replays to the same end', () => {
+    const file = join(dir, 'loop.deja');
+    const r = deja(['run', '--bios', bios, '-q', '--record', file], { stats: true });
+    expect(r.status).toBe(9);
+    const rep = deja(['replay', file, '-q']);
+    expect(rep.status, rep.stderr).toBe(9);
+    expect(rep.stderr).toMatch(/replay: trap-loop \(code 0\) at icount \d+ as recorded/);
+  });
+});
