@@ -19,13 +19,17 @@ export interface TierOptions {
   maxTraceBlocks?: string;
   traceLimit?: string;
   noTraceAt?: string[];
+  /** Where commander puts --no-trace-at values (see `collect`). */
+  traceAt?: string[] | boolean;
   dumpBlock?: string[];
   dumpTrace?: string[];
   jitFault?: string;
   jitFaultFrom?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+// commander reads `--no-trace-at` as the negation of `--trace-at` (default true, kept in
+// `traceAt`): collect into a list whatever was there.
+const collect = (v: string, prev: unknown) => [...(Array.isArray(prev) ? (prev as string[]) : []), v];
 
 export function addTierOptions(cmd: Command, defaultTier: Tier): Command {
   return cmd
@@ -62,7 +66,7 @@ export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | n
     traceThreshold: count(o.traceThreshold, '--trace-threshold', DEFAULT_JIT.traceThreshold),
     maxTraceBlocks: count(o.maxTraceBlocks, '--max-trace-blocks', DEFAULT_JIT.maxTraceBlocks),
     traceLimit: count(o.traceLimit, '--trace-limit', DEFAULT_JIT.traceLimit),
-    noTraceAt: new Set((o.noTraceAt ?? []).map((v) => parseAddress(v, '--no-trace-at'))),
+    noTraceAt: new Set((o.noTraceAt ?? (Array.isArray(o.traceAt) ? o.traceAt : [])).map((v) => parseAddress(v, '--no-trace-at'))),
     dumpBlocks: new Set((o.dumpBlock ?? []).map((v) => parseAddress(v, '--dump-block'))),
     dumpTraces: new Set((o.dumpTrace ?? []).map((v) => (/^0x/i.test(v) ? parseAddress(v, '--dump-trace') : parseCount(v, '--dump-trace')))),
     fault: null,

@@ -87,6 +87,20 @@ describe('--dump-block and --dump-trace', () => {
     expect(r.stderr).toMatch(/hart\.icount = ic \+ \d+/);
   });
 
+  it('--no-trace-at keeps traces away from a head, --trace-limit bounds how many are compiled', () => {
+    const program = programs.find((p) => p.name === 'smc')!;
+    const base = ['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1'];
+    const all = deja([...base, '--dump-trace', '0'], { stats: true });
+    const head = /trace 0: head (0x[0-9a-f]+)/.exec(all.stderr)![1];
+    const without = deja([...base, '--no-trace-at', head, '--dump-trace', head], { stats: true });
+    expect(without.status, without.stderr).toBe(0);
+    expect(without.stats!.settings).toMatchObject({ noTraceAt: [parseInt(head, 16)] });
+    expect(without.stderr).not.toMatch(new RegExp(`head ${head}`));
+    const one = deja([...base, '--trace-limit', '1'], { stats: true });
+    expect(one.status, one.stderr).toBe(0);
+    expect((one.stats!.jit as { tracesCompiled: number }).tracesCompiled).toBeLessThan((all.stats!.jit as { tracesCompiled: number }).tracesCompiled);
+  });
+
   it('refuses a bad tier setting with a one-line usage error', () => {
     const r = deja(['run', '--elf', programs[0].elf, '--tier', 'turbo']);
     expect(r.status).toBe(2);
