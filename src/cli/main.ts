@@ -5,6 +5,9 @@ import { UserError, ExitCode } from '../errors.js';
 import { runCommand, type RunOptions } from './run.js';
 import { inspectCommand, replayCommand, type ReplayOptions } from './replay.js';
 import { addTierOptions } from './tier.js';
+import { DEFAULT_A, DEFAULT_B, diffCommand, type DiffCliOptions } from './diff.js';
+import { bisectCommand, type BisectCliOptions } from './bisect.js';
+import { fuzzCommand, type FuzzCliOptions } from './fuzz.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -53,6 +56,48 @@ export function buildProgram(): Command {
       process.exitCode = await replayCommand(file, o);
     });
   addTierOptions(replay, 'interp');
+
+  program
+    .command('diff <file>')
+    .description('replay a recording under two settings and find the first instruction where they differ')
+    .option('--a <settings>', `reference settings, key=value,... with tier option names (default ${DEFAULT_A})`)
+    .option('--b <settings>', `suspect settings (default ${DEFAULT_B})`)
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--json', 'machine-readable output')
+    .option('--no-code', 'do not print the generated code of the unit')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (file: string, o: DiffCliOptions) => {
+      process.exitCode = await diffCommand(file, o);
+    });
+
+  program
+    .command('bisect <file>')
+    .description('find the first compiled unit (trace, then block) whose translation makes a replay diverge')
+    .option('--b <settings>', `settings of the failing replay (default ${DEFAULT_B})`)
+    .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
+    .option('--threshold-scan <range>', 'instead: which trace thresholds diverge (A..B, or a list 1,2,10)')
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--json', 'machine-readable output')
+    .option('--no-code', 'do not print the generated code of the unit')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (file: string, o: BisectCliOptions) => {
+      process.exitCode = await bisectCommand(file, o);
+    });
+
+  program
+    .command('fuzz <file>')
+    .description('replay under randomly drawn JIT settings; report the settings that diverge')
+    .option('--runs <n>', 'settings to draw (default 20)')
+    .option('--seed <n>', 'PRNG seed: the same seed draws the same settings (default 1)')
+    .option('--base <settings>', 'settings every draw starts from (e.g. jit-fault=lost-writeback)')
+    .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`)
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--json', 'machine-readable output')
+    .option('--no-code', 'do not print the generated code of the unit')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (file: string, o: FuzzCliOptions) => {
+      process.exitCode = await fuzzCommand(file, o);
+    });
 
   program
     .command('inspect <file>')

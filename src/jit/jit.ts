@@ -434,15 +434,21 @@ export class Jit {
           if (b.fn !== null) {
             if (this.onUnit !== null) this.onUnit(b, ic);
             slot = b.fn(hart);
+            // A block that retires nothing has trapped (or is broken, under --jit-fault):
+            // count it toward the trap storm, as the interpreter counts traps.
+            if (hart.icount === ic && ++traps > TRAP_STORM) return;
             if (this.onUnit === null && this.recording === null) {
               // Follow links from compiled block to compiled block without going round the
               // dispatcher, while nothing else needs it: no interrupt state change, no trace
               // or loop head next (traces form there), and the budget allows (I4).
+              let at = hart.icount;
               while (slot >= 0 && !hart.attention) {
                 const nb: Block | null = b.links[slot];
-                if (nb === null || nb.fn === null || nb.trace !== null || b.cross[slot] === 1 || (traceTier && nb.loopHead) || hart.icount + nb.n > limit) break;
+                if (nb === null || nb.fn === null || nb.trace !== null || b.cross[slot] === 1 || (traceTier && nb.loopHead) || at + nb.n > limit) break;
                 b = nb;
                 slot = nb.fn(hart);
+                if (hart.icount === at) break; // no progress: back to the dispatcher's checks
+                at = hart.icount;
               }
               this.last = b;
             }

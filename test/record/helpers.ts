@@ -106,17 +106,8 @@ export function replayOutcome(buf: Uint8Array, path: string): Outcome {
   };
 }
 
-/** A deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (mulberry32, the one `deja fuzz` uses). */
+export { prng as rng } from '../../src/diff/fuzz.js';
 
 export interface Spawned {
   status: number | null;

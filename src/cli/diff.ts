@@ -1,0 +1,42 @@
+// `deja diff FILE --a SETTINGS --b SETTINGS`: where two replays of a recording part ways.
+
+import { ExitCode } from '../errors.js';
+import { diffRecording } from '../diff/diff.js';
+import { diffJson, formatDiff } from '../diff/report.js';
+import { sideSettings, type SideSettings } from '../diff/settings.js';
+import { loadRecording } from './replay.js';
+
+export const DEFAULT_A = 'tier=interp';
+export const DEFAULT_B = 'tier=trace,trace-threshold=1';
+
+export interface DiffCliOptions {
+  a?: string;
+  b?: string;
+  images?: string;
+  json?: boolean;
+  code?: boolean;
+  quiet?: boolean;
+}
+
+/** Says so, once, when a side injects a deliberate JIT fault. */
+export function announceFaults(...sides: SideSettings[]): void {
+  for (const s of sides) {
+    const f = s.jit?.fault;
+    if (f) process.stderr.write(`deja: *** JIT FAULT INJECTION ON (${s.text}): ${f.kind}, in the first eligible unit from ${f.from} — results are deliberately wrong ***\n`);
+  }
+}
+
+export function progress(quiet: boolean | undefined): (line: string) => void {
+  return quiet ? () => {} : (line) => process.stderr.write(`deja: ${line}\n`);
+}
+
+export async function diffCommand(file: string, o: DiffCliOptions): Promise<number> {
+  const a = sideSettings(o.a ?? DEFAULT_A, '--a');
+  const b = sideSettings(o.b ?? DEFAULT_B, '--b');
+  const rec = await loadRecording(file);
+  announceFaults(a, b);
+  const r = diffRecording(rec, a, b, { images: o.images, log: progress(o.quiet || o.json) });
+  if (o.json) process.stdout.write(JSON.stringify(diffJson(r), null, 2) + '\n');
+  else process.stdout.write(formatDiff(r, { code: o.code !== false }) + '\n');
+  return r.diverged ? ExitCode.Divergence : ExitCode.Ok;
+}

@@ -1,0 +1,43 @@
+// `deja fuzz FILE --runs N --seed S`: replays under randomly drawn JIT settings.
+
+import { ExitCode } from '../errors.js';
+import { fuzzRecording } from '../diff/fuzz.js';
+import { diffJson, formatDiff } from '../diff/report.js';
+import { parseSettingsText, sideSettings } from '../diff/settings.js';
+import { announceFaults, DEFAULT_A, progress } from './diff.js';
+import { parseCount } from './options.js';
+import { loadRecording } from './replay.js';
+
+export interface FuzzCliOptions {
+  runs?: string;
+  seed?: string;
+  base?: string;
+  a?: string;
+  images?: string;
+  json?: boolean;
+  code?: boolean;
+  quiet?: boolean;
+}
+
+export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<number> {
+  const runs = o.runs === undefined ? 20 : parseCount(o.runs, '--runs');
+  const seed = o.seed === undefined ? 1 : parseCount(o.seed, '--seed');
+  const a = sideSettings(o.a ?? DEFAULT_A, '--a');
+  const base = parseSettingsText(o.base ?? '', '--base');
+  if (o.base) announceFaults(sideSettings(o.base.includes('tier=') ? o.base : `tier=trace,${o.base}`, '--base'));
+  const rec = await loadRecording(file);
+  const r = fuzzRecording(rec, a, base, runs, seed, { images: o.images, log: progress(o.quiet || o.json) });
+  const p = (s: string) => process.stdout.write(s + '\n');
+  if (o.json) p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
+  else {
+    p(`deja fuzz: ${file}, ${runs} runs, seed ${seed}${o.base ? `, base ${o.base}` : ''}`);
+    for (const x of r.runs) p(`  ${String(x.run).padStart(3)}  ${x.diverged ? 'DIVERGES' : 'ok      '}  ${x.settings}${x.diverged ? `  (icount ${x.icount}: ${x.what})` : ''}`);
+    p(`${r.failing.length} of ${r.runs.length} settings diverge`);
+    if (r.diff) {
+      p(`diff of the first: deja diff ${file} --b "${r.failing[0].settings}"`);
+      p(formatDiff(r.diff, { code: o.code !== false }));
+    }
+    p(`fuzz: ${r.seconds.toFixed(2)} s`);
+  }
+  return r.failing.length ? ExitCode.Divergence : ExitCode.Ok;
+}

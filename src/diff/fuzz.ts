@@ -1,0 +1,74 @@
+// `deja fuzz`: replays under randomly drawn JIT settings. The draws come from a seeded PRNG
+// (mulberry32), never from Math.random, so a seed names the same settings on every host.
+
+import type { Recording } from '../record/reader.js';
+import type { TierOptions } from '../cli/tier.js';
+import { diffRecording, type DiffResult } from './diff.js';
+import { verifyReplay } from './bisect.js';
+import { formatSettings, sideSettings, type SideSettings } from './settings.js';
+
+/** mulberry32: a small, fast, well-mixed 32-bit PRNG. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+
+/** One draw of JIT settings (the base's own settings win over the draw). */
+export function drawSettings(rnd: () => number, base: TierOptions): TierOptions {
+  const d: TierOptions = {
+    tier: pick(rnd, ['block', 'trace', 'trace'] as const),
+    blockThreshold: String(pick(rnd, [0, 0, 1, 1, 2, 3, 10, 50])),
+    maxBlockInsns: String(pick(rnd, [1, 2, 3, 5, 8, 16, 64, 64])),
+    traceThreshold: String(pick(rnd, [1, 1, 2, 3, 5, 10, 50, 200])),
+    maxTraceBlocks: String(pick(rnd, [1, 2, 3, 4, 8, 16, 16])),
+  };
+  const limit = pick(rnd, [null, null, null, null, 0, 1, 2, 5, 20]);
+  if (limit !== null) d.traceLimit = String(limit);
+  const out: TierOptions = { ...d };
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+export interface FuzzRun {
+  run: number;
+  settings: string;
+  diverged: boolean;
+  icount: number | null;
+  what: string | null;
+  seconds: number;
+}
+
+export interface FuzzResult {
+  file: string;
+  seed: number;
+  runs: FuzzRun[];
+  failing: FuzzRun[];
+  /** The diff of the first failing settings against the reference. */
+  diff: DiffResult | null;
+  seconds: number;
+}
+
+export function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions, runs: number, seed: number, o: { images?: string; log?: (line: string) => void; diff?: boolean } = {}): FuzzResult {
+  const T0 = performance.now();
+  const rnd = prng(seed);
+  const out: FuzzRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = sideSettings(formatSettings(drawSettings(rnd, base)), '--base');
+    const v = verifyReplay(rec, s, o.images);
+    const r: FuzzRun = { run: i + 1, settings: s.text, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds };
+    out.push(r);
+    o.log?.(`run ${i + 1}/${runs}: ${s.text}: ${v.diverged ? `DIVERGES at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s]`);
+  }
+  const failing = out.filter((r) => r.diverged);
+  let diff: DiffResult | null = null;
+  if (failing.length && o.diff !== false) diff = diffRecording(rec, a, sideSettings(failing[0].settings, '--b'), { images: o.images, log: o.log });
+  return { file: rec.path, seed, runs: out, failing, diff, seconds: (performance.now() - T0) / 1000 };
+}

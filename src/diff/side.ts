@@ -1,0 +1,352 @@
+// One side of a comparison: a replay of the recording under some tier settings, in this
+// process, that can be advanced to an exact icount and observed. It checks the recording's
+// checkpoints as `deja replay` does (same stops, so a JIT side runs exactly as a verified
+// replay would) but only records failures, so it can run on to its own end.
+
+import { StopReason } from '../cpu/hart.js';
+import { PAGE_SHIFT, PAGE_WATCH } from '../cpu/memory.js';
+import { Jit } from '../jit/jit.js';
+import type { Block, Trace } from '../jit/unit.js';
+import { Machine, type ExitStatus } from '../machine/machine.js';
+import type { LogEvent } from '../record/format.js';
+import type { Recording } from '../record/reader.js';
+import { Divergence, ReplayPort } from '../record/replay.js';
+import { stateHash } from '../record/state-hash.js';
+import { replayConfig } from '../cli/manifest.js';
+import type { SideSettings } from './settings.js';
+
+type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
+type End = Extract<LogEvent, { kind: 'end' }>;
+
+const FNV_OFFSET = 0x811c9dc5;
+/** Compiled units run at one icount before a side is declared stuck. */
+const STUCK_UNITS = 1_000_000;
+
+/** Thrown from a checkpoint hook to end a run early (the side is not used again). */
+export class EarlyStop extends Error {}
+
+/** How a side's run compares with the recording. */
+export interface Outcome {
+  exit: ExitStatus;
+  icount: number;
+  checkpointsOk: number;
+  checkpointsTotal: number;
+  /** The first way this run left the recording (null: it matched to the end). */
+  divergence: { icount: number; since: number; what: string } | null;
+  /** Why the replay could not go on to the recording's end (an input it asked for differently, stuck), or null. */
+  stopped: string | null;
+  consoleBytes: number;
+  /** The last console output, for the report. */
+  consoleTail: string;
+}
+
+export class Side {
+  readonly machine: Machine;
+  readonly jit: Jit | null;
+  readonly port: ReplayPort;
+  readonly consoleBytes: number[] = [];
+  consoleHash = FNV_OFFSET;
+  /** Checkpoints the run checks at its loop boundaries (the recorder's final one aside). */
+  private readonly checkpoints: Checkpoint[];
+  private readonly finalCheckpoint: Checkpoint | null;
+  private nextCp = 0;
+  checkpointsOk = 0;
+  /** The last checkpoint that matched (icount), and the first way the run left the recording. */
+  lastGood = 0;
+  firstFailure: { icount: number; since: number; what: string } | null = null;
+  /** Stop the run at the first failure (throws EarlyStop out of the run). */
+  stopAtFailure = false;
+  /** Called at every checkpoint boundary (before the check), for lockstep observation. */
+  onCheckpoint: ((icount: number) => void) | null = null;
+  /** The replay stopped for good: the port reported a divergence, or the run was stopped early. */
+  dead = false;
+  /** What stopped the side for good (a port divergence, stuck), if anything did. */
+  stopped: string | null = null;
+  readonly end: End | null;
+  readonly stopAt: number;
+  /** Buffer offsets and widths of stores since the last `takeStores` (while watching). */
+  stores: number[] = [];
+  private watched: number[] | null = null;
+  private prevWatch: Machine['mem']['watchListener'] = null;
+  private stopOnTrap = false;
+  /** The side stopped mid-slice (advanceRaw, attempt): the run loop's boundary work there is still to do. */
+  private boundaryPending = false;
+  private watchIcount = -1;
+  private watchCount = 0;
+  /** Called before every compiled unit the side runs (Jit.onUnit), for lockstep observation. */
+  unitHook: ((u: Block | Trace, icount: number) => void) | null = null;
+  private trapHooked = false;
+
+  constructor(
+    rec: Recording,
+    readonly settings: SideSettings,
+    images?: string,
+  ) {
+    this.port = new ReplayPort(rec.events);
+    this.machine = new Machine(replayConfig(rec, images), this.port);
+    if (settings.jit) {
+      this.jit = new Jit(this.machine.hart, settings.jit);
+      this.jit.dump = (text) => process.stderr.write(text);
+      this.machine.useJit(this.jit);
+      // The hook is installed only where it is needed: it makes the dispatcher see every
+      // unit (no chaining of linked blocks), which changes no JIT decision but costs time.
+      if (settings.jit.fault) this.watch(true);
+    } else this.jit = null;
+    const ev = rec.events;
+    const last = ev[ev.length - 1], prev = ev[ev.length - 2];
+    this.finalCheckpoint = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
+    this.checkpoints = ev.filter((e): e is Checkpoint => e.kind === 'checkpoint' && e !== this.finalCheckpoint);
+    this.end = (ev.find((e) => e.kind === 'end') as End | undefined) ?? null;
+    this.stopAt = this.end ? this.end.icount : last ? last.icount : 0;
+    const m = this.machine;
+    m.consoleSink = (b) => {
+      this.consoleBytes.push(b);
+      this.consoleHash = Math.imul(this.consoleHash ^ b, 0x01000193) >>> 0;
+    };
+    m.nextCheckpoint = this.checkpoints.length ? this.checkpoints[0].icount : Infinity;
+    m.checkpointHook = () => this.checkpoint();
+    m.boundaryHook = (mm) => this.port.check(mm.hart.icount);
+  }
+
+  /**
+   * Installs (or removes) the Jit.onUnit hook: the watchdog below, and `unitHook` for
+   * lockstep observation.
+   */
+  watch(on: boolean): void {
+    const jit = this.jit;
+    if (!jit) return;
+    if (!on) {
+      jit.onUnit = null;
+      return;
+    }
+    jit.onUnit = (u, ic) => {
+      // Watchdog: a unit that retires nothing yet loops back to itself (a broken icount
+      // count) would hang the run loop, which only returns at an icount limit.
+      if (ic !== this.watchIcount) {
+        this.watchIcount = ic;
+        this.watchCount = 0;
+      } else if (++this.watchCount > STUCK_UNITS) {
+        this.dead = true;
+        this.stopped = `stuck at icount ${ic}`;
+        this.fail(ic, `stuck: ${STUCK_UNITS} compiled units ran at icount ${ic} without retiring an instruction (pc 0x${(this.hart.pc >>> 0).toString(16)})`, false);
+        throw new EarlyStop('stuck');
+      }
+      this.unitHook?.(u, ic);
+    };
+  }
+
+  get hart() {
+    return this.machine.hart;
+  }
+
+  get icount(): number {
+    return this.machine.hart.icount;
+  }
+
+  /** Checkpoint icounts of the recording (those checked at boundaries). */
+  checkpointIcounts(): number[] {
+    return this.checkpoints.map((c) => c.icount);
+  }
+
+  /** Records a way the run left the recording; stops the run there if asked to (`canStop`: inside a run). */
+  private fail(icount: number, what: string, canStop = true): void {
+    if (!this.firstFailure) this.firstFailure = { icount, since: this.lastGood, what };
+    if (this.stopAtFailure && canStop) throw new EarlyStop(what);
+  }
+
+  /** The checkpoint hook: same stops as ReplayChecker; records instead of throwing. */
+  private checkpoint(): number {
+    const m = this.machine;
+    const at = m.hart.icount;
+    while (this.nextCp < this.checkpoints.length && this.checkpoints[this.nextCp].icount <= at) {
+      const c = this.checkpoints[this.nextCp++];
+      this.onCheckpoint?.(c.icount);
+      if (c.icount < at) this.fail(at, `ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`);
+      else this.compare(c);
+    }
+    const n = this.checkpoints[this.nextCp];
+    return n ? n.icount : Infinity;
+  }
+
+  private compare(c: Checkpoint): void {
+    // The recording's console hash covers everything printed so far.
+    const expected = c.consoleHash;
+    const ok = stateHash(this.machine) === c.stateHash && this.consoleHash === expected;
+    if (ok) {
+      this.checkpointsOk++;
+      if (!this.firstFailure) {
+        this.lastGood = c.icount;
+        this.port.lastGood = c.icount;
+      }
+      return;
+    }
+    const what: string[] = [];
+    if (stateHash(this.machine) !== c.stateHash) what.push((this.hart.pc >>> 0) !== c.pc ? 'pc' : this.hart.priv !== c.priv ? 'privilege' : 'architectural state');
+    if (this.consoleHash !== expected) what.push('console output');
+    this.fail(c.icount, `checkpoint at icount ${c.icount} differs: ${what.join(', ')}`);
+  }
+
+  /**
+   * Runs the machine to `limit` (or its end); a port divergence stops the side for good.
+   * The run loop's boundary work at `limit` (devices, inputs, checkpoints) is done before
+   * it returns.
+   */
+  run(limit: number): void {
+    if (this.dead || this.machine.exit) return;
+    const force = this.boundaryPending;
+    this.boundaryPending = false;
+    try {
+      for (let turns = 0; turns < 4 && (this.machine.hart.icount < limit || (force && turns === 0)) && !this.machine.exit; turns++) {
+        const r = this.machine.runUntil(limit);
+        if (r === 'limit' || r === 'exit') break;
+      }
+    } catch (e) {
+      if (e instanceof Divergence) {
+        this.dead = true;
+        this.stopped = `at icount ${e.report.icount}: ${e.report.what}`;
+        this.fail(e.report.icount, e.report.what, false);
+        return;
+      }
+      if (e instanceof EarlyStop) {
+        this.dead = true;
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Runs to the end of the recording and says how the run compares with it. */
+  finish(): Outcome {
+    const m = this.machine;
+    const end = this.end;
+    if (!this.dead) {
+      this.stopAtFailure = false;
+      this.run(this.stopAt);
+      // As `deja replay`: a trap loop ends without retiring more; take its traps at the end icount.
+      if (end?.reason === 'trap-loop' && !m.exit && m.hart.icount === this.stopAt) this.run(this.stopAt + 1);
+    }
+    const exit: ExitStatus = m.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
+    if (!this.dead) {
+      const f = this.finalCheckpoint;
+      if (f && m.hart.icount === f.icount) this.compare(f);
+      if (end && (m.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
+        this.fail(m.hart.icount, `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; this run ended with ${exit.reason} (code ${exit.code}) at icount ${m.hart.icount}`);
+      } else if (!end && m.exit && m.hart.icount < this.stopAt) {
+        this.fail(m.hart.icount, `this run ended with ${m.exit.reason} (code ${m.exit.code}) at icount ${m.hart.icount}; the recording goes on to icount ${this.stopAt}`);
+      } else if (end && this.port.remaining() > 0) {
+        this.fail(m.hart.icount, `${this.port.remaining()} recorded inputs were never used`);
+      }
+    }
+    const tail = Buffer.from(this.consoleBytes.slice(-160)).toString('latin1');
+    return {
+      exit, icount: m.hart.icount, checkpointsOk: this.checkpointsOk,
+      checkpointsTotal: this.checkpoints.length + (this.finalCheckpoint ? 1 : 0),
+      divergence: this.firstFailure, stopped: this.stopped, consoleBytes: this.consoleBytes.length, consoleTail: tail,
+    };
+  }
+
+  // ---- Driving a side to exact points (the reference side, or an interpreter suspect) ----
+
+  /**
+   * Brings the side to icount `ic` with `traps` traps taken, as a run that goes on would
+   * be just before its next instruction: with `normalize`, a pending interrupt is taken
+   * (the next instruction would take it first); traps the other side took at this icount
+   * are taken by attempting the instruction. Stops short if the side exits or cannot.
+   */
+  syncTo(ic: number, traps: number, normalize: boolean): void {
+    const h = this.machine.hart;
+    if (h.icount < ic || (this.boundaryPending && h.icount === ic)) this.run(ic);
+    if (h.icount !== ic || this.dead || this.machine.exit) return;
+    if (normalize) this.service();
+    for (let n = 0; ((traps - h.traps) | 0) > 0 && n < 64; n++) {
+      this.attempt();
+      if (h.icount !== ic || this.dead || this.machine.exit) return;
+      if (normalize) this.service();
+    }
+  }
+
+  /**
+   * Brings the side to icount `ic` as a run loop is when a unit has just returned there:
+   * before the loop's boundary work at `ic` (which `syncTo` or `run` do later). A unit's
+   * end may be the end of the suspect's slice, where a device event is due.
+   */
+  advanceRaw(ic: number): void {
+    const h = this.machine.hart;
+    if (h.icount < ic - 1 || (this.boundaryPending && h.icount === ic - 1)) this.run(ic - 1);
+    if (h.icount !== ic - 1 || this.dead || this.machine.exit) return;
+    h.attention = true;
+    try {
+      this.machine.runFn(h, ic);
+    } catch (e) {
+      if (!(e instanceof Divergence)) throw e;
+      this.dead = true;
+      this.fail(e.report.icount, e.report.what, false);
+    }
+    this.boundaryPending = true;
+  }
+
+  /** Takes a pending and enabled interrupt now, as the run loop would before the next instruction. */
+  service(): void {
+    const h = this.machine.hart;
+    if (h.stop === StopReason.None && !this.machine.exit && h.pendingInterrupt() >= 0) h.service();
+  }
+
+  /** Attempts one instruction: it retires, or it traps (and the trap is taken). */
+  attempt(): void {
+    const h = this.machine.hart;
+    if (!this.trapHooked) {
+      this.trapHooked = true;
+      const orig = h.takeTrap;
+      const side = this;
+      h.takeTrap = function (cause: number, tval: number, interrupt: boolean) {
+        orig.call(this, cause, tval, interrupt);
+        if (side.stopOnTrap) this.requestStop();
+      };
+    }
+    this.stopOnTrap = true;
+    h.attention = true;
+    try {
+      this.machine.runFn(h, h.icount + 1);
+    } catch (e) {
+      if (!(e instanceof Divergence)) throw e;
+      this.dead = true;
+      this.fail(e.report.icount, e.report.what, false);
+    } finally {
+      this.stopOnTrap = false;
+      if (h.stop === StopReason.Requested) h.stop = StopReason.None;
+      this.boundaryPending = true;
+    }
+  }
+
+  /**
+   * Logs every CPU store to RAM (buffer offset and width) from now on, by flagging every
+   * RAM page as watched: stores then take the slow path (the TLB never maps a flagged page
+   * for writing), which calls the watch listener. Only for a side that is not under test.
+   */
+  watchStores(on: boolean): void {
+    const mem = this.machine.mem;
+    if (on && !this.watched) {
+      this.watched = [];
+      const pages = mem.ramBytes >>> PAGE_SHIFT;
+      for (let p = 0; p < pages; p++) {
+        if (!(mem.pageFlags[p] & PAGE_WATCH)) {
+          mem.pageFlags[p] |= PAGE_WATCH;
+          this.watched.push(p);
+        }
+      }
+      this.machine.hart.mmu.flush();
+      this.prevWatch = mem.watchListener;
+      const prev = this.prevWatch;
+      mem.watchListener = (pa, width, value) => {
+        const off = mem.offsetOf(pa);
+        if (off >= 0) this.stores.push(off, width);
+        prev?.(pa, width, value);
+      };
+    } else if (!on && this.watched) {
+      for (const p of this.watched) mem.pageFlags[p] &= ~PAGE_WATCH;
+      this.watched = null;
+      mem.watchListener = this.prevWatch;
+      this.stores = [];
+    }
+  }
+}
