@@ -3,15 +3,19 @@
 // most recent 20 such recordings, and says where the recording went in one stderr line.
 // --no-record turns it off. A terminal is had from util-linux `script`.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { defaultRecordingPath, pruneRecordings, recordingsDir, recordingsKeep, DEFAULT_KEEP } from '../../src/record/recordings-dir.js';
+import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
 
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');
+
+// The bare-metal programs are built by test/guest/build.sh (a fresh clone has none yet).
+beforeAll(() => buildGuestPrograms());
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** Runs `deja ARGS` with a pseudo-terminal as stdin (and stdout/stderr, merged). */

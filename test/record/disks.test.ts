@@ -12,10 +12,14 @@ import { FRAME_IMAGE } from '../../src/record/format.js';
 import { readRecording } from '../../src/record/reader.js';
 import { replayRecording } from '../../src/cli/replay.js';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
+import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { frames, stackLines } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');
+
+// The bare-metal programs are built by test/guest/build.sh (a fresh clone has none yet).
+beforeAll(() => buildGuestPrograms());
 
 /** A 1 MiB disk whose MBR has one Linux partition (or none). */
 function disk(partitioned: boolean): Uint8Array {
