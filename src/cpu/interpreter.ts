@@ -24,14 +24,17 @@ const SYNC = '(hart.pc = pc >>> 0, hart.icount = end - n)';
 export const TRAP_STORM = 10000;
 
 /** Memory macros with the TLB fast path inline; the slow path gets exact pc and icount. */
-export function memoryMacros(sync: string): Record<string, (...a: string[]) => string> {
+export function memoryMacros(sync: string, afterSlow = ''): Record<string, (...a: string[]) => string> {
+  // `afterSlow` runs after every slow-path call (compiled units note there whether the call
+  // needs them to leave), so the fast path carries no extra check.
+  const slow = (call: string) => (afterSlow ? `(${sync}, s = ${call}, ${afterSlow}, s)` : `(${sync}, ${call})`);
   const load = (width: number, signed: boolean, read: (idx: string) => string) => (addr: string) => {
     const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
-    return `(a = ${addr}, vpn = a >>> 12, rT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${read(`rO[vpn & ${TLB_MASK}] + (a & 4095)`)} : (${sync}, hart.loadSlow(a, ${width}, ${signed})))`;
+    return `(a = ${addr}, vpn = a >>> 12, rT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${read(`rO[vpn & ${TLB_MASK}] + (a & 4095)`)} : ${slow(`hart.loadSlow(a, ${width}, ${signed})`)})`;
   };
   const store = (width: number, write: (idx: string) => string) => (addr: string, value: string) => {
     const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
-    return `(a = ${addr}, t = ${value}, vpn = a >>> 12, wT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${write(`wO[vpn & ${TLB_MASK}] + (a & 4095)`)} : (${sync}, hart.storeSlow(a, ${width}, t)))`;
+    return `(a = ${addr}, t = ${value}, vpn = a >>> 12, wT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${write(`wO[vpn & ${TLB_MASK}] + (a & 4095)`)} : ${afterSlow ? `(${sync}, hart.storeSlow(a, ${width}, t), ${afterSlow})` : `(${sync}, hart.storeSlow(a, ${width}, t))`})`;
   };
   return {
     LOAD32: load(4, true, (o) => `i32[(${o}) >> 2]`),
@@ -45,9 +48,9 @@ export function memoryMacros(sync: string): Record<string, (...a: string[]) => s
     MULH: (p, q) => `mulh(${p}, ${q})`,
     MULHSU: (p, q) => `mulhsu(${p}, ${q})`,
     MULHU: (p, q) => `mulhu(${p}, ${q})`,
-    LR: (addr) => `(${sync}, hart.lr(${addr}))`,
-    SC: (addr, v) => `(${sync}, hart.sc(${addr}, ${v}))`,
-    AMO: (op, addr, v) => `(${sync}, hart.amo(${op}, ${addr}, ${v}))`,
+    LR: (addr) => slow(`hart.lr(${addr})`),
+    SC: (addr, v) => slow(`hart.sc(${addr}, ${v})`),
+    AMO: (op, addr, v) => slow(`hart.amo(${op}, ${addr}, ${v})`),
   };
 }
 

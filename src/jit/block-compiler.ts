@@ -65,10 +65,9 @@ export function blockSource(b: Block, annotate = false, fault: FaultKind | null 
   // missing-icount: every exit of the block counts one instruction too few.
   const env: UnitEnv = fault === 'missing-icount' ? { ...base, leave: (pc, k, exit) => base.leave(pc, k - 1, exit) } : base;
   const bad = fault === 'wrong-imm' ? wrongImmIndex(b) : -1;
-  const out: string[] = ['const ic = hart.icount;', 'let a = 0, t = 0, vpn = 0;'];
-  if (b.insns.some(isMem)) {
-    out.push('const mmu = hart.mmu, rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;');
-  }
+  const out: string[] = ['const ic = hart.icount;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
+  const tlb = tlbPrologue(b.insns);
+  if (tlb) out.push(`const mmu = hart.mmu${tlb};`);
   const n = b.insns.length;
   for (let k = 0; k < n; k++) {
     const i = k === bad ? withWrongImm(b.insns[k]) : b.insns[k];
@@ -82,6 +81,14 @@ export function blockSource(b: Block, annotate = false, fault: FaultKind | null 
   const last = b.insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
   return out.join('\n  ');
+}
+
+/** The TLB arrays a unit's fast paths read (after `const mmu = hart.mmu`), as declarations. */
+export function tlbPrologue(insns: Insn[]): string {
+  const mem = insns.filter(isMem);
+  const loads = mem.some((i) => i.d.op[0] === 'l');
+  const stores = mem.some((i) => i.d.op[0] === 's');
+  return (loads ? ', rT = mmu.rTag, rO = mmu.rOff' : '') + (stores ? ', wT = mmu.wTag, wO = mmu.wOff' : '');
 }
 
 /** Loads and stores: their fast path reads the current TLB arrays. */

@@ -62,7 +62,8 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const { d, pc } = i;
   const sem = SEMANTICS[d.op];
   const names = operands(d, pc, env);
-  const macros = memoryMacros(env.sync(pc, k));
+  // A slow path that needs the unit to leave sets `sl` (DESIGN.md I5, I6).
+  const macros = memoryMacros(env.sync(pc, k), 'sl = hart.attention');
   let s = '';
   if (sem.effect) s += `${instantiate(sem.effect, names, macros)};`;
   if (sem.rd) {
@@ -72,7 +73,7 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   }
   // A slow path (MMIO, a store to a page with code) may have changed interrupt state or
   // the code itself: the unit ends right after this instruction (DESIGN.md I5, I6).
-  if (sem.mem) s += ` if (hart.attention) ${env.leave(hex(pc + d.len), k + 1, -1)}`;
+  if (sem.mem) s += ` if (sl) ${env.leave(hex(pc + d.len), k + 1, -1)}`;
   return s;
 }
 

@@ -7,7 +7,7 @@
 import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
-import { compileUnit, isMem, SLOT_NEXT, SLOT_TAKEN } from './block-compiler.js';
+import { compileUnit, SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
 import { branchCondition, emitJump, emitPlain, emitSystem, hex, kindOf, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
 
@@ -181,8 +181,9 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   trace.iterLen = maxLen;
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
-  const prologue = ['let ic = hart.icount;', 'let a = 0, t = 0, vpn = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
-  if (paths.some((p) => p.blocks.some((b) => b.insns.some(isMem)))) prologue.push('const rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff;');
+  const prologue = ['let ic = hart.icount;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
+  if (tlb) prologue.push(`const ${tlb.slice(2)};`);
   if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
   const src = [...prologue, 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`].join('\n  ');
   return { trace, body: src };
