@@ -62,7 +62,7 @@ export function instrumentUnit(u: Block | Trace, hart: Hart): Instrumented | str
     })
     .join('\n');
   if (u instanceof Block) {
-    const fn = compileUnit<UnitFn>(`diff_block_${u.id}_${u.vpc.toString(16)}`, 'hart', body, hart);
+    const fn = compileUnit<UnitFn>(`diff_block_${u.id}_${u.vpc.toString(16)}`, 'hart, limit', body, hart);
     return { fn, locals };
   }
   const name = `diff_trace_${u.id}_${u.head.vpc.toString(16)}`;

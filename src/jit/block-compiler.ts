@@ -65,15 +65,20 @@ export function blockSource(b: Block, annotate = false, fault: FaultKind | null 
   // missing-icount: every exit of the block counts one instruction too few.
   const env: UnitEnv = fault === 'missing-icount' ? { ...base, leave: (pc, k, exit) => base.leave(pc, k - 1, exit) } : base;
   const bad = fault === 'wrong-imm' ? wrongImmIndex(b) : -1;
-  const out: string[] = ['const ic = hart.icount;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
+  const n = b.insns.length;
+  // A block that branches or jumps back to its own head is a real loop, with the budget
+  // checked at the back-edge (as in a trace).
+  const loops = selfLoop(b);
+  const out: string[] = [`${loops ? 'let' : 'const'} ic = hart.icount;`, 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
   const tlb = tlbPrologue(b.insns);
   if (tlb) out.push(`const mmu = hart.mmu${tlb};`);
-  const n = b.insns.length;
+  if (loops) out.push('for (;;) {');
   for (let k = 0; k < n; k++) {
     const i = k === bad ? withWrongImm(b.insns[k]) : b.insns[k];
     if (annotate) out.push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}${k === bad ? '  (JIT FAULT: wrong immediate)' : ''}`);
-    out.push(...insnSource(i, k, env, b));
+    out.push(...insnSource(i, k, env, b, loops));
   }
+  if (loops) out.push('}');
   if (fault === 'skip-irq-check') {
     // The CSR write's interrupt check is skipped: the unit clears the hart's attention.
     out[out.length - 1] = out[out.length - 1].replace(/return -1;$/, 'hart.attention = false; return -1;');
@@ -81,6 +86,17 @@ export function blockSource(b: Block, annotate = false, fault: FaultKind | null 
   const last = b.insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
   return out.join('\n  ');
+}
+
+/** Whether the block's taken exit is its own head. */
+export function selfLoop(b: Block): boolean {
+  const k = kindOf(b.insns[b.insns.length - 1].d);
+  return (k === 'branch' || k === 'jump') && b.exitPcs[SLOT_TAKEN] === b.vpc;
+}
+
+/** The back-edge of a self-looping block: count the pass, leave if the next would pass the limit. */
+function backEdge(b: Block): string {
+  return `{ ic += ${b.n}; if (ic + ${b.n} > limit) { hart.pc = ${hex(b.vpc)}; hart.icount = ic; return ${SLOT_TAKEN}; } continue; }`;
 }
 
 /** The TLB arrays a unit's fast paths read (after `const mmu = hart.mmu`), as declarations. */
@@ -96,18 +112,18 @@ export function isMem(i: Insn): boolean {
   return /^(l[bhw]u?|s[bhw])$/.test(i.d.op);
 }
 
-function insnSource(i: Insn, k: number, env: UnitEnv, b: Block): string[] {
+function insnSource(i: Insn, k: number, env: UnitEnv, b: Block, loops: boolean): string[] {
   switch (kindOf(i.d)) {
     case 'plain':
       return [emitPlain(i, k, env)];
     case 'branch':
       return [
-        `if (${branchCondition(i, env)}) ${env.leave(hex(b.exitPcs[SLOT_TAKEN]), k + 1, SLOT_TAKEN)}`,
+        `if (${branchCondition(i, env)}) ${loops ? backEdge(b) : env.leave(hex(b.exitPcs[SLOT_TAKEN]), k + 1, SLOT_TAKEN)}`,
         env.leave(hex(b.exitPcs[SLOT_NEXT]), k + 1, SLOT_NEXT),
       ];
     case 'jump': {
       const j = emitJump(i, env);
-      return [j.code, env.leave(j.target, k + 1, j.fixed === null ? -1 : SLOT_TAKEN)];
+      return [j.code, loops ? backEdge(b) : env.leave(j.target, k + 1, j.fixed === null ? -1 : SLOT_TAKEN)];
     }
     case 'system':
       return [emitSystem(i, k, env)];
@@ -128,7 +144,7 @@ export function compileUnit<F>(name: string, params: string, body: string, hart:
 
 export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }, fault: FaultKind | null = null): BlockFn {
   b.source = blockSource(b, false, fault);
-  return compileUnit<BlockFn>(`block_${b.id}_${b.vpc.toString(16)}`, 'hart', b.source, hart);
+  return compileUnit<BlockFn>(`block_${b.id}_${b.vpc.toString(16)}`, 'hart, limit', b.source, hart);
 }
 
 /** A block's guest disassembly, one instruction a line. */

@@ -433,7 +433,8 @@ export class Jit {
           this.last = b;
           if (b.fn !== null) {
             if (this.onUnit !== null) this.onUnit(b, ic);
-            slot = b.fn(hart);
+            // While a path is recorded, a self-looping block makes one pass at a time.
+            slot = b.fn(hart, this.recording === null ? limit : Math.min(limit, ic + b.n));
             // A block that retires nothing has trapped (or is broken, under --jit-fault):
             // count it toward the trap storm, as the interpreter counts traps.
             if (hart.icount === ic && ++traps > TRAP_STORM) return;
@@ -446,7 +447,7 @@ export class Jit {
                 const nb: Block | null = b.links[slot];
                 if (nb === null || nb.fn === null || nb.trace !== null || b.cross[slot] === 1 || (traceTier && nb.loopHead) || at + nb.n > limit) break;
                 b = nb;
-                slot = nb.fn(hart);
+                slot = nb.fn(hart, limit);
                 if (hart.icount === at) break; // no progress: back to the dispatcher's checks
                 at = hart.icount;
               }

@@ -11,7 +11,7 @@ import type { ExitSite, TracePath } from './trace-compiler.js';
 import type { FaultKind } from './faults.js';
 
 /** What a unit's generated function does: run, set hart.pc/icount, return an exit slot. */
-export type BlockFn = (hart: unknown) => number;
+export type BlockFn = (hart: unknown, limit: number) => number;
 export type TraceFn = (hart: unknown, limit: number) => number;
 
 export abstract class Unit {
