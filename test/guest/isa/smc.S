@@ -11,7 +11,10 @@
 
 RVTEST_CODE_BEGIN
 
-  // 2: a later instruction of the running block, no fence.i
+  // 2: a later instruction of the running block, no fence.i. Without fence.i the ISA lets
+  // a hart run the stale instruction, and QEMU 7.2 does; deja's fetch always sees memory,
+  // so this test runs only in deja's build.
+#ifndef QEMU_SYSCON
   li TESTNUM, 2
   li a0, 0
   la t0, 1f
@@ -19,6 +22,7 @@ RVTEST_CODE_BEGIN
   sw t1, 0(t0)
 1:addi a0, a0, 1
   CHECK_IMM(a0, 2)
+#endif
 
   // 3: the same with fence.i between the store and the instruction
   li TESTNUM, 3
@@ -64,7 +68,9 @@ loop5:
   blt s0, s1, loop5
   CHECK_IMM(a0, 20 + 30 * 2)
 
-  // 6: every iteration of a hot loop rewrites an instruction later in its own block
+  // 6: every iteration of a hot loop rewrites an instruction later in its own block (no
+  // fence.i: deja's build only, as test 2)
+#ifndef QEMU_SYSCON
   li TESTNUM, 6
   li a0, 0
   li s0, 0
@@ -80,6 +86,7 @@ loop6:
   addi s0, s0, 1
   blt s0, s1, loop6
   CHECK_IMM(a0, 50 * 2)
+#endif
 
   RVTEST_PASS
 
