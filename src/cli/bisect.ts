@@ -1,6 +1,7 @@
 // `deja bisect FILE --b SETTINGS`: the first compiled unit that makes the replay diverge;
 // `--threshold-scan A..B`: which trace thresholds diverge.
 
+import { setClock } from '../diff/clock.js';
 import { UserError, ExitCode } from '../errors.js';
 import { bisectRecording, parseScan, thresholdScan } from '../diff/bisect.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -21,6 +22,7 @@ export interface BisectCliOptions {
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 
 export async function bisectCommand(file: string, o: BisectCliOptions): Promise<number> {
+  setClock(() => performance.now());
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
   const scan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan) : null;

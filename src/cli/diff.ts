@@ -1,5 +1,6 @@
 // `deja diff FILE --a SETTINGS --b SETTINGS`: where two replays of a recording part ways.
 
+import { setClock } from '../diff/clock.js';
 import { ExitCode } from '../errors.js';
 import { diffRecording } from '../diff/diff.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -31,6 +32,7 @@ export function progress(quiet: boolean | undefined): (line: string) => void {
 }
 
 export async function diffCommand(file: string, o: DiffCliOptions): Promise<number> {
+  setClock(() => performance.now());
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
   const rec = await loadRecording(file);

@@ -1,5 +1,6 @@
 // `deja fuzz FILE --runs N --seed S`: replays under randomly drawn JIT settings.
 
+import { setClock } from '../diff/clock.js';
 import { ExitCode } from '../errors.js';
 import { fuzzRecording } from '../diff/fuzz.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -20,6 +21,7 @@ export interface FuzzCliOptions {
 }
 
 export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<number> {
+  setClock(() => performance.now());
   const runs = o.runs === undefined ? 20 : parseCount(o.runs, '--runs');
   const seed = o.seed === undefined ? 1 : parseCount(o.seed, '--seed');
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');

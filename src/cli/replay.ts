@@ -3,7 +3,7 @@
 import { Machine, type ExitStatus } from '../machine/machine.js';
 import { readRecording, type Recording } from '../record/reader.js';
 import { RecordingError } from '../record/format.js';
-import { Divergence, ReplayChecker, ReplayPort, type DivergenceReport } from '../record/replay.js';
+import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
 import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
@@ -59,30 +59,11 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   let divergence: DivergenceReport | null = null;
   let exit: ExitStatus;
   try {
-    machine.runUntil(stopAt);
-    // A trap loop ends without retiring anything more: let the replay take its traps at
-    // the end icount too (a guest that is not stuck retires one and is reported).
-    if (end?.reason === 'trap-loop' && !machine.exit && machine.hart.icount === stopAt) machine.runUntil(stopAt + 1);
+    runToEnd(machine, stopAt, end ?? null, (limit) => machine.runUntil(limit));
     if (checker) checker.finish(machine);
     exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
-    if (end && (machine.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
-      throw new Divergence({
-        icount: machine.hart.icount, since: port.lastGood,
-        what: `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; the replay ended with ${exit.reason} (code ${exit.code}) at icount ${machine.hart.icount}`,
-      });
-    }
-    if (!end && machine.exit && machine.hart.icount < stopAt) {
-      throw new Divergence({
-        icount: machine.hart.icount, since: port.lastGood,
-        what: `the replay ended with ${machine.exit.reason} (code ${machine.exit.code}) at icount ${machine.hart.icount}; the recording goes on to icount ${stopAt}`,
-      });
-    }
-    // A truncated recording stops at its last event: an input logged at that very icount
-    // (an RTC read by the instruction there) is one the guest has not reached yet.
-    const unused = end ? port.remaining() : port.remainingBefore(stopAt);
-    if (o.verify !== false && unused > 0) {
-      throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what: `${unused} recorded inputs were never used` });
-    }
+    const what = endMismatch(machine, rec.events, port, o.verify !== false);
+    if (what) throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what });
   } catch (e) {
     if (!(e instanceof Divergence)) throw e;
     divergence = e.report;

@@ -86,6 +86,8 @@ export class Hart {
   stop: StopReason = StopReason.None;
   /** Traps taken (wraps): lets a run loop tell whether a stretch of code trapped. */
   traps = 0;
+  /** Ask the run loop to return after every trap (`deja diff` steps one instruction or trap at a time). */
+  stopOnTrap = false;
 
   readonly mmu: Mmu;
   /** Decoded instructions for the interpreter. */
@@ -160,6 +162,7 @@ export class Hart {
 
   takeTrap(cause: number, tval: number, interrupt: boolean): void {
     this.traps = (this.traps + 1) | 0;
+    if (this.stopOnTrap) this.requestStop();
     const bit = 1 << cause;
     const pc = this.pc;
     if (this.priv <= PRIV_S && ((interrupt ? this.mideleg : this.medeleg) & bit) !== 0) {

@@ -5,6 +5,7 @@
 // leaves the recording at icount D, limit = (units compiled by D) diverges too: that is the
 // search's upper end. Every probe is a verified replay that stops at its first failure.
 
+import { now } from './clock.js';
 import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
 import { diffRecording, type DiffResult } from './diff.js';
@@ -28,7 +29,7 @@ export interface ReplayVerdict {
 
 /** A verified replay under `s` that stops at its first failure (as `deja replay` would report it). */
 export function verifyReplay(rec: Recording, s: SideSettings, images?: string): ReplayVerdict {
-  const t0 = performance.now();
+  const t0 = now();
   const side = new Side(rec, s, images);
   side.stopAtFailure = true;
   side.run(side.stopAt);
@@ -37,7 +38,7 @@ export function verifyReplay(rec: Recording, s: SideSettings, images?: string): 
   return {
     settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
     exit: `${out.exit.reason} (code ${out.exit.code}) at icount ${out.icount}`,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: (now() - t0) / 1000,
     blocks: side.jit?.blocks.length ?? 0, traces: side.jit?.traces.length ?? 0, jit: side.jit,
   };
 }
@@ -76,7 +77,7 @@ export interface BisectOptions {
 
 export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings, o: BisectOptions = {}): BisectResult {
   const log = o.log ?? (() => {});
-  const T0 = performance.now();
+  const T0 = now();
   const notes: string[] = [];
   const steps: BisectStep[] = [];
   const full = verifyReplay(rec, b, o.images);
@@ -86,7 +87,7 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
   log(`${b.text}: ${full.diverged ? `diverges at icount ${full.icount} (${full.what})` : 'does not diverge'} [${full.seconds.toFixed(2)} s, ${full.blocks} blocks, ${full.traces} traces compiled]`);
   if (!full.diverged) {
     notes.push('the replay does not diverge under these settings: nothing to bisect');
-    result.seconds = (performance.now() - T0) / 1000;
+    result.seconds = (now() - T0) / 1000;
     return result;
   }
   const probe = (option: BisectStep['option'], base: SideSettings, limit: number): boolean => {
@@ -153,7 +154,7 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
       notes.push(`the diff's first difference is in ${du.kind} ${du.id}, not in ${result.kind} ${result.index} (the bisected unit may corrupt state that another unit then exposes)`);
     }
   }
-  result.seconds = (performance.now() - T0) / 1000;
+  result.seconds = (now() - T0) / 1000;
   return result;
 }
 

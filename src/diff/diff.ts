@@ -15,6 +15,7 @@
 //    suspect's failure is not seen in lockstep, sampled passes with full RAM comparisons
 //    narrow the window by unit executions first, then step 2 runs there.
 
+import { now } from './clock.js';
 import { disassemble } from '../isa/disasm.js';
 import { decode } from '../isa/decode.js';
 import { Block, Trace } from '../jit/unit.js';
@@ -83,7 +84,7 @@ const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 /** Finds the first difference between replays under `a` (reference) and `b` (suspect). */
 export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, o: DiffOptions = {}): DiffResult {
   const log = o.log ?? (() => {});
-  const T0 = performance.now();
+  const T0 = now();
   const notes: string[] = [];
   const result: DiffResult = {
     file: rec.path, reference: a.text, suspect: b.text, diverged: false, suspectVsRecording: null, window: null, first: null,
@@ -105,7 +106,7 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
     log(`suspect leaves the recording at icount ${fail.icount} (${fail.what}); last matching checkpoint at ${lo}`);
   }
   result.window = { from: lo, to: hi };
-  const T1 = performance.now();
+  const T1 = now();
   result.seconds.window = (T1 - T0) / 1000;
 
   // 2. Pinpoint from the last good checkpoint.
@@ -169,7 +170,7 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
 function suspectAlone(rec: Recording, a: SideSettings, b: SideSettings, o: DiffOptions): {
   result?: DiffResult; fail: Outcome['divergence']; stopAt: number; checkpoints: number[]; note?: string;
 } {
-  const T0 = performance.now();
+  const T0 = now();
   const s0 = new Side(rec, b, o.images);
   o.setup?.(s0, 'suspect');
   s0.stopAtFailure = true;
@@ -184,7 +185,7 @@ function suspectAlone(rec: Recording, a: SideSettings, b: SideSettings, o: DiffO
   const r0out = r0.finish();
   const same = sameSnapshot(snapshot(r0.machine), snapshot(s0.machine)) && r0.consoleHash === s0.consoleHash && ramDiff(r0.machine.mem, s0.machine.mem, 1).bytes === 0 && !r0out.divergence;
   if (same) {
-    const seconds = (performance.now() - T0) / 1000;
+    const seconds = (now() - T0) / 1000;
     return {
       ...base,
       result: {
@@ -221,7 +222,7 @@ function describeFields(m: Mismatch): string {
 
 function done(result: DiffResult, pass: PassResult, T0: number, T1: number): DiffResult {
   // Every pass after the window (sampled ones included), but the last one's run to the end.
-  result.seconds.pinpoint = (performance.now() - T1) / 1000 - pass.seconds.outcome;
+  result.seconds.pinpoint = (now() - T1) / 1000 - pass.seconds.outcome;
   result.seconds.outcome = pass.seconds.outcome;
   result.outcome = pass.outcome;
   result.jit = pass.suspect.jit;
@@ -231,7 +232,7 @@ function done(result: DiffResult, pass: PassResult, T0: number, T1: number): Dif
   } else if (result.suspectVsRecording) result.diverged = true;
   const out = pass.outcome;
   if (out && !result.diverged && (out.reference.exit.reason !== out.suspect.exit.reason || out.reference.icount !== out.suspect.icount)) result.diverged = true;
-  result.seconds.total = (performance.now() - T0) / 1000;
+  result.seconds.total = (now() - T0) / 1000;
   return result;
 }
 

@@ -1,6 +1,7 @@
 // `deja fuzz`: replays under randomly drawn JIT settings. The draws come from a seeded PRNG
 // (mulberry32), never from Math.random, so a seed names the same settings on every host.
 
+import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
 import type { TierOptions } from '../cli/tier.js';
 import { diffRecording, type DiffResult } from './diff.js';
@@ -57,7 +58,7 @@ export interface FuzzResult {
 }
 
 export function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions, runs: number, seed: number, o: { images?: string; log?: (line: string) => void; diff?: boolean } = {}): FuzzResult {
-  const T0 = performance.now();
+  const T0 = now();
   const rnd = prng(seed);
   const out: FuzzRun[] = [];
   for (let i = 0; i < runs; i++) {
@@ -70,5 +71,5 @@ export function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions
   const failing = out.filter((r) => r.diverged);
   let diff: DiffResult | null = null;
   if (failing.length && o.diff !== false) diff = diffRecording(rec, a, sideSettings(failing[0].settings, '--b'), { images: o.images, log: o.log });
-  return { file: rec.path, seed, runs: out, failing, diff, seconds: (performance.now() - T0) / 1000 };
+  return { file: rec.path, seed, runs: out, failing, diff, seconds: (now() - T0) / 1000 };
 }

@@ -19,6 +19,7 @@
 // bytes it stored are compared with the suspect's; the whole RAM is compared where a pass
 // starts, at samples, and where the first difference is found.
 
+import { now } from './clock.js';
 import type { Block, Trace } from '../jit/unit.js';
 import type { Recording } from '../record/reader.js';
 import { ramDiff, sameSnapshot, snapshot, snapshotDiff, snapshotLength, storeDiff, type FieldDiff, type MemDiff } from './compare.js';
@@ -152,7 +153,7 @@ class Observer {
   /** Icount where the last unit execution ended (for instructions run between units). */
   private lastAfterIcount = -1;
   private done = false;
-  /** When the first difference was found (performance.now()), or 0. */
+  /** When the first difference was found (host clock, see clock.ts), or 0. */
   private tFound = 0;
   private readonly rSnap: Float64Array;
   private readonly sSnap: Float64Array;
@@ -168,7 +169,7 @@ class Observer {
 
   run(): PassResult {
     const { R, S, o } = this;
-    const t0 = performance.now();
+    const t0 = now();
     // Units are counted from the suspect's start when a pass names them by ordinal;
     // otherwise the suspect runs to the start as a plain replay does, and every unit from
     // there on is seen. (The hook makes every unit pass the dispatcher, which the JIT
@@ -178,7 +179,7 @@ class Observer {
     R.run(o.start);
     S.run(o.start);
     S.watch(true);
-    const t1 = performance.now();
+    const t1 = now();
     const g = globalThis as Record<string, unknown>;
     const savedProbe = g[PROBE];
     g[PROBE] = (pc: number, locals: number[] | null) => this.probe(pc, locals);
@@ -211,10 +212,10 @@ class Observer {
       }
       this.deactivate();
       // The suspect goes on to its end inside its run: time after the find is the outcome's.
-      const t2 = this.tFound || performance.now();
+      const t2 = this.tFound || now();
       let outcome: PassResult['outcome'] = null;
       if (o.outcome) outcome = { reference: R.finish(), suspect: S.finish() };
-      const t3 = performance.now();
+      const t3 = now();
       return {
         mismatch: this.mismatch, startOk: this.startOk, startPoint: this.startPoint, lastGood: this.lastGood, samples: this.samples,
         outcome, reference: R, suspect: S, uninstrumented: this.uninstrumented,
@@ -457,7 +458,7 @@ class Observer {
       for (const [pc, raw] of unitBytes(R.machine, u)) code.set(pc, raw);
       if (!units.has(u)) units.set(u, unitInfo(u));
     }
-    this.tFound = performance.now();
+    this.tFound = now();
     this.mismatch = {
       at: p,
       lastGood: good,

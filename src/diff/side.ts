@@ -10,7 +10,7 @@ import type { Block, Trace } from '../jit/unit.js';
 import { Machine, type ExitStatus } from '../machine/machine.js';
 import type { LogEvent } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
-import { Divergence, ReplayPort } from '../record/replay.js';
+import { Divergence, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
 import { stateHash } from '../record/state-hash.js';
 import { replayConfig } from '../cli/manifest.js';
 import type { SideSettings } from './settings.js';
@@ -64,18 +64,17 @@ export class Side {
   stopped: string | null = null;
   readonly end: End | null;
   readonly stopAt: number;
+  private readonly events: LogEvent[];
   /** Buffer offsets and widths of stores since the last `takeStores` (while watching). */
   stores: number[] = [];
   private watched: number[] | null = null;
   private prevWatch: Machine['mem']['watchListener'] = null;
-  private stopOnTrap = false;
   /** The side stopped mid-slice (advanceRaw, attempt): the run loop's boundary work there is still to do. */
   private boundaryPending = false;
   private watchIcount = -1;
   private watchCount = 0;
   /** Called before every compiled unit the side runs (Jit.onUnit), for lockstep observation. */
   unitHook: ((u: Block | Trace, icount: number) => void) | null = null;
-  private trapHooked = false;
 
   constructor(
     rec: Recording,
@@ -92,7 +91,7 @@ export class Side {
       // unit (no chaining of linked blocks), which changes no JIT decision but costs time.
       if (settings.jit.fault) this.watch(true);
     } else this.jit = null;
-    const ev = rec.events;
+    const ev = (this.events = rec.events);
     const last = ev[ev.length - 1], prev = ev[ev.length - 2];
     this.finalCheckpoint = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
     this.checkpoints = ev.filter((e): e is Checkpoint => e.kind === 'checkpoint' && e !== this.finalCheckpoint);
@@ -221,21 +220,14 @@ export class Side {
     const end = this.end;
     if (!this.dead) {
       this.stopAtFailure = false;
-      this.run(this.stopAt);
-      // As `deja replay`: a trap loop ends without retiring more; take its traps at the end icount.
-      if (end?.reason === 'trap-loop' && !m.exit && m.hart.icount === this.stopAt) this.run(this.stopAt + 1);
+      runToEnd(m, this.stopAt, end, (limit) => this.run(limit));
     }
     const exit: ExitStatus = m.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
     if (!this.dead) {
       const f = this.finalCheckpoint;
       if (f && m.hart.icount === f.icount) this.compare(f);
-      if (end && (m.hart.icount !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
-        this.fail(m.hart.icount, `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; this run ended with ${exit.reason} (code ${exit.code}) at icount ${m.hart.icount}`);
-      } else if (!end && m.exit && m.hart.icount < this.stopAt) {
-        this.fail(m.hart.icount, `this run ended with ${m.exit.reason} (code ${m.exit.code}) at icount ${m.hart.icount}; the recording goes on to icount ${this.stopAt}`);
-      } else if (end && this.port.remaining() > 0) {
-        this.fail(m.hart.icount, `${this.port.remaining()} recorded inputs were never used`);
-      }
+      const what = endMismatch(m, this.events, this.port);
+      if (what) this.fail(m.hart.icount, what);
     }
     const tail = Buffer.from(this.consoleBytes.slice(-160)).toString('latin1');
     return {
@@ -294,16 +286,7 @@ export class Side {
   /** Attempts one instruction: it retires, or it traps (and the trap is taken). */
   attempt(): void {
     const h = this.machine.hart;
-    if (!this.trapHooked) {
-      this.trapHooked = true;
-      const orig = h.takeTrap;
-      const side = this;
-      h.takeTrap = function (cause: number, tval: number, interrupt: boolean) {
-        orig.call(this, cause, tval, interrupt);
-        if (side.stopOnTrap) this.requestStop();
-      };
-    }
-    this.stopOnTrap = true;
+    h.stopOnTrap = true;
     h.attention = true;
     try {
       this.machine.runFn(h, h.icount + 1);
@@ -312,7 +295,7 @@ export class Side {
       this.dead = true;
       this.fail(e.report.icount, e.report.what, false);
     } finally {
-      this.stopOnTrap = false;
+      h.stopOnTrap = false;
       if (h.stop === StopReason.Requested) h.stop = StopReason.None;
       this.boundaryPending = true;
     }

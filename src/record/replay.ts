@@ -243,3 +243,37 @@ export class ReplayChecker {
     throw new Divergence(r);
   }
 }
+
+/**
+ * Runs a replay to `stopAt`, the recording's end. A trap loop ends without retiring
+ * anything more, so its traps are taken at that icount too (a guest that is not stuck
+ * retires an instruction there, and `endMismatch` reports it). `run` is the caller's way
+ * of running the machine to a limit.
+ */
+export function runToEnd(m: Machine, stopAt: number, end: End | null, run: (limit: number) => void): void {
+  run(stopAt);
+  if (end?.reason === 'trap-loop' && !m.exit && m.hart.icount === stopAt) run(stopAt + 1);
+}
+
+/**
+ * How a replay that has run to the end differs from the recording's end (reason, code,
+ * icount, inputs left over), or null. `checkInputs` false skips the leftover-input check.
+ */
+export function endMismatch(m: Machine, events: LogEvent[], port: ReplayPort, checkInputs = true): string | null {
+  const end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
+  const last = events.length ? events[events.length - 1].icount : 0;
+  const stopAt = end ? end.icount : last;
+  const ic = m.hart.icount;
+  const exit = m.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
+  if (end && (ic !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
+    return `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; the replay ended with ${exit.reason} (code ${exit.code}) at icount ${ic}`;
+  }
+  if (!end && m.exit && ic < stopAt) {
+    return `the replay ended with ${m.exit.reason} (code ${m.exit.code}) at icount ${ic}; the recording goes on to icount ${stopAt}`;
+  }
+  // A truncated recording stops at its last event: an input logged at that very icount
+  // (an RTC read by the instruction there) is one the guest has not reached yet.
+  const unused = end ? port.remaining() : port.remainingBefore(stopAt);
+  if (checkInputs && unused > 0) return `${unused} recorded inputs were never used`;
+  return null;
+}
