@@ -10,15 +10,12 @@ import type { Block, Trace } from '../jit/unit.js';
 import { Machine, type ExitStatus } from '../machine/machine.js';
 import type { LogEvent } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
-import { Divergence, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
-import { stateHash } from '../record/state-hash.js';
+import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
 import { replayConfig } from '../cli/manifest.js';
 import type { SideSettings } from './settings.js';
 
-type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
 type End = Extract<LogEvent, { kind: 'end' }>;
 
-const FNV_OFFSET = 0x811c9dc5;
 /** Compiled units run at one icount before a side is declared stuck. */
 const STUCK_UNITS = 1_000_000;
 
@@ -45,19 +42,12 @@ export class Side {
   readonly jit: Jit | null;
   readonly port: ReplayPort;
   readonly consoleBytes: number[] = [];
-  consoleHash = FNV_OFFSET;
-  /** Checkpoints the run checks at its loop boundaries (the recorder's final one aside). */
-  private readonly checkpoints: Checkpoint[];
-  private readonly finalCheckpoint: Checkpoint | null;
-  private nextCp = 0;
-  checkpointsOk = 0;
-  /** The last checkpoint that matched (icount), and the first way the run left the recording. */
-  lastGood = 0;
+  /** Checks the recording's checkpoints as `deja replay` does, reporting instead of throwing. */
+  readonly checker: ReplayChecker;
+  /** The first way the run left the recording (with the last checkpoint that matched before it). */
   firstFailure: { icount: number; since: number; what: string } | null = null;
   /** Stop the run at the first failure (throws EarlyStop out of the run). */
   stopAtFailure = false;
-  /** Called at every checkpoint boundary (before the check), for lockstep observation. */
-  onCheckpoint: ((icount: number) => void) | null = null;
   /** The replay stopped for good: the port reported a divergence, or the run was stopped early. */
   dead = false;
   /** What stopped the side for good (a port divergence, stuck), if anything did. */
@@ -92,19 +82,28 @@ export class Side {
       if (settings.jit.fault) this.watch(true);
     } else this.jit = null;
     const ev = (this.events = rec.events);
-    const last = ev[ev.length - 1], prev = ev[ev.length - 2];
-    this.finalCheckpoint = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
-    this.checkpoints = ev.filter((e): e is Checkpoint => e.kind === 'checkpoint' && e !== this.finalCheckpoint);
-    this.end = (ev.find((e) => e.kind === 'end') as End | undefined) ?? null;
+    const last = ev[ev.length - 1];
+    this.checker = new ReplayChecker(this.machine, ev, this.port, (r) => this.fail(r.icount, r.what));
+    this.end = this.checker.end;
     this.stopAt = this.end ? this.end.icount : last ? last.icount : 0;
-    const m = this.machine;
-    m.consoleSink = (b) => {
+    this.machine.consoleSink = (b) => {
       this.consoleBytes.push(b);
-      this.consoleHash = Math.imul(this.consoleHash ^ b, 0x01000193) >>> 0;
+      this.checker.onConsole(b);
     };
-    m.nextCheckpoint = this.checkpoints.length ? this.checkpoints[0].icount : Infinity;
-    m.checkpointHook = () => this.checkpoint();
-    m.boundaryHook = (mm) => this.port.check(mm.hart.icount);
+  }
+
+  /** Called at every checkpoint boundary (before the check), for lockstep observation. */
+  set onCheckpoint(f: ((icount: number) => void) | null) {
+    this.checker.onCheckpoint = f;
+  }
+
+  /** Hash of the console output so far (as checkpoints hash it). */
+  get consoleHash(): number {
+    return this.checker.console.hash;
+  }
+
+  get checkpointsOk(): number {
+    return this.checker.checked;
   }
 
   /**
@@ -144,45 +143,13 @@ export class Side {
 
   /** Checkpoint icounts of the recording (those checked at boundaries). */
   checkpointIcounts(): number[] {
-    return this.checkpoints.map((c) => c.icount);
+    return this.checker.icounts();
   }
 
   /** Records a way the run left the recording; stops the run there if asked to (`canStop`: inside a run). */
   private fail(icount: number, what: string, canStop = true): void {
-    if (!this.firstFailure) this.firstFailure = { icount, since: this.lastGood, what };
+    if (!this.firstFailure) this.firstFailure = { icount, since: this.port.lastGood, what };
     if (this.stopAtFailure && canStop) throw new EarlyStop(what);
-  }
-
-  /** The checkpoint hook: same stops as ReplayChecker; records instead of throwing. */
-  private checkpoint(): number {
-    const m = this.machine;
-    const at = m.hart.icount;
-    while (this.nextCp < this.checkpoints.length && this.checkpoints[this.nextCp].icount <= at) {
-      const c = this.checkpoints[this.nextCp++];
-      this.onCheckpoint?.(c.icount);
-      if (c.icount < at) this.fail(at, `ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`);
-      else this.compare(c);
-    }
-    const n = this.checkpoints[this.nextCp];
-    return n ? n.icount : Infinity;
-  }
-
-  private compare(c: Checkpoint): void {
-    // The recording's console hash covers everything printed so far.
-    const expected = c.consoleHash;
-    const ok = stateHash(this.machine) === c.stateHash && this.consoleHash === expected;
-    if (ok) {
-      this.checkpointsOk++;
-      if (!this.firstFailure) {
-        this.lastGood = c.icount;
-        this.port.lastGood = c.icount;
-      }
-      return;
-    }
-    const what: string[] = [];
-    if (stateHash(this.machine) !== c.stateHash) what.push((this.hart.pc >>> 0) !== c.pc ? 'pc' : this.hart.priv !== c.priv ? 'privilege' : 'architectural state');
-    if (this.consoleHash !== expected) what.push('console output');
-    this.fail(c.icount, `checkpoint at icount ${c.icount} differs: ${what.join(', ')}`);
   }
 
   /**
@@ -224,15 +191,14 @@ export class Side {
     }
     const exit: ExitStatus = m.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
     if (!this.dead) {
-      const f = this.finalCheckpoint;
-      if (f && m.hart.icount === f.icount) this.compare(f);
+      this.checker.finish(m);
       const what = endMismatch(m, this.events, this.port);
       if (what) this.fail(m.hart.icount, what);
     }
     const tail = Buffer.from(this.consoleBytes.slice(-160)).toString('latin1');
     return {
       exit, icount: m.hart.icount, checkpointsOk: this.checkpointsOk,
-      checkpointsTotal: this.checkpoints.length + (this.finalCheckpoint ? 1 : 0),
+      checkpointsTotal: this.checker.total,
       divergence: this.firstFailure, stopped: this.stopped, consoleBytes: this.consoleBytes.length, consoleTail: tail,
     };
   }

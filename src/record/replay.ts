@@ -162,16 +162,27 @@ export class ReplayChecker {
   private actualConsole: number[] = [];
   readonly end: End | null;
   checked = 0;
+  /** Checkpoints in the recording, the final one included. */
+  readonly total: number;
+  /** Called with each checkpoint's icount before it is checked (`deja diff` observes there). */
+  onCheckpoint: ((icount: number) => void) | null = null;
+  private failed = false;
 
+  /**
+   * `onMismatch` null: the first mismatch throws a Divergence (`deja replay`). Otherwise
+   * mismatches are reported to it and the replay goes on (`deja diff` runs a side to its end).
+   */
   constructor(
     private readonly machine: Machine,
     events: LogEvent[],
     private readonly port: ReplayPort,
+    private readonly onMismatch: ((r: DivergenceReport) => void) | null = null,
   ) {
     const last = events[events.length - 1], prev = events[events.length - 2];
     this.final = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
     this.checkpoints = events.filter((e): e is Checkpoint => e.kind === 'checkpoint' && e !== this.final);
     this.end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
+    this.total = this.checkpoints.length + (this.final ? 1 : 0);
     const first = this.checkpoints[0];
     machine.nextCheckpoint = first ? first.icount : Infinity;
     machine.checkpointHook = (m) => this.check(m);
@@ -188,13 +199,24 @@ export class ReplayChecker {
     const at = m.hart.icount;
     while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount <= at) {
       const c = this.checkpoints[this.next++];
+      this.onCheckpoint?.(c.icount);
       if (c.icount < at) {
-        throw new Divergence({ icount: at, since: this.port.lastGood, what: `the replay ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`, state: archState(m) });
-      }
-      this.compare(m, c);
+        this.mismatch({ icount: at, since: this.port.lastGood, what: `the replay ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`, state: archState(m) });
+      } else this.compare(m, c);
     }
     const n = this.checkpoints[this.next];
     return n ? n.icount : Infinity;
+  }
+
+  /** Icounts of the checkpoints checked at loop boundaries. */
+  icounts(): number[] {
+    return this.checkpoints.map((c) => c.icount);
+  }
+
+  private mismatch(r: DivergenceReport): void {
+    if (!this.onMismatch) throw new Divergence(r);
+    this.failed = true;
+    this.onMismatch(r);
   }
 
   /**
@@ -216,7 +238,7 @@ export class ReplayChecker {
     const hash = stateHash(m);
     const consoleOk = this.console.hash === c.consoleHash;
     if (hash === c.stateHash && consoleOk) {
-      this.port.lastGood = c.icount;
+      if (!this.failed) this.port.lastGood = c.icount;
       this.checked++;
       return;
     }
@@ -240,7 +262,7 @@ export class ReplayChecker {
       parts.push('console output');
     }
     r.what = `checkpoint at icount ${c.icount} differs: ${parts.join(', ')}`;
-    throw new Divergence(r);
+    this.mismatch(r);
   }
 }
 
