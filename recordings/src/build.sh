@@ -14,27 +14,9 @@ root="$(cd "$here/../.." && pwd)"
 isa="$root/test/guest/isa"
 out="$root/recordings/build"
 
-cc="${RISCV_CC:-}"
-if [ -z "$cc" ]; then
-  for c in riscv64-unknown-elf-gcc riscv64-linux-gnu-gcc riscv32-unknown-elf-gcc; do
-    if command -v "$c" >/dev/null 2>&1; then cc="$c"; break; fi
-  done
-fi
-if [ -z "$cc" ] || ! command -v "$cc" >/dev/null 2>&1; then
-  echo "build.sh: no RISC-V cross compiler found; install one with: apt-get install gcc-riscv64-unknown-elf" >&2
-  exit 1
-fi
-
-cflags=(
-  -march=rv32imac_zicsr_zifencei -mabi=ilp32
-  -nostdlib -nostartfiles -static -no-pie -fno-pic -ffreestanding
-  -Wl,--build-id=none -Wl,--no-relax -Wl,-n
-  -I"$isa" -T "$here/link.ld"
-)
-ld_help="$("$("$cc" -print-prog-name=ld)" --help 2>/dev/null || true)"
-if [[ "$ld_help" == *--no-warn-rwx-segments* ]]; then
-  cflags+=(-Wl,--no-warn-rwx-segments)
-fi
+# shellcheck source=../../test/guest/toolchain.sh
+source "$root/test/guest/toolchain.sh"
+cflags+=(-Wl,-n -I"$isa" -T "$here/link.ld")
 
 mkdir -p "$out"
 for s in "$here"/*.S; do
