@@ -53,6 +53,8 @@ export class Block extends Unit {
   readonly incoming: [Unit, number][] = [];
   /** Next block with the same physical start but another virtual pc or privilege. */
   sameStart: Block | null = null;
+  /** False for a head the translator cannot take (illegal or page-crossing first instruction). */
+  readonly compilable: boolean;
   /** Compile order (deterministic), or -1 while cold. */
   id = -1;
   source = '';
@@ -71,6 +73,7 @@ export class Block extends Unit {
     const last = insns.length ? insns[insns.length - 1] : null;
     const call = last !== null && last.d.op === 'jal' && last.d.rd !== 0;
     super(exitPcs, exitPcs.map(() => last?.pc ?? vpc), exitPcs.map(() => call));
+    this.compilable = insns.length > 0;
   }
 
   /** Bytes of guest code the block was made from (a store there invalidates it). */
@@ -82,10 +85,7 @@ export class Block extends Unit {
     return this.off & ~4095;
   }
 
-  /** False for a head the translator cannot take (illegal or page-crossing first instruction). */
-  get compilable(): boolean {
-    return this.insns.length > 0;
-  }
+
 }
 
 /** A tree of hot paths from one head, compiled as one function (see trace-compiler.ts). */
