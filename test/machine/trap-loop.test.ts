@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 // addi t0, zero, 16; csrw mtvec, t0; then an illegal instruction: every trap goes to 0x10,
 // where nothing is mapped, and faults again.
@@ -25,12 +27,15 @@ describe('a guest stuck in a trap loop', () => {
     expect(r.stderr).toMatch(/stuck taking traps without retiring an instruction: pc 0x10, priv 3, mcause 0x1, mtvec 0x10/);
   });
 
-  it('records and replays to the same end', () => {
+  it('records and replays to the same end', async () => {
     const file = join(dir, 'loop.deja');
     const r = deja(['run', '--bios', bios, '-q', '--record', file], { stats: true });
     expect(r.status).toBe(9);
     const rep = deja(['replay', file, '-q']);
     expect(rep.status, rep.stderr).toBe(9);
     expect(rep.stderr).toMatch(/replay: trap-loop \(code 0\) at icount \d+ as recorded/);
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
+
   });
 });

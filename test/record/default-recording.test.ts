@@ -11,6 +11,8 @@ import { homedir } from 'node:os';
 import { defaultRecordingPath, pruneRecordings, recordingsDir, recordingsKeep, DEFAULT_KEEP } from '../../src/record/recordings-dir.js';
 import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');
 
@@ -64,7 +66,7 @@ describe('default recordings: where they go and how many are kept', () => {
 });
 
 describe.skipIf(!hasScript)('deja run on a terminal', () => {
-  it('records to the default folder, says where in one line, and the recording replays', () => {
+  it('records to the default folder, says where in one line, and the recording replays', async () => {
     const dir = tmp('deja-default-');
     const r = dejaOnTty(['run', '--elf', ELF], { DEJA_RECORDINGS_DIR: dir });
     expect(r.status, r.output).toBe(0);
@@ -78,6 +80,8 @@ describe.skipIf(!hasScript)('deja run on a terminal', () => {
     const rep = deja(['replay', path, '-q']);
     expect(rep.status, rep.stderr).toBe(0);
     expect(rep.stderr).toMatch(/as recorded/);
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(await loadRecording(path)).failures).toEqual([]);
   });
 
   it('--no-record records nothing and says nothing', () => {

@@ -14,6 +14,8 @@ import { replayRecording } from '../../src/cli/replay.js';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { frames, stackLines } from './helpers.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');
@@ -44,7 +46,7 @@ beforeAll(async () => {
 });
 
 describe('disk images in recordings', () => {
-  it('a Linux boot with a disk: the manifest has it with its sha256, the replay checks it and reads the same bytes', () => {
+  it('a Linux boot with a disk: the manifest has it with its sha256, the replay checks it and reads the same bytes', async () => {
     const img = join(dir, 'mbr.img');
     const bytes = disk(true);
     writeFileSync(img, bytes);
@@ -62,6 +64,8 @@ describe('disk images in recordings', () => {
     const rep = deja(['replay', file]);
     expect(rep.status, rep.stderr).toBe(0);
     expect(rep.stdout).toBe(run.stdout);
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
 
     // Another disk at that path is refused, by its hash.
     writeFileSync(img, disk(false));

@@ -10,6 +10,8 @@ import { initZstd } from '../../src/record/zstd.js';
 import { readRecording } from '../../src/record/reader.js';
 import { BIN, deja, tmp } from '../helpers/cli.js';
 import { stackLines } from './helpers.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 const EVERY = 2_000_000;
 
@@ -29,7 +31,7 @@ beforeAll(async () => {
 
 describe('record and replay the reference guest', () => {
   for (const m of MODES) {
-    it(`${m.mode}: the replay is bit-exact and every checkpoint is verified`, () => {
+    it(`${m.mode}: the replay is bit-exact and every checkpoint is verified, under every tier setting`, async () => {
       const file = join(dir, `${m.mode}.deja`);
       const run = deja(['run', '--mode', m.mode, ...m.extra, '--record', file, '--checkpoint-every', String(EVERY)], { stats: true });
       expect(run.status, run.stderr).toBe(m.status);
@@ -52,6 +54,10 @@ describe('record and replay the reference guest', () => {
       // The same console bytes, to the last one.
       expect(rep.stdout).toBe(run.stdout);
       expect(rep.stats).toMatchObject({ icount: run.stats!.icount, exit: run.stats!.exit, replay: { checkpoints: n, diverged: false, truncated: null } });
+      // Cross-tier equality: the same checkpoints and end under every tier setting.
+      const { failures, runs } = replayAllTiers(await loadRecording(file));
+      expect(failures).toEqual([]);
+      for (const r of runs) expect([r.icount, r.exit], r.settings).toEqual([run.stats!.icount, run.stats!.exit]);
     });
   }
 

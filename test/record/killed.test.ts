@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { FRAME_CHUNK } from '../../src/record/format.js';
 import { deja, tmp } from '../helpers/cli.js';
 import { frames, spawnDeja, stackLines } from './helpers.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 /** Whole chunk frames in the file so far. */
 function wholeChunks(file: string): number {
@@ -58,5 +60,7 @@ describe('a recorder killed with SIGKILL', () => {
     expect(lines[0]).toMatch(new RegExp(`^deja: ${file}: recording is truncated at icount ${n} \\((no end record|file ends inside)[^)]*\\); replayed to there, ${k} of ${k} checkpoints verified$`));
     expect(rep.stats?.icount).toBe(n);
     expect(rep.stats?.replay).toMatchObject({ checkpoints: k, diverged: false, truncated: n });
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
   });
 });

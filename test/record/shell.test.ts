@@ -11,6 +11,8 @@ import { parseRecording } from '../../src/record/reader.js';
 import type { LogEvent } from '../../src/record/format.js';
 import { deja, tmp } from '../helpers/cli.js';
 import { rewrite, rng, spawnDeja, stackLines, type Spawned } from './helpers.js';
+import { replayAllTiers } from '../helpers/tiers.js';
+import { loadRecording } from '../../src/cli/replay.js';
 
 const COMMANDS = ['echo hi', 'uptime', 'help', 'echo deja was here', 'poweroff'];
 
@@ -59,7 +61,7 @@ describe('a recorded shell session', () => {
     expect(rec.events[rec.events.length - 1]).toMatchObject({ kind: 'end', reason: 'poweroff', code: 0 });
   });
 
-  it('replays bit-exactly: the same console bytes, exit code and every checkpoint verified', () => {
+  it('replays bit-exactly: the same console bytes, exit code and every checkpoint verified', async () => {
     const rep = deja(['replay', file], { stats: true });
     expect(rep.status, rep.stderr).toBe(run.status);
     expect(rep.stdout).toBe(run.stdout);
@@ -67,6 +69,8 @@ describe('a recorded shell session', () => {
     expect(n).toBeGreaterThan(10);
     expect(rep.stderr.trim()).toMatch(new RegExp(`^deja: replay: poweroff \\(code 0\\) at icount \\d+ as recorded, ${n} of ${n} checkpoints verified$`));
     expect(rep.stats?.replay).toMatchObject({ checkpoints: n, diverged: false });
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
   });
 
   it('a changed keystroke makes the replay diverge, within the window the report gives', () => {
