@@ -1,6 +1,7 @@
 // Decoded instructions by physical page, for the interpreter: every halfword slot holds
 // two words, w0 = key | rd << 8 (6 bits: 32 is the sink for x0) | rs1 << 14 | (rs2 or csr) << 19 and w1 = imm (or, for
-// system instructions, the raw bits). Key 0 means "not decoded yet". A page with decoded
+// system instructions, the raw bits), and HEAT_BASE on holds heat counters (see below).
+// Key 0 means "not decoded yet". A page with decoded
 // slots carries PAGE_CODE, so a store to it reaches the slow path, which clears PAGE_CODE
 // and calls `pageWritten` to forget the page (DESIGN.md I6).
 
@@ -12,6 +13,22 @@ import { TLB_MASK, type Mmu } from './mmu.js';
 import type { Hart } from './hart.js';
 
 export const KEY_ILLEGAL = 1;
+
+/**
+ * After a page's 2 x 2048 slot words come 2048 heat counters, one per halfword: under the
+ * JIT, how often a block starting there has run in the interpreter (HEAT_HOT once it is
+ * compiled, HEAT_NEVER where it never will be). The counting interpreter leaves for the
+ * dispatcher at a hot head (interpreter.ts).
+ */
+export const HEAT_BASE = 8192;
+export const PAGE_SLOTS = HEAT_BASE + 2048;
+export const HEAT_HOT = 0x3fffffff;
+export const HEAT_NEVER = -0x3fffffff;
+
+/** The slot of the heat counter for the instruction at buffer offset `off`, in its page. */
+export function heatIndex(off: number): number {
+  return HEAT_BASE + ((off & 4095) >> 1);
+}
 
 /** The switch key for an op at a length: every (op, length) pair gets its own leaf. */
 export function keyOf(opIndex: number, len: 2 | 4): number {
@@ -37,6 +54,8 @@ export function pack(d: Decoded | null, raw: number): [number, number] {
 export class DecodeCache {
   /** By buffer page; dense, so lookups stay fast (a sparse array becomes a dictionary). */
   readonly pages: (Int32Array | null)[];
+  /** Under the JIT: heat at which the counting interpreter leaves a head to the dispatcher. */
+  heatThreshold = HEAT_HOT;
   /** Result of the last `decodeAt`, for the interpreter. */
   w = 0;
   imm = 0;
@@ -50,7 +69,7 @@ export class DecodeCache {
   }
 
   /** A placeholder page for "no page yet". */
-  readonly none = new Int32Array(8192);
+  readonly none = new Int32Array(PAGE_SLOTS);
 
   /** The decoded page holding virtual `pc` (translates for fetch; may throw TRAP). */
   pageFor(pc: number): Int32Array {
@@ -60,7 +79,12 @@ export class DecodeCache {
     // as mtval/stval. Only the page of the returned buffer offset is used.
     const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
     const p = off >>> PAGE_SHIFT;
-    return this.pages[p] ?? (this.pages[p] = new Int32Array(8192));
+    return this.pages[p] ?? (this.pages[p] = new Int32Array(PAGE_SLOTS));
+  }
+
+  /** The decoded page at physical page number p (made if missing), for its heat counters. */
+  page(p: number): Int32Array {
+    return this.pages[p] ?? (this.pages[p] = new Int32Array(PAGE_SLOTS));
   }
 
   /** Decodes the instruction at pc into `w`/`imm`, caching it in `page` at slot index i. */
@@ -85,6 +109,20 @@ export class DecodeCache {
   /** A store hit a page with decoded code: forget all of it. */
   pageWritten(page: number): void {
     this.pages[page]?.fill(0);
+  }
+
+  /**
+   * Bytes [from, to) (buffer offsets on one page) were written, and the page stays flagged
+   * (later stores are still reported): forget just the instructions that overlap them.
+   */
+  rangeWritten(page: number, from: number, to: number): void {
+    const code = this.pages[page];
+    if (!code) return;
+    const base = page << PAGE_SHIFT;
+    // An instruction starting up to 3 bytes before `from` may overlap it; slot i is byte i.
+    const lo = Math.max(0, (from - base - 3) & ~1);
+    const hi = Math.min(4096, to - base);
+    for (let i = lo; i < hi; i += 2) code[i] = 0;
   }
 
   /** Drops everything (e.g. when the machine state is restored). */

@@ -7,7 +7,7 @@ import { ENCODINGS, OP_NAMES } from '../isa/encodings.js';
 import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { Bus } from '../machine/bus.js';
-import { KEY_ILLEGAL, keyOf } from './decode-cache.js';
+import { HEAT_BASE, KEY_ILLEGAL, keyOf } from './decode-cache.js';
 import { Hart, StopReason } from './hart.js';
 import { PhysMemory } from './memory.js';
 import { TLB_MASK, TRAP } from './mmu.js';
@@ -63,29 +63,48 @@ const RS2 = '((w >>> 19) & 31)';
 const CSR = '((w >>> 19) & 4095)';
 
 /** The leaf for one op at one length. */
-function leaf(op: string, len: 2 | 4): string {
+function leaf(op: string, len: 2 | 4, counting: boolean): string {
   const sem = SEMANTICS[op];
   const opIndex = OP_INDEX[op];
   const names = { rs1: `x[${RS1}]`, rs2: `x[${RS2}]`, imm: 'imm', pc: 'pc', npc: `((pc + ${len}) | 0)`, OP: String(opIndex) };
   const macros = memoryMacros(SYNC);
   const writeRd = (v: string) => `x[${RD}] = ${v};`; // rd 0 is packed as the sink x[32]
+  // What follows a block's last instruction starts a block: the counting interpreter counts it.
+  const head = counting ? ' branched = true;' : '';
   if (sem.system) {
     // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts).
-    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}`;
+    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}${head}`;
   }
-  if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; n--; }`;
-  if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; n--;`;
+  if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; n--;${head} }`;
+  if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; n--;${head}`;
   const parts: string[] = [];
   if (sem.effect) parts.push(`${instantiate(sem.effect, names, macros)};`);
   if (sem.rd) parts.push(writeRd(instantiate(sem.rd, names, macros)));
   return `${parts.join(' ')} pc = (pc + ${len}) | 0; n--;`;
 }
 
-function generate(): string {
+/**
+ * The interpreter's body. The counting variant (for the JIT) also counts block heads, the
+ * instructions after a control transfer or system instruction, in the page's heat counters,
+ * and returns at one whose heat has reached the threshold (a block to compile, or compiled),
+ * once it has retired something: the dispatcher takes over there.
+ */
+function generate(counting: boolean): string {
   const cases: string[] = [];
   for (const op of OP_NAMES) {
-    for (const len of [2, 4] as const) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len)} break;`);
+    for (const len of [2, 4] as const) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len, counting)} break;`);
   }
+  const countHead = counting
+    ? `if (branched) {
+          branched = false;
+          const h = code[${HEAT_BASE} + (i >> 1)];
+          if (h >= heatT && n !== n0) {
+            ${SYNC};
+            return;
+          }
+          code[${HEAT_BASE} + (i >> 1)] = h + 1;
+        }`
+    : '';
   return `
   const x = hart.x, mem = hart.mem, u8 = mem.u8, u16 = mem.u16, i32 = mem.i32, mmu = hart.mmu, dc = hart.decodeCache;
   let rT = mmu.rTag, rO = mmu.rOff, wT = mmu.wTag, wO = mmu.wOff, xT = mmu.xTag, xO = mmu.xOff;
@@ -93,7 +112,7 @@ function generate(): string {
   // At most 2^30 instructions per call, so the countdown stays a small integer.
   const end = Math.min(limit, hart.icount + 1073741824);
   let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
-  let fpVa = -1, code = dc.none;
+  let fpVa = -1, code = dc.none;${counting ? '\n  let branched = false;\n  const n0 = n, heatT = dc.heatThreshold;' : ''}
   for (;;) {
     try {
       while (n > 0) {
@@ -102,7 +121,7 @@ function generate(): string {
           if (hart.service()) return;
           pc = hart.pc | 0;
           fpVa = -1;
-          ${RELOAD_TLB}
+          ${RELOAD_TLB}${counting ? '\n          branched = true;' : ''}
         }
         if ((pc & -4096) !== fpVa) {
           // Fetch TLB hit on a page already decoded: no call.
@@ -113,9 +132,10 @@ function generate(): string {
             ${SYNC};
             code = dc.pageFor(pc);
           }
-          fpVa = pc & -4096;
+          fpVa = pc & -4096;${counting ? '\n          if ((pc & 4095) === 0) branched = true; // a block split at the page end' : ''}
         }
         const i = pc & 4094;
+        ${countHead}
         let w = code[i], imm = code[i + 1];
         if (w === 0) {
           ${SYNC};
@@ -131,7 +151,7 @@ ${cases.join('\n')}
             hart.illegal(imm);
             pc = hart.pc | 0;
             fpVa = -1;
-            ${RELOAD_TLB}
+            ${RELOAD_TLB}${counting ? '\n            branched = true;' : ''}
             if (++traps > ${TRAP_STORM}) return;
         }
       }
@@ -144,7 +164,7 @@ ${cases.join('\n')}
       pc = hart.pc | 0;
       n = end - hart.icount;
       fpVa = -1;
-      ${RELOAD_TLB}
+      ${RELOAD_TLB}${counting ? '\n      branched = true;' : ''}
       if (++traps > ${TRAP_STORM}) return;
     }
   }`;
@@ -186,19 +206,25 @@ function train(run: RunFn): void {
   }
 }
 
-let compiled: RunFn | null = null;
+const compiled: (RunFn | null)[] = [null, null];
 
-/** The interpreter: runs until icount reaches `limit` or the hart asks to stop. */
-export function interpreter(): RunFn {
-  if (!compiled) {
-    const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function interp_run(hart, limit) {${generate()}\n}\n//# sourceURL=deja-interpreter.js`);
-    compiled = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
-    train(compiled);
+/**
+ * The interpreter: runs until icount reaches `limit` or the hart asks to stop. The counting
+ * variant (for the JIT's dispatcher) may also return earlier, at a hot block head.
+ */
+export function interpreter(counting = false): RunFn {
+  const k = counting ? 1 : 0;
+  let run = compiled[k];
+  if (!run) {
+    const name = counting ? 'interp_counting' : 'interp_run';
+    const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
+    run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
+    train(run);
   }
-  return compiled;
+  return run;
 }
 
 /** The generated source, for reading. */
-export function interpreterSource(): string {
-  return generate();
+export function interpreterSource(counting = false): string {
+  return generate(counting);
 }

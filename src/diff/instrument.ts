@@ -9,7 +9,7 @@
 // trace). The instrumented function is therefore the very code under test, injected faults
 // included, plus read-only observation points between its instructions.
 
-import { blockListing, blockSource, compileUnit } from '../jit/block-compiler.js';
+import { blockFunctions, blockListing, blockSource, compileUnit } from '../jit/block-compiler.js';
 import { buildTrace, traceListing } from '../jit/trace-compiler.js';
 import { Block, Trace } from '../jit/unit.js';
 import type { Hart } from '../cpu/hart.js';
@@ -62,7 +62,9 @@ export function instrumentUnit(u: Block | Trace, hart: Hart): Instrumented | str
     })
     .join('\n');
   if (u instanceof Block) {
-    const fn = compileUnit<UnitFn>(`diff_block_${u.id}_${u.vpc.toString(16)}`, 'hart, limit', body, hart);
+    // Its direct links stay unset: every block it runs returns to the dispatcher, which
+    // the lockstep observer watches.
+    const { fn } = blockFunctions(`diff_block_${u.id}_${u.vpc.toString(16)}`, body, hart);
     return { fn, locals };
   }
   const name = `diff_trace_${u.id}_${u.head.vpc.toString(16)}`;

@@ -5,14 +5,20 @@ import { decode } from '../isa/decode.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { disassemble } from '../isa/disasm.js';
 import type { PhysMemory } from '../cpu/memory.js';
-import { TRAP } from '../cpu/mmu.js';
+import { TLB_MASK, TRAP } from '../cpu/mmu.js';
 import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, kindOf, type Insn, type UnitEnv } from './emit.js';
-import { Block, type BlockFn } from './unit.js';
+import { Block, type BlockFn, type LinkFn } from './unit.js';
 import { withWrongImm, wrongImmIndex, type FaultKind } from './faults.js';
 
-/** Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through. */
+/**
+ * Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through, 2 an indirect
+ * jump (whose last target the block may call directly, if it comes again).
+ */
 export const SLOT_TAKEN = 0;
 export const SLOT_NEXT = 1;
+export const SLOT_INDIRECT = 2;
+/** Not an exit: the block after a call, run when the callee returns (see leaveBy). */
+export const SLOT_RETURN = 3;
 
 /**
  * Reads the block starting at buffer offset `off` (virtual `pc`). It ends after a control
@@ -51,17 +57,63 @@ export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number
   return new Block(pc >>> 0, off, priv, insns, insns.length, exits);
 }
 
-const blockEnv: UnitEnv = {
-  read: (r) => `x[${r}]`,
-  write: (r, v) => `x[${r}] = ${v};`,
-  sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
-  leave: (pc, k, exit) => `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
-  flush: () => '',
-};
+/**
+ * Leaving a block by exit `slot`: while the caller allows (depth `d`), the budget admits it
+ * and the exit is linked, the block calls its successor directly (the link is a variable of
+ * the block's closure, so the call site stays monomorphic); otherwise it returns
+ * `exitCode(id, slot)` to the dispatcher. A successor on another virtual page is entered
+ * only while the fetch TLB maps it where it was translated (O<slot>, set with the link); an
+ * indirect jump's successor only if the target is the one linked (P2).
+ */
+function leaveBy(b: Block, pc: string, k: number, slot: number): string {
+  let guard = `d > 0 && L${slot} !== null && ic + ${k} + N${slot} <= limit`;
+  if (slot === SLOT_INDIRECT) {
+    guard += ` && (t >>> 0) === P2 && (vpn = t >>> 12, hart.mmu.xTag[vpn & ${TLB_MASK}] === vpn && hart.mmu.xOff[vpn & ${TLB_MASK}] === O2)`;
+  } else if (b.cross[slot] === 1) {
+    const vpn = b.exitPcs[slot] >>> 12;
+    guard += ` && hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === O${slot}`;
+  }
+  const ret = returnPc(b);
+  if (ret === null || slot === SLOT_NEXT) {
+    return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? L${slot}(hart, limit, d - 1) : ${exitCode(b.id, slot)}; }`;
+  }
+  // A call: when the callee's blocks come back here by a return (exit code slot 2, pc at
+  // the call's return address, nothing else in between), run on into the block there (L3).
+  const vpn = ret >>> 12;
+  const mapped = `hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === ${b.pageOff}`;
+  const back = `(rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && L3 !== null && d > 1 && hart.icount + N3 <= limit && ${mapped}`;
+  return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(b.id, slot)}; const rr = L${slot}(hart, limit, d - 1); return ${back} ? L3(hart, limit, d - 1) : rr; }`;
+}
+
+/**
+ * The return address of a block that ends in a call (a jump that links), when it lies on
+ * the block's own page (so the callee's return finds it mapped where it was): else null.
+ */
+export function returnPc(b: Block): number | null {
+  const last = b.insns[b.insns.length - 1];
+  if (!last || (last.d.op !== 'jal' && last.d.op !== 'jalr') || last.d.rd === 0) return null;
+  const end = (last.pc + last.d.len) >>> 0;
+  return (end & 4095) === 0 ? null : end;
+}
+
+/** What a block returns when it leaves by exit `slot` (the dispatcher decodes it). */
+export function exitCode(id: number, slot: number): number {
+  return id * 4 + slot;
+}
+
+function blockEnv(b: Block): UnitEnv {
+  return {
+    read: (r) => `x[${r}]`,
+    write: (r, v) => `x[${r}] = ${v};`,
+    sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
+    leave: (pc, k, exit) => (exit < 0 ? `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }` : leaveBy(b, pc, k, exit)),
+    flush: () => '',
+  };
+}
 
 /** The body of a block's function. */
 export function blockSource(b: Block, annotate = false, fault: FaultKind | null = null): string {
-  const base = blockEnv;
+  const base = blockEnv(b);
   // missing-icount: every exit of the block counts one instruction too few.
   const env: UnitEnv = fault === 'missing-icount' ? { ...base, leave: (pc, k, exit) => base.leave(pc, k - 1, exit) } : base;
   const bad = fault === 'wrong-imm' ? wrongImmIndex(b) : -1;
@@ -96,7 +148,7 @@ export function selfLoop(b: Block): boolean {
 
 /** The back-edge of a self-looping block: count the pass, leave if the next would pass the limit. */
 function backEdge(b: Block): string {
-  return `{ ic += ${b.n}; if (ic + ${b.n} > limit) { hart.pc = ${hex(b.vpc)}; hart.icount = ic; return ${SLOT_TAKEN}; } continue; }`;
+  return `{ ic += ${b.n}; if (ic + ${b.n} > limit) { hart.pc = ${hex(b.vpc)}; hart.icount = ic; return ${exitCode(b.id, SLOT_TAKEN)}; } continue; }`;
 }
 
 /** The TLB arrays a unit's fast paths read (after `const mmu = hart.mmu`), as declarations. */
@@ -123,7 +175,7 @@ function insnSource(i: Insn, k: number, env: UnitEnv, b: Block, loops: boolean):
       ];
     case 'jump': {
       const j = emitJump(i, env);
-      return [j.code, loops ? backEdge(b) : env.leave(j.target, k + 1, j.fixed === null ? -1 : SLOT_TAKEN)];
+      return [j.code, loops ? backEdge(b) : env.leave(j.target, k + 1, j.fixed === null ? SLOT_INDIRECT : SLOT_TAKEN)];
     }
     case 'system':
       return [emitSystem(i, k, env)];
@@ -142,9 +194,31 @@ export function compileUnit<F>(name: string, params: string, body: string, hart:
   return factory(hart.x, mem.u8, mem.u16, mem.i32, mulh, mulhsu, mulhu, TRAP) as F;
 }
 
-export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }, fault: FaultKind | null = null): BlockFn {
+/**
+ * Compiles a block's source (as blockSource made it) into its function and the setter of
+ * its direct links: `link(slot, fn, n, pageOff, pc)` makes exit `slot` call `fn`, the block
+ * of `n` instructions at virtual `pc` translated from the page at `pageOff`, or (fn null)
+ * return to the dispatcher.
+ */
+export function blockFunctions(name: string, source: string, hart: { x: Int32Array; mem: PhysMemory }): { fn: BlockFn; link: LinkFn } {
+  const factory = compileUnit<() => [BlockFn, LinkFn]>(
+    `${name}_factory`,
+    '',
+    [
+      'let L0 = null, L1 = null, L2 = null, L3 = null, N0 = 0, N1 = 0, N2 = 0, N3 = 0, O0 = 0, O1 = 0, O2 = 0, P2 = -1;',
+      `return [function ${name}(hart, limit, d) {\n  ${source}\n}, (s, f, n, o, p) => {`,
+      '  if (s === 0) { L0 = f; N0 = n; O0 = o; } else if (s === 1) { L1 = f; N1 = n; O1 = o; } else if (s === 2) { L2 = f; N2 = n; O2 = o; P2 = p; } else { L3 = f; N3 = n; }',
+      '}];',
+    ].join('\n  '),
+    hart,
+  );
+  const [fn, link] = factory();
+  return { fn, link };
+}
+
+export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }, fault: FaultKind | null = null): { fn: BlockFn; link: LinkFn } {
   b.source = blockSource(b, false, fault);
-  return compileUnit<BlockFn>(`block_${b.id}_${b.vpc.toString(16)}`, 'hart, limit', b.source, hart);
+  return blockFunctions(`block_${b.id}_${b.vpc.toString(16)}`, b.source, hart);
 }
 
 /** A block's guest disassembly, one instruction a line. */

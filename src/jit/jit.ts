@@ -6,7 +6,8 @@ import { StopReason, type Hart } from '../cpu/hart.js';
 import { PAGE_CODE, PAGE_SHIFT } from '../cpu/memory.js';
 import { TLB_MASK, TRAP } from '../cpu/mmu.js';
 import { interpreter, TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
-import { blockListing, blockSource, compileBlock, scanBlock } from './block-compiler.js';
+import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
+import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT, SLOT_RETURN } from './block-compiler.js';
 import { hex, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
 import { buildTrace, compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
@@ -77,6 +78,23 @@ interface Recording {
   path: number[];
   tree: Trace | null;
   site: ExitSite | null;
+  /** Return addresses of the calls the path has made and not returned from. */
+  calls: number[];
+  /** The call stack (as a key) each recorded block ran under. */
+  contexts: string[];
+}
+
+/** A new recording from `head` (a new trace) or from a side exit of `tree`. */
+function recordingAt(head: Block, tree: Trace | null, site: ExitSite | null): Recording {
+  return { head, blocks: [], path: [], tree, site, calls: [], contexts: [] };
+}
+
+/** Tracks calls and returns across a recorded block's end (a return pops, a call pushes). */
+function followCall(calls: number[], b: Block): void {
+  const last = b.insns[b.insns.length - 1].d;
+  if (last.op !== 'jal' && last.op !== 'jalr') return;
+  if (last.rd !== 0) calls.push((b.insns[b.insns.length - 1].pc + last.len) >>> 0);
+  else if (last.op === 'jalr') calls.pop();
 }
 
 /** The exit slot a block left by, from the pc it left for: -1 if not a fixed exit. */
@@ -93,6 +111,12 @@ function dynamicEnd(b: Block): 'system' | 'indirect' | 'slow' {
   return k === 'system' ? 'system' : k === 'jump' && b.exitPcs.length === 0 ? 'indirect' : 'slow';
 }
 
+/** Times a block's indirect link may change target before it is left unlinked. */
+const MAX_INDIRECT_CHANGES = 1;
+
+/** Blocks a compiled block may run on into by direct calls before it returns to the dispatcher. */
+const CHAIN_DEPTH = 32;
+
 /** Branches a trace may grow (bounds the size of its function). */
 const MAX_BRANCHES = 8;
 
@@ -108,7 +132,7 @@ export class Jit {
   private readonly blocksOnPage = new Map<number, Block[]>();
   private readonly tracesOnPage = new Map<number, Trace[]>();
   private readonly jumpCache: (Block | null)[] = new Array<Block | null>(JC_SIZE).fill(null);
-  private readonly interp: RunFn = interpreter();
+  private readonly interp: RunFn = interpreter(true);
   private recording: Recording | null = null;
   private traceCount = 0;
   readonly traces: Trace[] = [];
@@ -135,6 +159,7 @@ export class Jit {
     readonly settings: JitSettings,
   ) {
     this.startIcount = hart.icount;
+    hart.decodeCache.heatThreshold = Math.min(settings.blockThreshold, HEAT_HOT);
     // No flush listener: a jump-cache hit is only taken while the fetch TLB maps the
     // block's page, so flushing the TLBs (satp, sfence.vma) is flushing the jump cache.
   }
@@ -148,7 +173,10 @@ export class Jit {
   codeWritten(page: number, from: number, to: number): void {
     const blocks = this.blocksOnPage.get(page);
     if (!blocks) return;
-    const hit = blocks.filter((b) => b.off < to && b.off + b.bytes > from);
+    // A page whose blocks are all cold gives them all up: they cost nothing to find again,
+    // and the page's later stores (often the page being reused for data) stay fast.
+    const hot = blocks.some((b) => b.fn !== null);
+    const hit = hot ? blocks.filter((b) => b.off < to && b.off + b.bytes > from) : blocks;
     if (hit.length === 0) {
       this.hart.mem.pageFlags[page] |= PAGE_CODE;
       return;
@@ -169,6 +197,8 @@ export class Jit {
 
   private dropBlock(b: Block): void {
     b.valid = false;
+    const heat = this.hart.decodeCache.pages[b.off >>> PAGE_SHIFT];
+    if (heat) heat[heatIndex(b.off)] = 0;
     if (b.trace) this.dropTrace(b.trace);
     const f = this.settings.fault;
     if (f?.kind === 'stale-link' && this.faultSite === null && b.id >= f.from) {
@@ -193,7 +223,10 @@ export class Jit {
     if (!t.valid) return;
     t.valid = false;
     this.stats.traceUnlinks++;
-    if (t.head.trace === t) t.head.trace = null;
+    if (t.head.trace === t) {
+      t.head.trace = null;
+      this.refreshIncoming(t.head);
+    }
     this.unlinkOutgoing(t);
     for (const p of t.pages()) {
       const list = this.tracesOnPage.get(p);
@@ -206,8 +239,19 @@ export class Jit {
 
   private unlinkIncoming(b: Block): void {
     for (const [u, s] of b.incoming) {
-      if (u.links[s] === b) {
+      if (s === SLOT_INDIRECT) {
+        if (u instanceof Block && u.indirect === b) {
+          u.indirect = null;
+          this.setDirect(u, s);
+        }
+      } else if (s === SLOT_RETURN) {
+        if (u instanceof Block && u.returnTo === b) {
+          u.returnTo = null;
+          this.setDirect(u, s);
+        }
+      } else if (u.links[s] === b) {
         u.links[s] = null;
+        this.setDirect(u, s);
         this.stats.linksBroken++;
       }
     }
@@ -215,10 +259,20 @@ export class Jit {
   }
 
   private unlinkOutgoing(u: Unit): void {
+    if (u instanceof Block) {
+      this.unlinkIndirect(u);
+      const r = u.returnTo;
+      if (r !== null) {
+        u.returnTo = null;
+        const i = r.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_RETURN);
+        if (i >= 0) r.incoming.splice(i, 1);
+      }
+    }
     for (let s = 0; s < u.links.length; s++) {
       const t = u.links[s];
       if (!t) continue;
       u.links[s] = null;
+      this.setDirect(u, s);
       const i = t.incoming.findIndex(([v, vs]) => v === u && vs === s);
       if (i >= 0) t.incoming.splice(i, 1);
     }
@@ -226,10 +280,74 @@ export class Jit {
 
   private link(u: Unit, slot: number, b: Block): void {
     if (u.exitPcs[slot] !== b.vpc) return;
-    if (u.loopEdge[slot] === 1) b.loopHead = true;
     u.links[slot] = b;
     b.incoming.push([u, slot]);
     this.stats.linksMade++;
+    if (u.loopEdge[slot] === 1 && !b.loopHead) {
+      b.loopHead = true;
+      this.refreshIncoming(b);
+    } else this.setDirect(u, slot);
+  }
+
+  /**
+   * Whether compiled blocks that link to `b` may call it directly. A trace head must be
+   * entered through the dispatcher (which runs the trace), and so must a loop head the trace
+   * tier still counts toward a trace.
+   */
+  private chainable(b: Block): boolean {
+    return b.valid && b.fn !== null && b.trace === null && !(this.settings.tier === 'trace' && b.loopHead && !b.noTrace);
+  }
+
+  /** Makes a compiled block's direct link at `slot` agree with its link there. */
+  private setDirect(u: Unit, slot: number): void {
+    if (!(u instanceof Block) || u.linkFn === null) return;
+    const t = slot === SLOT_INDIRECT ? u.indirect : slot === SLOT_RETURN ? u.returnTo : u.links[slot];
+    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff, t.vpc);
+    else u.linkFn(slot, null, 0, 0, -1);
+  }
+
+  /**
+   * A block that ends in a call runs on into the block at the return address when the
+   * callee's blocks return there (block-compiler.ts, leaveBy): that block is found (or
+   * made) now, on the same physical page.
+   */
+  private linkReturn(b: Block): void {
+    const pc = returnPc(b);
+    if (pc === null) return;
+    const off = b.off + b.bytes;
+    let r: Block | null = this.byStart.get(off) ?? null;
+    while (r !== null && (r.vpc !== pc || r.priv !== b.priv)) r = r.sameStart;
+    if (r === null) r = this.discover(pc, off, b.priv);
+    if (!r.compilable) return;
+    b.returnTo = r;
+    r.incoming.push([b, SLOT_RETURN]);
+    this.setDirect(b, SLOT_RETURN);
+  }
+
+  /** A compiled block's indirect jump went to `b`: the block calls it directly while it goes there again. */
+  private linkIndirect(u: Block, b: Block): void {
+    if (u.indirect === b) return;
+    this.unlinkIndirect(u);
+    // A jump whose target keeps changing (a return to many callers) stays with the
+    // dispatcher: relinking would cost more than it saves.
+    if (++u.indirectChanges > MAX_INDIRECT_CHANGES) return;
+    u.indirect = b;
+    b.incoming.push([u, SLOT_INDIRECT]);
+    this.setDirect(u, SLOT_INDIRECT);
+  }
+
+  private unlinkIndirect(u: Block): void {
+    const old = u.indirect;
+    if (old === null) return;
+    u.indirect = null;
+    const i = old.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_INDIRECT);
+    if (i >= 0) old.incoming.splice(i, 1);
+    this.setDirect(u, SLOT_INDIRECT);
+  }
+
+  /** After `b` changed (compiled, became a head, gained or lost a trace): its callers' direct links. */
+  private refreshIncoming(b: Block): void {
+    for (const [u, s] of b.incoming) this.setDirect(u, s);
   }
 
   /** True when the fetch TLB maps the block's virtual page to its physical page now. */
@@ -264,10 +382,10 @@ export class Jit {
     return b;
   }
 
-  private discover(pc: number, off: number): Block {
+  private discover(pc: number, off: number, priv: number = this.hart.priv): Block {
     const hart = this.hart;
     const mem = hart.mem;
-    const b = scanBlock(mem, off, pc, hart.priv, this.settings.maxBlockInsns);
+    const b = scanBlock(mem, off, pc, priv, this.settings.maxBlockInsns);
     b.sameStart = this.byStart.get(off) ?? null;
     this.byStart.set(off, b);
     const page = off >>> PAGE_SHIFT;
@@ -282,8 +400,25 @@ export class Jit {
     return b;
   }
 
+  /** The heat counter of blocks starting at b's first byte: its page's slot (decode-cache.ts). */
+  private heatPage(b: Block): Int32Array {
+    return this.hart.decodeCache.page(b.off >>> PAGE_SHIFT);
+  }
+
+  /** A cold block is about to run: count it, and compile it once it is hot enough. */
+  private warm(b: Block): void {
+    const page = this.heatPage(b);
+    const i = heatIndex(b.off);
+    const h = page[i];
+    if (!b.compilable) page[i] = HEAT_NEVER;
+    else if (h < this.settings.blockThreshold) page[i] = h + 1;
+    else if (this.stats.blocksCompiled < this.settings.blockLimit) this.compile(b);
+    else page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
+  }
+
   private compile(b: Block): void {
     const t0 = this.now();
+    this.heatPage(b)[heatIndex(b.off)] = HEAT_HOT; // the counting interpreter hands it to the dispatcher
     b.id = this.stats.blocksCompiled++;
     this.blocks.push(b);
     const f = this.settings.fault;
@@ -291,7 +426,12 @@ export class Jit {
       b.fault = f.kind;
       this.faultSite = { kind: f.kind, unit: 'block', id: b.id, pc: b.vpc };
     }
-    b.fn = compileBlock(b, this.hart, b.fault);
+    const { fn, link } = compileBlock(b, this.hart, b.fault);
+    b.fn = fn;
+    b.linkFn = link;
+    for (let s = 0; s < b.links.length; s++) this.setDirect(b, s);
+    this.linkReturn(b);
+    this.refreshIncoming(b);
     this.stats.blockCompileMs += this.now() - t0;
     if (this.settings.dumpBlocks.has(b.vpc)) {
       this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${blockSource(b, true, b.fault)}\n`);
@@ -308,11 +448,13 @@ export class Jit {
     head.noTrace = true; // one formation attempt per head; a dropped trace frees it again
     // Only a path that returns to its head gains from registers in locals: a straight
     // path pays for loading and writing them back on every run, more than linked blocks.
-    if (!loops) return;
-    const id = this.traceCount++;
-    if (id >= this.settings.traceLimit) return;
-    head.noTrace = false;
-    this.install(id, path, null);
+    const id = loops ? this.traceCount++ : -1;
+    if (loops && id < this.settings.traceLimit) {
+      head.noTrace = false;
+      this.install(id, path, null);
+    }
+    // The head no longer counts toward a trace: blocks may now call it (or its trace) directly.
+    this.refreshIncoming(head);
   }
 
   private growTrace(old: Trace, site: ExitSite, branch: TracePath): void {
@@ -344,6 +486,7 @@ export class Jit {
       this.traces[this.traces.indexOf(old)] = t;
     } else this.traces.push(t);
     head.trace = t;
+    this.refreshIncoming(head);
     for (const p of t.pages()) {
       let list = this.tracesOnPage.get(p);
       if (!list) this.tracesOnPage.set(p, (list = []));
@@ -359,19 +502,24 @@ export class Jit {
     const rec = this.recording!;
     if (b === rec.head && (rec.blocks.length > 0 || rec.tree !== null)) return this.finishTrace(true);
     // A branch may run on through another trace's head (as blocks); a new path stops there.
-    if ((b.trace !== null && rec.tree === null) || !b.compilable || rec.blocks.includes(b)) {
+    if (rec.blocks.length > 0) followCall(rec.calls, rec.blocks[rec.blocks.length - 1]);
+    // A cycle is a block met again under the same calls: a loop the path does not close.
+    // The same function called twice (a helper in a loop body) is not one.
+    const context = rec.calls.join(',');
+    if ((b.trace !== null && rec.tree === null) || !b.compilable || rec.blocks.some((p, i) => p === b && rec.contexts[i] === context)) {
       if (rec.blocks.length === 0) this.recording = null;
       else this.finishTrace(false);
       return;
     }
     rec.blocks.push(b);
+    rec.contexts.push(context);
   }
 
   /** A trace left by `slot`: a hot side exit starts recording a branch there. */
   private exitTaken(tr: Trace, slot: number): void {
     if (++tr.exitCounts[slot] !== this.settings.traceThreshold || tr.branchCount >= MAX_BRANCHES) return;
     if (this.recording !== null || !tr.valid) return;
-    this.recording = { head: tr.head, blocks: [], path: [], tree: tr, site: tr.sites[slot] };
+    this.recording = recordingAt(tr.head, tr, tr.sites[slot]);
   }
 
   /** The run loop for the block and trace tiers (same contract as the interpreter's). */
@@ -382,12 +530,15 @@ export class Jit {
     const traceTier = settings.tier === 'trace';
     let prev: Unit | null = null;
     let slot = -1;
+    // A compiled block that just left by an indirect jump (it links to where it went).
+    let indirectFrom: Block | null = null;
     let traps = 0;
     for (;;) {
       try {
         for (;;) {
           if (hart.attention) {
             prev = null;
+            indirectFrom = null;
             if (this.recording !== null) this.recording = null;
             if (hart.service()) return;
           }
@@ -401,7 +552,9 @@ export class Jit {
           if (b === null) {
             b = this.lookup(hart.pc);
             if (prev !== null && slot >= 0 && prev.valid) this.link(prev, slot, b);
+            else if (indirectFrom !== null && indirectFrom.valid && b.compilable) this.linkIndirect(indirectFrom, b);
           }
+          indirectFrom = null;
           if (this.recording !== null) this.recordNext(b);
           const tr: Trace | null = b.trace;
           if (tr !== null && ic + tr.iterLen <= limit && this.recording === null) {
@@ -419,44 +572,52 @@ export class Jit {
           }
           if (ic + b.n > limit) {
             // I4: a unit that would pass the limit is not entered; the interpreter finishes.
+            // (It may stop sooner, at a hot head: the loop goes on from there.)
             this.last = null;
             this.recording = null;
+            prev = null;
             interp(hart, limit);
             st.insns.interp += hart.icount - ic;
-            return;
+            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+            continue;
           }
           if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= settings.traceThreshold) {
-            this.recording = { head: b, blocks: [], path: [], tree: null, site: null };
+            this.recording = recordingAt(b, null, null);
             this.recordNext(b);
           }
-          if (b.fn === null && b.count++ >= settings.blockThreshold && b.compilable && st.blocksCompiled < settings.blockLimit) this.compile(b);
+          if (b.fn === null) this.warm(b);
           this.last = b;
           if (b.fn !== null) {
             if (this.onUnit !== null) this.onUnit(b, ic);
-            // While a path is recorded, a self-looping block makes one pass at a time.
-            slot = b.fn(hart, this.recording === null ? limit : Math.min(limit, ic + b.n));
+            // While a path is recorded, a self-looping block makes one pass at a time, and
+            // blocks do not run on into their successors (the recorder sees each one).
+            const r: number = this.recording === null ? b.fn(hart, limit, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(limit, ic + b.n), 0);
             // A block that retires nothing has trapped (or is broken, under --jit-fault):
             // count it toward the trap storm, as the interpreter counts traps.
             if (hart.icount === ic && ++traps > TRAP_STORM) return;
-            if (this.onUnit === null && this.recording === null) {
-              // Follow links from compiled block to compiled block without going round the
-              // dispatcher, while nothing else needs it: no interrupt state change, no trace
-              // or loop head next (traces form there), and the budget allows (I4).
-              let at = hart.icount;
-              while (slot >= 0 && !hart.attention) {
-                const nb: Block | null = b.links[slot];
-                if (nb === null || nb.fn === null || nb.trace !== null || b.cross[slot] === 1 || (traceTier && nb.loopHead) || at + nb.n > limit) break;
-                b = nb;
-                slot = nb.fn(hart, limit);
-                if (hart.icount === at) break; // no progress: back to the dispatcher's checks
-                at = hart.icount;
+            // The block that left (the last of those that ran) and its exit.
+            if (r >= 0) {
+              b = this.blocks[r >> 2];
+              slot = r & 3;
+              if (slot === SLOT_INDIRECT) {
+                indirectFrom = b;
+                slot = -1;
               }
-              this.last = b;
-            }
+            } else slot = r;
+            this.last = b;
           }
-          else {
-            // A cold block runs in the interpreter; if it ran to its end, its exit is known
-            // from the pc, so it links and takes part in trace formation like a compiled one.
+          else if (this.recording === null) {
+            // Cold code runs in the interpreter until it reaches a hot head (a block to
+            // compile, or compiled) or the limit: no dispatch per cold block.
+            prev = null;
+            interp(hart, limit);
+            st.insns.interp += hart.icount - ic;
+            // The interpreter returns without progress only from a trap storm: so does this loop.
+            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+            continue;
+          } else {
+            // While a path is recorded, a cold block runs alone; if it ran to its end, its
+            // exit is known from the pc, so it links and joins the path like a compiled one.
             const trapsBefore = hart.traps;
             interp(hart, ic + b.n);
             st.insns.interp += hart.icount - ic;
@@ -478,6 +639,7 @@ export class Jit {
       } catch (e) {
         if (e !== TRAP) throw e;
         prev = null;
+        indirectFrom = null;
         this.recording = null;
         hart.takeFault();
         if (++traps > TRAP_STORM) return;

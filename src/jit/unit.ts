@@ -10,8 +10,15 @@ import type { Insn } from './emit.js';
 import type { ExitSite, TracePath } from './trace-compiler.js';
 import type { FaultKind } from './faults.js';
 
-/** What a unit's generated function does: run, set hart.pc/icount, return an exit slot. */
-export type BlockFn = (hart: unknown, limit: number) => number;
+/**
+ * A block's generated function: runs, sets hart.pc/icount, and returns -1 (a dynamic exit)
+ * or `exitCode(id, slot)` of the block it left from: with depth `d` > 0 it may run on into
+ * its linked successors itself (block-compiler.ts).
+ */
+export type BlockFn = (hart: unknown, limit: number, d?: number) => number;
+/** Sets or clears (fn null) a block's direct link at an exit slot (block-compiler.ts). */
+export type LinkFn = (slot: number, fn: BlockFn | null, n: number, pageOff: number, pc: number) => void;
+/** A trace's generated function: runs, sets hart.pc/icount, returns an exit slot or -1. */
 export type TraceFn = (hart: unknown, limit: number) => number;
 
 export abstract class Unit {
@@ -21,18 +28,27 @@ export abstract class Unit {
   /** Successor by exit slot (null: not linked). */
   readonly links: (Block | null)[];
   /** 1 where the slot's target lies on another virtual page than the exit: re-checked against the fetch TLB. */
-  readonly cross: Uint8Array;
+  readonly cross: number[];
   /** The fixed target pc of each slot (unsigned), or -1. */
   readonly exitPcs: number[];
 
   /** 1 where the slot is a backward branch or jump (not a call): its target starts a loop. */
-  readonly loopEdge: Uint8Array;
+  readonly loopEdge: number[];
 
-  constructor(exitPcs: number[], fromPc: number[], fromCall: boolean[]) {
+  // Plain arrays: a block is made for every head the guest reaches, most never compiled,
+  // and typed arrays cost far more to allocate.
+  constructor(exitPcs: number[], fromPc: (i: number) => number, fromCall: (i: number) => boolean) {
+    const n = exitPcs.length;
     this.exitPcs = exitPcs;
-    this.loopEdge = Uint8Array.from(exitPcs, (t, i) => (t >= 0 && t <= fromPc[i] && !fromCall[i] ? 1 : 0));
-    this.links = exitPcs.map(() => null);
-    this.cross = Uint8Array.from(exitPcs, (t, i) => (t >= 0 && t >>> 12 !== fromPc[i] >>> 12 ? 1 : 0));
+    this.links = new Array<Block | null>(n).fill(null);
+    this.loopEdge = new Array<number>(n);
+    this.cross = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const t = exitPcs[i];
+      const from = fromPc(i);
+      this.loopEdge[i] = t >= 0 && t <= from && !fromCall(i) ? 1 : 0;
+      this.cross[i] = t >= 0 && t >>> 12 !== from >>> 12 ? 1 : 0;
+    }
   }
 }
 
@@ -40,8 +56,14 @@ export abstract class Unit {
 export class Block extends Unit {
   /** Compiled function, or null while cold (the interpreter runs it). */
   fn: BlockFn | null = null;
-  /** Executions while cold (toward the block threshold) and, once compiled, toward the trace threshold. */
-  count = 0;
+  /** Sets the direct links the compiled function follows itself (null while cold). */
+  linkFn: LinkFn | null = null;
+  /** The block an indirect jump at the end of this one last went to (its direct link). */
+  indirect: Block | null = null;
+  indirectChanges = 0;
+  /** For a block that ends in a call: the block at its return address (its direct link). */
+  returnTo: Block | null = null;
+  /** Executions at a loop head toward the trace threshold (cold ones count in the heat counters). */
   hot = 0;
   /** The trace that starts here; whoever runs this block runs it instead. */
   trace: Trace | null = null;
@@ -72,7 +94,8 @@ export class Block extends Unit {
   ) {
     const last = insns.length ? insns[insns.length - 1] : null;
     const call = last !== null && last.d.op === 'jal' && last.d.rd !== 0;
-    super(exitPcs, exitPcs.map(() => last?.pc ?? vpc), exitPcs.map(() => call));
+    const from = last?.pc ?? vpc;
+    super(exitPcs, () => from, () => call);
     this.compilable = insns.length > 0;
   }
 
@@ -121,7 +144,7 @@ export class Trace extends Unit {
     fromPcs: number[],
     fromCall: boolean[],
   ) {
-    super(exitPcs, fromPcs, fromCall);
+    super(exitPcs, (i) => fromPcs[i], (i) => fromCall[i]);
     this.iterLen = blocks.reduce((s, b) => s + b.n, 0);
   }
 

@@ -2,7 +2,7 @@
 // in slices that end exactly where an event is due (DESIGN.md I4).
 
 import { Hart, StopReason } from '../cpu/hart.js';
-import { PhysMemory, PAGE_WATCH, PAGE_SHIFT } from '../cpu/memory.js';
+import { PhysMemory, PAGE_CODE, PAGE_WATCH, PAGE_SHIFT } from '../cpu/memory.js';
 import { interpreter, type RunFn } from '../cpu/interpreter.js';
 import { UserError, ExitCode } from '../errors.js';
 import { Bus, type Device } from './bus.js';
@@ -237,8 +237,11 @@ export class Machine {
     this.runFn = jit.run;
     const decoded = this.hart.decodeCache;
     this.mem.codeWriteListener = (page, from, to) => {
-      decoded.pageWritten(page);
       jit.codeWritten(page, from, to);
+      // Where the JIT keeps the page flagged (code it still holds), only the written bytes
+      // lose their decoding; elsewhere the flag is gone, and so must all of it be.
+      if (this.mem.pageFlags[page] & PAGE_CODE) decoded.rangeWritten(page, from, to);
+      else decoded.pageWritten(page);
     };
   }
 
