@@ -23,18 +23,36 @@ const SYNC = '(hart.pc = pc >>> 0, hart.icount = end - n)';
  */
 export const TRAP_STORM = 10000;
 
+/**
+ * A compiled unit's last translation of a page (for one base register): `page` holds the
+ * page's virtual base (or 1: none), `off` its buffer offset. An access to the same page
+ * skips the TLB; slow paths (which may refill or evict TLB entries) forget it.
+ */
+export interface PageCache {
+  page: string;
+  off: string;
+}
+
 /** Memory macros with the TLB fast path inline; the slow path gets exact pc and icount. */
-export function memoryMacros(sync: string, afterSlow = ''): Record<string, (...a: string[]) => string> {
+export function memoryMacros(sync: string, afterSlow = '', loadCache: PageCache | null = null, storeCache: PageCache | null = null): Record<string, (...a: string[]) => string> {
   // `afterSlow` runs after every slow-path call (compiled units note there whether the call
   // needs them to leave), so the fast path carries no extra check.
   const slow = (call: string) => (afterSlow ? `(${sync}, s = ${call}, ${afterSlow}, s)` : `(${sync}, ${call})`);
-  const load = (width: number, signed: boolean, read: (idx: string) => string) => (addr: string) => {
+  // The TLB lookup for an access of `width` bytes at `a` (misaligned ones take the slow path),
+  // through the page cache when there is one: its page compare also checks the alignment.
+  const access = (width: number, tag: string, offs: string, cache: PageCache | null, use: (idx: string) => string, slowPath: string) => {
     const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
-    return `(a = ${addr}, vpn = a >>> 12, rT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${read(`rO[vpn & ${TLB_MASK}] + (a & 4095)`)} : ${slow(`hart.loadSlow(a, ${width}, ${signed})`)})`;
+    const hit = `vpn = a >>> 12, ${tag}[vpn & ${TLB_MASK}] === vpn${aligned}`;
+    if (!cache) return `${hit} ? ${use(`${offs}[vpn & ${TLB_MASK}] + (a & 4095)`)} : ${slowPath}`;
+    const { page, off } = cache;
+    const fill = `(${page} = a & -4096, ${off} = ${offs}[vpn & ${TLB_MASK}], ${use(`${off} + (a & 4095)`)})`;
+    return `(a & ${-4096 | (width - 1)}) === ${page} ? ${use(`${off} + (a & 4095)`)} : (${hit}) ? ${fill} : ${slowPath}`;
   };
+  const load = (width: number, signed: boolean, read: (idx: string) => string) => (addr: string) =>
+    `(a = ${addr}, ${access(width, 'rT', 'rO', loadCache, read, slow(`hart.loadSlow(a, ${width}, ${signed})`))})`;
   const store = (width: number, write: (idx: string) => string) => (addr: string, value: string) => {
-    const aligned = width === 1 ? '' : ` && (a & ${width - 1}) === 0`;
-    return `(a = ${addr}, t = ${value}, vpn = a >>> 12, wT[vpn & ${TLB_MASK}] === vpn${aligned} ? ${write(`wO[vpn & ${TLB_MASK}] + (a & 4095)`)} : ${afterSlow ? `(${sync}, hart.storeSlow(a, ${width}, t), ${afterSlow})` : `(${sync}, hart.storeSlow(a, ${width}, t))`})`;
+    const slowPath = afterSlow ? `(${sync}, hart.storeSlow(a, ${width}, t), ${afterSlow})` : `(${sync}, hart.storeSlow(a, ${width}, t))`;
+    return `(a = ${addr}, t = ${value}, ${access(width, 'wT', 'wO', storeCache, write, slowPath)})`;
   };
   return {
     LOAD32: load(4, true, (o) => `i32[(${o}) >> 2]`),

@@ -6,7 +6,7 @@
 import type { Decoded } from '../isa/decode.js';
 import { instantiate, SEMANTICS } from '../isa/semantics.js';
 import { OP_INDEX } from '../isa/semantics.js';
-import { memoryMacros } from '../cpu/interpreter.js';
+import { memoryMacros, type PageCache } from '../cpu/interpreter.js';
 
 /** A decoded guest instruction at its virtual pc (unsigned). */
 export interface Insn {
@@ -26,6 +26,40 @@ export interface UnitEnv {
   leave(pc: string, k: number, exit: number): string;
   /** Statements storing register locals back to hart.x (empty when registers live there). */
   flush(): string;
+  /** The unit's page caches (see pageCaches), or none. */
+  caches?: PageCaches;
+}
+
+/**
+ * Per-unit page caches, one for loads and one for stores per base register: repeated
+ * accesses to one page (a stack frame, an array walked by a loop) translate once. Every
+ * slow path forgets them all (it may have refilled or evicted TLB entries).
+ */
+export interface PageCaches {
+  load(r: number): PageCache;
+  store(r: number): PageCache;
+  /** `let` declarations, for the unit's prologue (empty if it has no loads or stores). */
+  decl: string;
+  /** Forgets every cached page (an expression). */
+  reset: string;
+}
+
+export function pageCaches(insns: Insn[]): PageCaches {
+  const loads = new Set<number>();
+  const stores = new Set<number>();
+  for (const { d } of insns) {
+    const mem = SEMANTICS[d.op].mem;
+    if (mem === 'load') loads.add(d.rs1);
+    else if (mem === 'store') stores.add(d.rs1);
+  }
+  const names = [...[...loads].map((r) => `lp${r}`), ...[...stores].map((r) => `sp${r}`)];
+  const decl = [...[...loads].map((r) => `lp${r} = 1, lo${r} = 0`), ...[...stores].map((r) => `sp${r} = 1, so${r} = 0`)];
+  return {
+    load: (r) => ({ page: `lp${r}`, off: `lo${r}` }),
+    store: (r) => ({ page: `sp${r}`, off: `so${r}` }),
+    decl: decl.length ? `let ${decl.join(', ')};` : '',
+    reset: names.length ? `${names.join(' = ')} = 1` : '',
+  };
 }
 
 /** An unsigned constant, as source. */
@@ -63,7 +97,10 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const sem = SEMANTICS[d.op];
   const names = operands(d, pc, env);
   // A slow path that needs the unit to leave sets `sl` (DESIGN.md I5, I6).
-  const macros = memoryMacros(env.sync(pc, k), 'sl = hart.attention');
+  const c = env.caches;
+  const macros = c && c.reset
+    ? memoryMacros(env.sync(pc, k), `sl = hart.attention, ${c.reset}`, c.load(d.rs1), c.store(d.rs1))
+    : memoryMacros(env.sync(pc, k), 'sl = hart.attention');
   let s = '';
   if (sem.effect) s += `${instantiate(sem.effect, names, macros)};`;
   if (sem.rd) {

@@ -8,7 +8,7 @@ import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
 import { compileUnit, SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
-import { branchCondition, emitJump, emitPlain, emitSystem, hex, kindOf, type UnitEnv } from './emit.js';
+import { branchCondition, emitJump, emitPlain, emitSystem, hex, kindOf, pageCaches, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
 
 /** A recorded path: its blocks, the exit slot each took, whether it returns to the head. */
@@ -72,9 +72,11 @@ function longest(p: TracePath, k0 = 0): number {
 export function buildTrace(id: number, root: TracePath, annotate = false, lostWriteback = false): { trace: Trace; body: string } {
   const paths = allPaths(root);
   const { used, written } = registers(paths);
-  const flush = written.map((r) => `x[${r}] = r${r};`).join(' ');
+  // Registers go back to the hart, and the loop passes (counted in a local) to the trace.
+  const stores = (regs: number[]) => [...regs.map((r) => `x[${r}] = r${r};`), 'T.loopIters += it;'].join(' ');
+  const flush = stores(written);
   // lost-writeback: side exits forget the first register the trace writes.
-  const sideFlush = lostWriteback ? written.slice(1).map((r) => `x[${r}] = r${r};`).join(' ') : flush;
+  const sideFlush = lostWriteback ? stores(written.slice(1)) : flush;
   const head = root.blocks[0];
   const maxLen = longest(root);
   const pcs: number[] = [];
@@ -89,12 +91,14 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
     sites.push(site);
     return pcs.length - 1;
   };
+  const caches = pageCaches(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   const env: UnitEnv = {
     read: (r) => `r${r}`,
     write: (r, v) => `r${r} = ${v};`,
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
     leave: (pc, k, exit) => `{ ${flush} hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
     flush: () => flush,
+    caches,
   };
 
   /** A path's code, starting `k0` instructions into the iteration, after block `prev`. */
@@ -164,7 +168,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
       if (kind === 'system' || (kind === 'jump' && tail.exitPcs.length === 0 && !p.loops)) return; // already left
     }
     if (p.loops) {
-      push(`ic += ${k}; T.loopIters++;`);
+      push(`ic += ${k}; it++;`);
       push(`if (ic + ${maxLen} > limit) ${env.leave(hex(head.vpc), 0, -1)}`);
       push('continue;');
       return;
@@ -181,10 +185,11 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   trace.iterLen = maxLen;
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
-  const prologue = ['let ic = hart.icount;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  const prologue = ['let ic = hart.icount, it = 0;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
   const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   if (tlb) prologue.push(`const ${tlb.slice(2)};`);
   if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
+  if (caches.decl) prologue.push(caches.decl);
   const src = [...prologue, 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`].join('\n  ');
   return { trace, body: src };
 }
