@@ -85,7 +85,17 @@ export class Machine {
   /** Set once the console has printed the kernel's panic line. */
   panicked = false;
   private panicMatch = 0;
-  runFn: RunFn = interpreter();
+  private run: RunFn | null = null;
+  /**
+   * Runs the CPU: the interpreter unless a JIT was installed (useJit). Made on first use, so
+   * a JIT run does not compile (and V8 does not optimize) an interpreter it never calls.
+   */
+  get runFn(): RunFn {
+    return (this.run ??= interpreter());
+  }
+  set runFn(f: RunFn) {
+    this.run = f;
+  }
   private tohost = -1;
   private trapStorms = 0;
   /** Where the guest was when it was found stuck in a trap loop (for the exit message). */
