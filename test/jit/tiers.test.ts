@@ -101,6 +101,21 @@ describe('--dump-block and --dump-trace', () => {
     expect((one.stats!.jit as { tracesCompiled: number }).tracesCompiled).toBeLessThan((all.stats!.jit as { tracesCompiled: number }).tracesCompiled);
   });
 
+  it('a loop that calls one helper twice becomes a trace through both calls', () => {
+    const program = programs.find((p) => p.name === 'calls')!;
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', '--dump-trace', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    // The first version of trace 0: loop2's path, which returns to its head.
+    const listing = r.stderr.split('--- generated ---')[0];
+    expect(listing).toMatch(/^trace 0: head 0x[0-9a-f]+, 5 blocks, .*loop$/m);
+    expect(listing).toMatch(/root path \(returns to head\)/);
+    // The helper's block is on the path twice (called from two return addresses).
+    const blocks = [...listing.matchAll(/block \d+ at (0x[0-9a-f]+)/g)].map((m) => m[1]);
+    const helper = blocks.find((pc, i) => blocks.indexOf(pc) !== i);
+    expect(helper, blocks.join(' ')).toBeDefined();
+    expect(blocks.filter((pc) => pc === helper)).toHaveLength(2);
+  });
+
   it('refuses a bad tier setting with a one-line usage error', () => {
     const r = deja(['run', '--elf', programs[0].elf, '--tier', 'turbo']);
     expect(r.status).toBe(2);
