@@ -108,9 +108,14 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
  * once it has retired something: the dispatcher takes over there.
  */
 function generate(counting: boolean): string {
+  // A leaf for each (op, length) some encoding decodes to: others cannot occur, and would
+  // only make the function V8 optimizes bigger.
+  const pairs = new Set(ENCODINGS.map((e) => `${e.op}/${e.len}`));
   const cases: string[] = [];
   for (const op of OP_NAMES) {
-    for (const len of [2, 4] as const) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len, counting)} break;`);
+    for (const len of [2, 4] as const) {
+      if (pairs.has(`${op}/${len}`)) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len, counting)} break;`);
+    }
   }
   const countHead = counting
     ? `if (branched) {
