@@ -515,10 +515,9 @@ export class Jit {
     rec.contexts.push(context);
   }
 
-  /** A trace left by `slot`: a hot side exit starts recording a branch there. */
+  /** A trace left by `slot` for the threshold-th time: a hot side exit starts recording a branch there. */
   private exitTaken(tr: Trace, slot: number): void {
-    if (++tr.exitCounts[slot] !== this.settings.traceThreshold || tr.branchCount >= MAX_BRANCHES) return;
-    if (this.recording !== null || !tr.valid) return;
+    if (tr.branchCount >= MAX_BRANCHES || this.recording !== null || !tr.valid) return;
     this.recording = recordingAt(tr.head, tr, tr.sites[slot]);
   }
 
@@ -528,6 +527,7 @@ export class Jit {
     const interp = this.interp;
     const settings = this.settings;
     const traceTier = settings.tier === 'trace';
+    const traceThreshold = settings.traceThreshold;
     let prev: Unit | null = null;
     let slot = -1;
     // A compiled block that just left by an indirect jump (it links to where it went).
@@ -564,7 +564,9 @@ export class Jit {
             tr.runs++;
             if (slot >= 0) {
               if (tr.isSide[slot] === 1) tr.sideExits++;
-              if (traceTier) this.exitTaken(tr, slot);
+              // At its threshold, a side exit may grow a branch (the count is kept here, not
+              // in exitTaken, so the common case makes no call).
+              if (++tr.exitCounts[slot] === traceThreshold && traceTier) this.exitTaken(tr, slot);
             }
             prev = tr;
             st.insns.trace += hart.icount - ic;
