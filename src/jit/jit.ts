@@ -1,17 +1,19 @@
 // The block and trace tiers: a code cache keyed by physical address, a virtual-pc jump
-// cache in front, links between units, invalidation on stores to code, trace formation,
-// and the dispatcher that runs it all with exact icount budgets (DESIGN.md I2, I4-I7).
+// cache in front, links between units (linker.ts), invalidation on stores to code, heat
+// counting and compilation, trace formation, and the dispatcher that runs it all with
+// exact icount budgets (DESIGN.md I2, I4-I7).
 
 import { StopReason, type Hart } from '../cpu/hart.js';
 import { PAGE_CODE, PAGE_SHIFT } from '../cpu/memory.js';
 import { TLB_MASK, TRAP } from '../cpu/mmu.js';
 import { interpreter, TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
 import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
-import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT, SLOT_RETURN } from './block-compiler.js';
+import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT } from './block-compiler.js';
 import { hex, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
 import { buildTrace, compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
+import { Linker } from './linker.js';
 
 export interface JitSettings {
   /** 'block' runs blocks only; 'trace' also forms traces. */
@@ -111,9 +113,6 @@ function dynamicEnd(b: Block): 'system' | 'indirect' | 'slow' {
   return k === 'system' ? 'system' : k === 'jump' && b.exitPcs.length === 0 ? 'indirect' : 'slow';
 }
 
-/** Times a block's indirect link may change target before it is left unlinked. */
-const MAX_INDIRECT_CHANGES = 1;
-
 /** Blocks a compiled block may run on into by direct calls before it returns to the dispatcher. */
 const CHAIN_DEPTH = 32;
 
@@ -153,12 +152,15 @@ export class Jit {
   last: Unit | null = null;
 
   private readonly startIcount: number;
+  /** Links between units, and the direct calls compiled blocks make along them. */
+  private readonly linker: Linker;
 
   constructor(
     private readonly hart: Hart,
     readonly settings: JitSettings,
   ) {
     this.startIcount = hart.icount;
+    this.linker = new Linker(this.stats, settings.tier === 'trace');
     hart.decodeCache.heatThreshold = Math.min(settings.blockThreshold, HEAT_HOT);
     // No flush listener: a jump-cache hit is only taken while the fetch TLB maps the
     // block's page, so flushing the TLBs (satp, sfence.vma) is flushing the jump cache.
@@ -205,8 +207,8 @@ export class Jit {
       // Injected bug: the links into this block survive its invalidation.
       this.faultSite = { kind: f.kind, unit: 'block', id: b.id, pc: b.vpc };
       b.fault = f.kind;
-    } else this.unlinkIncoming(b);
-    this.unlinkOutgoing(b);
+    } else this.linker.unlinkIncoming(b);
+    this.linker.unlinkOutgoing(b);
     let p: Block | null = this.byStart.get(b.off) ?? null;
     if (p === b) {
       if (b.sameStart) this.byStart.set(b.off, b.sameStart);
@@ -225,9 +227,9 @@ export class Jit {
     this.stats.traceUnlinks++;
     if (t.head.trace === t) {
       t.head.trace = null;
-      this.refreshIncoming(t.head);
+      this.linker.refreshIncoming(t.head);
     }
-    this.unlinkOutgoing(t);
+    this.linker.unlinkOutgoing(t);
     for (const p of t.pages()) {
       const list = this.tracesOnPage.get(p);
       if (!list) continue;
@@ -235,75 +237,6 @@ export class Jit {
       if (i >= 0) list.splice(i, 1);
       if (!list.length) this.tracesOnPage.delete(p);
     }
-  }
-
-  private unlinkIncoming(b: Block): void {
-    for (const [u, s] of b.incoming) {
-      if (s === SLOT_INDIRECT) {
-        if (u instanceof Block && u.indirect === b) {
-          u.indirect = null;
-          this.setDirect(u, s);
-        }
-      } else if (s === SLOT_RETURN) {
-        if (u instanceof Block && u.returnTo === b) {
-          u.returnTo = null;
-          this.setDirect(u, s);
-        }
-      } else if (u.links[s] === b) {
-        u.links[s] = null;
-        this.setDirect(u, s);
-        this.stats.linksBroken++;
-      }
-    }
-    b.incoming.length = 0;
-  }
-
-  private unlinkOutgoing(u: Unit): void {
-    if (u instanceof Block) {
-      this.unlinkIndirect(u);
-      const r = u.returnTo;
-      if (r !== null) {
-        u.returnTo = null;
-        const i = r.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_RETURN);
-        if (i >= 0) r.incoming.splice(i, 1);
-      }
-    }
-    for (let s = 0; s < u.links.length; s++) {
-      const t = u.links[s];
-      if (!t) continue;
-      u.links[s] = null;
-      this.setDirect(u, s);
-      const i = t.incoming.findIndex(([v, vs]) => v === u && vs === s);
-      if (i >= 0) t.incoming.splice(i, 1);
-    }
-  }
-
-  private link(u: Unit, slot: number, b: Block): void {
-    if (u.exitPcs[slot] !== b.vpc) return;
-    u.links[slot] = b;
-    b.incoming.push([u, slot]);
-    this.stats.linksMade++;
-    if (u.loopEdge[slot] === 1 && !b.loopHead) {
-      b.loopHead = true;
-      this.refreshIncoming(b);
-    } else this.setDirect(u, slot);
-  }
-
-  /**
-   * Whether compiled blocks that link to `b` may call it directly. A trace head must be
-   * entered through the dispatcher (which runs the trace), and so must a loop head the trace
-   * tier still counts toward a trace.
-   */
-  private chainable(b: Block): boolean {
-    return b.valid && b.fn !== null && b.trace === null && !(this.settings.tier === 'trace' && b.loopHead && !b.noTrace);
-  }
-
-  /** Makes a compiled block's direct link at `slot` agree with its link there. */
-  private setDirect(u: Unit, slot: number): void {
-    if (!(u instanceof Block) || u.linkFn === null) return;
-    const t = slot === SLOT_INDIRECT ? u.indirect : slot === SLOT_RETURN ? u.returnTo : u.links[slot];
-    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff, t.vpc);
-    else u.linkFn(slot, null, 0, 0, -1);
   }
 
   /**
@@ -318,36 +251,7 @@ export class Jit {
     let r: Block | null = this.byStart.get(off) ?? null;
     while (r !== null && (r.vpc !== pc || r.priv !== b.priv)) r = r.sameStart;
     if (r === null) r = this.discover(pc, off, b.priv);
-    if (!r.compilable) return;
-    b.returnTo = r;
-    r.incoming.push([b, SLOT_RETURN]);
-    this.setDirect(b, SLOT_RETURN);
-  }
-
-  /** A compiled block's indirect jump went to `b`: the block calls it directly while it goes there again. */
-  private linkIndirect(u: Block, b: Block): void {
-    if (u.indirect === b) return;
-    this.unlinkIndirect(u);
-    // A jump whose target keeps changing (a return to many callers) stays with the
-    // dispatcher: relinking would cost more than it saves.
-    if (++u.indirectChanges > MAX_INDIRECT_CHANGES) return;
-    u.indirect = b;
-    b.incoming.push([u, SLOT_INDIRECT]);
-    this.setDirect(u, SLOT_INDIRECT);
-  }
-
-  private unlinkIndirect(u: Block): void {
-    const old = u.indirect;
-    if (old === null) return;
-    u.indirect = null;
-    const i = old.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_INDIRECT);
-    if (i >= 0) old.incoming.splice(i, 1);
-    this.setDirect(u, SLOT_INDIRECT);
-  }
-
-  /** After `b` changed (compiled, became a head, gained or lost a trace): its callers' direct links. */
-  private refreshIncoming(b: Block): void {
-    for (const [u, s] of b.incoming) this.setDirect(u, s);
+    if (r.compilable) this.linker.linkReturn(b, r);
   }
 
   /** True when the fetch TLB maps the block's virtual page to its physical page now. */
@@ -429,9 +333,9 @@ export class Jit {
     const { fn, link } = compileBlock(b, this.hart, b.fault);
     b.fn = fn;
     b.linkFn = link;
-    for (let s = 0; s < b.links.length; s++) this.setDirect(b, s);
+    for (let s = 0; s < b.links.length; s++) this.linker.setDirect(b, s);
     this.linkReturn(b);
-    this.refreshIncoming(b);
+    this.linker.refreshIncoming(b);
     this.stats.blockCompileMs += this.now() - t0;
     if (this.settings.dumpBlocks.has(b.vpc)) {
       this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${blockSource(b, true, b.fault)}\n`);
@@ -454,7 +358,7 @@ export class Jit {
       this.install(id, path, null);
     }
     // The head no longer counts toward a trace: blocks may now call it (or its trace) directly.
-    this.refreshIncoming(head);
+    this.linker.refreshIncoming(head);
   }
 
   private growTrace(old: Trace, site: ExitSite, branch: TracePath): void {
@@ -486,7 +390,7 @@ export class Jit {
       this.traces[this.traces.indexOf(old)] = t;
     } else this.traces.push(t);
     head.trace = t;
-    this.refreshIncoming(head);
+    this.linker.refreshIncoming(head);
     for (const p of t.pages()) {
       let list = this.tracesOnPage.get(p);
       if (!list) this.tracesOnPage.set(p, (list = []));
@@ -551,8 +455,8 @@ export class Jit {
           }
           if (b === null) {
             b = this.lookup(hart.pc);
-            if (prev !== null && slot >= 0 && prev.valid) this.link(prev, slot, b);
-            else if (indirectFrom !== null && indirectFrom.valid && b.compilable) this.linkIndirect(indirectFrom, b);
+            if (prev !== null && slot >= 0 && prev.valid) this.linker.link(prev, slot, b);
+            else if (indirectFrom !== null && indirectFrom.valid && b.compilable) this.linker.linkIndirect(indirectFrom, b);
           }
           indirectFrom = null;
           if (this.recording !== null) this.recordNext(b);

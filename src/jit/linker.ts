@@ -1,0 +1,126 @@
+// Links between compiled units (DESIGN.md, Linking and unlinking), and the direct calls
+// compiled blocks make along them. A unit's exit slot links to the block the dispatcher
+// found there; the target keeps the (unit, slot) pair in `incoming`, so dropping it clears
+// exactly those links. A compiled block also calls its linked successor itself (a variable
+// of its closure, set through `linkFn`) while the successor may be run that way; its
+// indirect jump remembers its last target, and a block ending in a call the block at its
+// return address (block-compiler.ts, leaveBy).
+
+import { SLOT_INDIRECT, SLOT_RETURN } from './block-compiler.js';
+import { Block, type Unit } from './unit.js';
+
+/** Times a block's indirect link may change target before it is left unlinked. */
+const MAX_INDIRECT_CHANGES = 1;
+
+export class Linker {
+  constructor(
+    private readonly stats: { linksMade: number; linksBroken: number },
+    /** Under the trace tier, a loop head still counting toward a trace is not called directly. */
+    private readonly traceTier: boolean,
+  ) {}
+
+  /** `b` is dropped: every link into it goes (and the direct calls along them). */
+  unlinkIncoming(b: Block): void {
+    for (const [u, s] of b.incoming) {
+      if (s === SLOT_INDIRECT) {
+        if (u instanceof Block && u.indirect === b) {
+          u.indirect = null;
+          this.setDirect(u, s);
+        }
+      } else if (s === SLOT_RETURN) {
+        if (u instanceof Block && u.returnTo === b) {
+          u.returnTo = null;
+          this.setDirect(u, s);
+        }
+      } else if (u.links[s] === b) {
+        u.links[s] = null;
+        this.setDirect(u, s);
+        this.stats.linksBroken++;
+      }
+    }
+    b.incoming.length = 0;
+  }
+
+  /** `u` is dropped: its links go. */
+  unlinkOutgoing(u: Unit): void {
+    if (u instanceof Block) {
+      this.unlinkIndirect(u);
+      const r = u.returnTo;
+      if (r !== null) {
+        u.returnTo = null;
+        const i = r.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_RETURN);
+        if (i >= 0) r.incoming.splice(i, 1);
+      }
+    }
+    for (let s = 0; s < u.links.length; s++) {
+      const t = u.links[s];
+      if (!t) continue;
+      u.links[s] = null;
+      this.setDirect(u, s);
+      const i = t.incoming.findIndex(([v, vs]) => v === u && vs === s);
+      if (i >= 0) t.incoming.splice(i, 1);
+    }
+  }
+
+  /** Links exit `slot` of `u` to `b`, which the dispatcher found there. */
+  link(u: Unit, slot: number, b: Block): void {
+    if (u.exitPcs[slot] !== b.vpc) return;
+    u.links[slot] = b;
+    b.incoming.push([u, slot]);
+    this.stats.linksMade++;
+    if (u.loopEdge[slot] === 1 && !b.loopHead) {
+      b.loopHead = true;
+      this.refreshIncoming(b);
+    } else this.setDirect(u, slot);
+  }
+
+  /**
+   * Whether compiled blocks that link to `b` may call it directly. A trace head must be
+   * entered through the dispatcher (which runs the trace), and so must a loop head the trace
+   * tier still counts toward a trace.
+   */
+  chainable(b: Block): boolean {
+    return b.valid && b.fn !== null && b.trace === null && !(this.traceTier && b.loopHead && !b.noTrace);
+  }
+
+  /** Makes a compiled block's direct link at `slot` agree with its link there. */
+  setDirect(u: Unit, slot: number): void {
+    if (!(u instanceof Block) || u.linkFn === null) return;
+    const t = slot === SLOT_INDIRECT ? u.indirect : slot === SLOT_RETURN ? u.returnTo : u.links[slot];
+    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff, t.vpc);
+    else u.linkFn(slot, null, 0, 0, -1);
+  }
+
+  /** `b` ends in a call whose return address starts `r` (on the same page). */
+  linkReturn(b: Block, r: Block): void {
+    b.returnTo = r;
+    r.incoming.push([b, SLOT_RETURN]);
+    this.setDirect(b, SLOT_RETURN);
+  }
+
+  /** A compiled block's indirect jump went to `b`: the block calls it directly while it goes there again. */
+  linkIndirect(u: Block, b: Block): void {
+    if (u.indirect === b) return;
+    this.unlinkIndirect(u);
+    // A jump whose target keeps changing (a return to many callers) stays with the
+    // dispatcher: relinking would cost more than it saves.
+    if (++u.indirectChanges > MAX_INDIRECT_CHANGES) return;
+    u.indirect = b;
+    b.incoming.push([u, SLOT_INDIRECT]);
+    this.setDirect(u, SLOT_INDIRECT);
+  }
+
+  private unlinkIndirect(u: Block): void {
+    const old = u.indirect;
+    if (old === null) return;
+    u.indirect = null;
+    const i = old.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_INDIRECT);
+    if (i >= 0) old.incoming.splice(i, 1);
+    this.setDirect(u, SLOT_INDIRECT);
+  }
+
+  /** After `b` changed (compiled, became a head, gained or lost a trace): its callers' direct links. */
+  refreshIncoming(b: Block): void {
+    for (const [u, s] of b.incoming) this.setDirect(u, s);
+  }
+}
