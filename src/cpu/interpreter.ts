@@ -4,10 +4,11 @@
 // slot. Neither decoding nor meaning is written by hand here.
 
 import { ENCODINGS, OP_NAMES } from '../isa/encodings.js';
+import { decode } from '../isa/decode.js';
 import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { Bus } from '../machine/bus.js';
-import { HEAT_BASE, KEY_ILLEGAL, keyOf } from './decode-cache.js';
+import { HEAT_BASE, HEAT_HOT, KEY_ILLEGAL, keyOf } from './decode-cache.js';
 import { Hart, StopReason } from './hart.js';
 import { PhysMemory } from './memory.js';
 import { TLB_MASK, TRAP } from './mmu.js';
@@ -214,20 +215,55 @@ function train(run: RunFn): void {
         hart.x[0] = 0;
         hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
         mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
-        // rs1 = x5, rs2 = x6 where the encoding leaves the fields free, so accesses can
-        // reach RAM and divisions divide.
-        let insn = e.match;
-        if (e.len === 4 && (e.mask & (31 << 15)) === 0) insn |= 5 << 15;
-        if (e.len === 4 && (e.mask & (31 << 20)) === 0) insn |= 6 << 20;
+        const insn = trainingWord(e);
         mem.i32[codeOff >> 2] = insn;
         mem.i32[(codeOff >> 2) + 1] = insn;
         hart.decodeCache.clear();
+        // The second time with heat threshold 1: the counting variant leaves at a hot head.
+        hart.decodeCache.heatThreshold = rep === 0 ? HEAT_HOT : 1;
         run(hart, hart.icount + 4);
         hart.stop = StopReason.None;
       }
     }
   }
+  // An interrupt, taken where the loop services the hart (a machine software interrupt,
+  // pending and enabled, on a few nops).
+  hart.reset(ramBase + codeOff);
+  hart.decodeCache.heatThreshold = HEAT_HOT;
+  for (let i = 0; i < 4; i++) mem.i32[(codeOff >> 2) + i] = 0x00000013;
+  hart.mtvec = ramBase + codeOff + 0x100;
+  mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
+  hart.decodeCache.clear();
+  hart.mstatus |= MSTATUS_MIE_BIT;
+  hart.mie = MIP_MSIP_BIT;
+  hart.setIrqLine(MIP_MSIP_BIT, true);
+  run(hart, hart.icount + 8);
+  hart.setIrqLine(MIP_MSIP_BIT, false);
+  hart.stop = StopReason.None;
 }
+
+/**
+ * An instruction word of encoding `e` for training: rs1 = x5, rs2 = x6 where a 32-bit
+ * encoding leaves the fields free, so accesses can reach RAM and divisions divide. Where
+ * all-zero free fields make the word another encoding or illegal (c.mv, c.jr, c.lui,
+ * c.lwsp and others reserve zero registers or immediates), free bits are set until it
+ * decodes as `e`: a leaf never trained would deoptimize the interpreter the first time a
+ * guest used it.
+ */
+function trainingWord(e: (typeof ENCODINGS)[number]): number {
+  let insn = e.match;
+  if (e.len === 4 && (e.mask & (31 << 15)) === 0) insn |= 5 << 15;
+  if (e.len === 4 && (e.mask & (31 << 20)) === 0) insn |= 6 << 20;
+  const free = ~e.mask & (e.len === 4 ? -1 : 0xffff);
+  for (const bits of [0, 0x0004, 0x0084, 0x0104, 0x1104, 0x10a4, 0x1ffc]) {
+    const w = (insn | (bits & free)) >>> 0;
+    if (decode(w)?.enc === e) return w | 0;
+  }
+  return insn;
+}
+
+const MSTATUS_MIE_BIT = 0x8;
+const MIP_MSIP_BIT = 0x8;
 
 const compiled: (RunFn | null)[] = [null, null];
 
