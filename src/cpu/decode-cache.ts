@@ -78,11 +78,10 @@ export class DecodeCache {
     // Translate pc itself, not its page base: a fetch fault must report the faulting pc
     // as mtval/stval. Only the page of the returned buffer offset is used.
     const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
-    const p = off >>> PAGE_SHIFT;
-    return this.pages[p] ?? (this.pages[p] = new Int32Array(PAGE_SLOTS));
+    return this.page(off >>> PAGE_SHIFT);
   }
 
-  /** The decoded page at physical page number p (made if missing), for its heat counters. */
+  /** The decoded page at physical page number p, made if missing. */
   page(p: number): Int32Array {
     return this.pages[p] ?? (this.pages[p] = new Int32Array(PAGE_SLOTS));
   }

@@ -12,7 +12,7 @@ import { withWrongImm, wrongImmIndex, type FaultKind } from './faults.js';
 
 /**
  * Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through, 2 an indirect
- * jump (whose last target the block may call directly, if it comes again).
+ * jump (never linked; its exit code tells a caller's block that its callee has returned).
  */
 export const SLOT_TAKEN = 0;
 export const SLOT_NEXT = 1;
@@ -62,14 +62,13 @@ export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number
  * and the exit is linked, the block calls its successor directly (the link is a variable of
  * the block's closure, so the call site stays monomorphic); otherwise it returns
  * `exitCode(id, slot)` to the dispatcher. A successor on another virtual page is entered
- * only while the fetch TLB maps it where it was translated (O<slot>, set with the link); an
- * indirect jump's successor only if the target is the one linked (P2).
+ * only while the fetch TLB maps it where it was translated (O<slot>, set with the link).
  */
 function leaveBy(b: Block, pc: string, k: number, slot: number): string {
+  // An indirect jump's target is looked up by the dispatcher.
+  if (slot === SLOT_INDIRECT) return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exitCode(b.id, slot)}; }`;
   let guard = `d > 0 && L${slot} !== null && ic + ${k} + N${slot} <= limit`;
-  if (slot === SLOT_INDIRECT) {
-    guard += ` && (t >>> 0) === P2 && (vpn = t >>> 12, hart.mmu.xTag[vpn & ${TLB_MASK}] === vpn && hart.mmu.xOff[vpn & ${TLB_MASK}] === O2)`;
-  } else if (b.cross[slot] === 1) {
+  if (b.cross[slot] === 1) {
     const vpn = b.exitPcs[slot] >>> 12;
     guard += ` && hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === O${slot}`;
   }
@@ -196,8 +195,8 @@ export function compileUnit<F>(name: string, params: string, body: string, hart:
 
 /**
  * Compiles a block's source (as blockSource made it) into its function and the setter of
- * its direct links: `link(slot, fn, n, pageOff, pc)` makes exit `slot` call `fn`, the block
- * of `n` instructions at virtual `pc` translated from the page at `pageOff`, or (fn null)
+ * its direct links: `link(slot, fn, n, pageOff)` makes exit `slot` (or SLOT_RETURN) call
+ * `fn`, a block of `n` instructions translated from the page at `pageOff`, or (fn null)
  * return to the dispatcher.
  */
 export function blockFunctions(name: string, source: string, hart: { x: Int32Array; mem: PhysMemory }): { fn: BlockFn; link: LinkFn } {
@@ -205,9 +204,9 @@ export function blockFunctions(name: string, source: string, hart: { x: Int32Arr
     `${name}_factory`,
     '',
     [
-      'let L0 = null, L1 = null, L2 = null, L3 = null, N0 = 0, N1 = 0, N2 = 0, N3 = 0, O0 = 0, O1 = 0, O2 = 0, P2 = -1;',
-      `return [function ${name}(hart, limit, d) {\n  ${source}\n}, (s, f, n, o, p) => {`,
-      '  if (s === 0) { L0 = f; N0 = n; O0 = o; } else if (s === 1) { L1 = f; N1 = n; O1 = o; } else if (s === 2) { L2 = f; N2 = n; O2 = o; P2 = p; } else { L3 = f; N3 = n; }',
+      'let L0 = null, L1 = null, L3 = null, N0 = 0, N1 = 0, N3 = 0, O0 = 0, O1 = 0;',
+      `return [function ${name}(hart, limit, d) {\n  ${source}\n}, (s, f, n, o) => {`,
+      '  if (s === 0) { L0 = f; N0 = n; O0 = o; } else if (s === 1) { L1 = f; N1 = n; O1 = o; } else { L3 = f; N3 = n; }',
       '}];',
     ].join('\n  '),
     hart,

@@ -247,10 +247,7 @@ export class Jit {
   private linkReturn(b: Block): void {
     const pc = returnPc(b);
     if (pc === null) return;
-    const off = b.off + b.bytes;
-    let r: Block | null = this.byStart.get(off) ?? null;
-    while (r !== null && (r.vpc !== pc || r.priv !== b.priv)) r = r.sameStart;
-    if (r === null) r = this.discover(pc, off, b.priv);
+    const r = this.blockAt(pc, b.off + b.bytes, b.priv);
     if (r.compilable) this.linker.linkReturn(b, r);
   }
 
@@ -279,14 +276,19 @@ export class Jit {
     }
     const pageOff = mmu.xTag[i] === vpn ? mmu.xOff[i] : hart.fetchSlow(pc) & ~4095;
     const off = pageOff + (pc & 4095);
-    b = this.byStart.get(off) ?? null;
-    while (b !== null && (b.vpc !== pc || b.priv !== hart.priv)) b = b.sameStart;
-    if (b === null) b = this.discover(pc, off);
+    b = this.blockAt(pc, off, hart.priv);
     this.jumpCache[j] = b;
     return b;
   }
 
-  private discover(pc: number, off: number, priv: number = this.hart.priv): Block {
+  /** The block at virtual `pc` (buffer offset `off`) for privilege `priv`, found or made. */
+  private blockAt(pc: number, off: number, priv: number): Block {
+    let b: Block | null = this.byStart.get(off) ?? null;
+    while (b !== null && (b.vpc !== pc || b.priv !== priv)) b = b.sameStart;
+    return b ?? this.discover(pc, off, priv);
+  }
+
+  private discover(pc: number, off: number, priv: number): Block {
     const hart = this.hart;
     const mem = hart.mem;
     const b = scanBlock(mem, off, pc, priv, this.settings.maxBlockInsns);
@@ -434,15 +436,12 @@ export class Jit {
     const traceThreshold = settings.traceThreshold;
     let prev: Unit | null = null;
     let slot = -1;
-    // A compiled block that just left by an indirect jump (it links to where it went).
-    let indirectFrom: Block | null = null;
     let traps = 0;
     for (;;) {
       try {
         for (;;) {
           if (hart.attention) {
             prev = null;
-            indirectFrom = null;
             if (this.recording !== null) this.recording = null;
             if (hart.service()) return;
           }
@@ -456,9 +455,7 @@ export class Jit {
           if (b === null) {
             b = this.lookup(hart.pc);
             if (prev !== null && slot >= 0 && prev.valid) this.linker.link(prev, slot, b);
-            else if (indirectFrom !== null && indirectFrom.valid && b.compilable) this.linker.linkIndirect(indirectFrom, b);
           }
-          indirectFrom = null;
           if (this.recording !== null) this.recordNext(b);
           const tr: Trace | null = b.trace;
           if (tr !== null && ic + tr.iterLen <= limit && this.recording === null) {
@@ -505,10 +502,7 @@ export class Jit {
             if (r >= 0) {
               b = this.blocks[r >> 2];
               slot = r & 3;
-              if (slot === SLOT_INDIRECT) {
-                indirectFrom = b;
-                slot = -1;
-              }
+              if (slot === SLOT_INDIRECT) slot = -1; // looked up, never linked
             } else slot = r;
             this.last = b;
           }
@@ -545,7 +539,6 @@ export class Jit {
       } catch (e) {
         if (e !== TRAP) throw e;
         prev = null;
-        indirectFrom = null;
         this.recording = null;
         hart.takeFault();
         if (++traps > TRAP_STORM) return;

@@ -2,15 +2,12 @@
 // compiled blocks make along them. A unit's exit slot links to the block the dispatcher
 // found there; the target keeps the (unit, slot) pair in `incoming`, so dropping it clears
 // exactly those links. A compiled block also calls its linked successor itself (a variable
-// of its closure, set through `linkFn`) while the successor may be run that way; its
-// indirect jump remembers its last target, and a block ending in a call the block at its
-// return address (block-compiler.ts, leaveBy).
+// of its closure, set through `linkFn`) while the successor may be run that way, and a
+// block ending in a call calls the block at its return address when the callee returns
+// there (block-compiler.ts, leaveBy).
 
-import { SLOT_INDIRECT, SLOT_RETURN } from './block-compiler.js';
+import { SLOT_RETURN } from './block-compiler.js';
 import { Block, type Unit } from './unit.js';
-
-/** Times a block's indirect link may change target before it is left unlinked. */
-const MAX_INDIRECT_CHANGES = 1;
 
 export class Linker {
   constructor(
@@ -22,12 +19,7 @@ export class Linker {
   /** `b` is dropped: every link into it goes (and the direct calls along them). */
   unlinkIncoming(b: Block): void {
     for (const [u, s] of b.incoming) {
-      if (s === SLOT_INDIRECT) {
-        if (u instanceof Block && u.indirect === b) {
-          u.indirect = null;
-          this.setDirect(u, s);
-        }
-      } else if (s === SLOT_RETURN) {
+      if (s === SLOT_RETURN) {
         if (u instanceof Block && u.returnTo === b) {
           u.returnTo = null;
           this.setDirect(u, s);
@@ -44,7 +36,6 @@ export class Linker {
   /** `u` is dropped: its links go. */
   unlinkOutgoing(u: Unit): void {
     if (u instanceof Block) {
-      this.unlinkIndirect(u);
       const r = u.returnTo;
       if (r !== null) {
         u.returnTo = null;
@@ -86,9 +77,9 @@ export class Linker {
   /** Makes a compiled block's direct link at `slot` agree with its link there. */
   setDirect(u: Unit, slot: number): void {
     if (!(u instanceof Block) || u.linkFn === null) return;
-    const t = slot === SLOT_INDIRECT ? u.indirect : slot === SLOT_RETURN ? u.returnTo : u.links[slot];
-    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff, t.vpc);
-    else u.linkFn(slot, null, 0, 0, -1);
+    const t = slot === SLOT_RETURN ? u.returnTo : u.links[slot];
+    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff);
+    else u.linkFn(slot, null, 0, 0);
   }
 
   /** `b` ends in a call whose return address starts `r` (on the same page). */
@@ -96,27 +87,6 @@ export class Linker {
     b.returnTo = r;
     r.incoming.push([b, SLOT_RETURN]);
     this.setDirect(b, SLOT_RETURN);
-  }
-
-  /** A compiled block's indirect jump went to `b`: the block calls it directly while it goes there again. */
-  linkIndirect(u: Block, b: Block): void {
-    if (u.indirect === b) return;
-    this.unlinkIndirect(u);
-    // A jump whose target keeps changing (a return to many callers) stays with the
-    // dispatcher: relinking would cost more than it saves.
-    if (++u.indirectChanges > MAX_INDIRECT_CHANGES) return;
-    u.indirect = b;
-    b.incoming.push([u, SLOT_INDIRECT]);
-    this.setDirect(u, SLOT_INDIRECT);
-  }
-
-  private unlinkIndirect(u: Block): void {
-    const old = u.indirect;
-    if (old === null) return;
-    u.indirect = null;
-    const i = old.incoming.findIndex(([v, vs]) => v === u && vs === SLOT_INDIRECT);
-    if (i >= 0) old.incoming.splice(i, 1);
-    this.setDirect(u, SLOT_INDIRECT);
   }
 
   /** After `b` changed (compiled, became a head, gained or lost a trace): its callers' direct links. */

@@ -17,7 +17,7 @@ import type { FaultKind } from './faults.js';
  */
 export type BlockFn = (hart: unknown, limit: number, d?: number) => number;
 /** Sets or clears (fn null) a block's direct link at an exit slot (block-compiler.ts). */
-export type LinkFn = (slot: number, fn: BlockFn | null, n: number, pageOff: number, pc: number) => void;
+export type LinkFn = (slot: number, fn: BlockFn | null, n: number, pageOff: number) => void;
 /** A trace's generated function: runs, sets hart.pc/icount, returns an exit slot or -1. */
 export type TraceFn = (hart: unknown, limit: number) => number;
 
@@ -58,9 +58,6 @@ export class Block extends Unit {
   fn: BlockFn | null = null;
   /** Sets the direct links the compiled function follows itself (null while cold). */
   linkFn: LinkFn | null = null;
-  /** The block an indirect jump at the end of this one last went to (its direct link). */
-  indirect: Block | null = null;
-  indirectChanges = 0;
   /** For a block that ends in a call: the block at its return address (its direct link). */
   returnTo: Block | null = null;
   /** Executions at a loop head toward the trace threshold (cold ones count in the heat counters). */
