@@ -473,22 +473,28 @@ export class Jit {
             st.insns.trace += hart.icount - ic;
             continue;
           }
-          if (ic + b.n > limit) {
-            // I4: a unit that would pass the limit is not entered; the interpreter finishes.
-            // (It may stop sooner, at a hot head: the loop goes on from there.)
-            this.last = null;
-            this.recording = null;
+          // I4: a unit that would pass the limit is not entered; the interpreter finishes.
+          const overBudget = ic + b.n > limit;
+          if (overBudget) this.recording = null;
+          else {
+            if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= traceThreshold) {
+              this.recording = recordingAt(b, null, null);
+              this.recordNext(b);
+            }
+            if (b.fn === null) this.warm(b);
+          }
+          if (overBudget || (b.fn === null && this.recording === null)) {
+            // Cold code (and the rest of the budget) runs in the interpreter until it reaches
+            // a hot head (a block to compile, or compiled) or the limit: no dispatch per
+            // cold block.
             prev = null;
+            this.last = null;
             interp(hart, limit);
             st.insns.interp += hart.icount - ic;
+            // The interpreter returns without progress only from a trap storm: so does this loop.
             if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
             continue;
           }
-          if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= settings.traceThreshold) {
-            this.recording = recordingAt(b, null, null);
-            this.recordNext(b);
-          }
-          if (b.fn === null) this.warm(b);
           this.last = b;
           if (b.fn !== null) {
             if (this.onUnit !== null) this.onUnit(b, ic);
@@ -506,16 +512,7 @@ export class Jit {
             } else slot = r;
             this.last = b;
           }
-          else if (this.recording === null) {
-            // Cold code runs in the interpreter until it reaches a hot head (a block to
-            // compile, or compiled) or the limit: no dispatch per cold block.
-            prev = null;
-            interp(hart, limit);
-            st.insns.interp += hart.icount - ic;
-            // The interpreter returns without progress only from a trap storm: so does this loop.
-            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
-            continue;
-          } else {
+          else {
             // While a path is recorded, a cold block runs alone; if it ran to its end, its
             // exit is known from the pc, so it links and joins the path like a compiled one.
             const trapsBefore = hart.traps;
