@@ -6,7 +6,7 @@ import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { disassemble } from '../isa/disasm.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { TLB_MASK, TRAP } from '../cpu/mmu.js';
-import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, kindOf, type Insn, type UnitEnv } from './emit.js';
+import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, isCall, kindOf, type Insn, type UnitEnv } from './emit.js';
 import { Block, type BlockFn, type LinkFn } from './unit.js';
 import { withWrongImm, wrongImmIndex, type FaultKind } from './faults.js';
 
@@ -90,7 +90,7 @@ function leaveBy(b: Block, pc: string, k: number, slot: number): string {
  */
 export function returnPc(b: Block): number | null {
   const last = b.insns[b.insns.length - 1];
-  if (!last || (last.d.op !== 'jal' && last.d.op !== 'jalr') || last.d.rd === 0) return null;
+  if (!last || !isCall(last.d)) return null;
   const end = (last.pc + last.d.len) >>> 0;
   return (end & 4095) === 0 ? null : end;
 }

@@ -72,6 +72,11 @@ const CSR_IMM = new Set([OP_INDEX.csrrwi, OP_INDEX.csrrsi, OP_INDEX.csrrci]);
 
 export type Kind = 'plain' | 'branch' | 'jump' | 'system';
 
+/** A jump that links (writes a return address): a call. */
+export function isCall(d: Decoded): boolean {
+  return kindOf(d) === 'jump' && d.rd !== 0;
+}
+
 export function kindOf(d: Decoded): Kind {
   const s = SEMANTICS[d.op];
   if (s.system) return 'system';

@@ -9,7 +9,7 @@ import { TLB_MASK, TRAP } from '../cpu/mmu.js';
 import { interpreter, TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
 import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
 import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT } from './block-compiler.js';
-import { hex, kindOf } from './emit.js';
+import { hex, isCall, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
 import { buildTrace, compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
@@ -93,10 +93,9 @@ function recordingAt(head: Block, tree: Trace | null, site: ExitSite | null): Re
 
 /** Tracks calls and returns across a recorded block's end (a return pops, a call pushes). */
 function followCall(calls: number[], b: Block): void {
-  const last = b.insns[b.insns.length - 1].d;
-  if (last.op !== 'jal' && last.op !== 'jalr') return;
-  if (last.rd !== 0) calls.push((b.insns[b.insns.length - 1].pc + last.len) >>> 0);
-  else if (last.op === 'jalr') calls.pop();
+  const last = b.insns[b.insns.length - 1];
+  if (isCall(last.d)) calls.push((last.pc + last.d.len) >>> 0);
+  else if (dynamicEnd(b) === 'indirect') calls.pop(); // an indirect jump that does not link
 }
 
 /** The exit slot a block left by, from the pc it left for: -1 if not a fixed exit. */

@@ -8,7 +8,7 @@ import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
 import { compileUnit, SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
-import { branchCondition, emitJump, emitPlain, emitSystem, hex, kindOf, pageCaches, type UnitEnv } from './emit.js';
+import { branchCondition, emitJump, emitPlain, emitSystem, hex, isCall, kindOf, pageCaches, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
 
 /** A recorded path: its blocks, the exit slot each took, whether it returns to the head. */
@@ -87,7 +87,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
     const last = fromBlock.insns.at(-1)!;
     pcs.push(pc);
     from.push(last.pc);
-    fromCall.push(last.d.op === 'jal' && last.d.rd !== 0);
+    fromCall.push(isCall(last.d));
     sites.push(site);
     return pcs.length - 1;
   };

@@ -6,7 +6,7 @@
 // dynamic exit (indirect jump, system instruction, slow path): the dispatcher looks the
 // next pc up. A unit never unlinks for an interrupt: budgets are checked at every head.
 
-import type { Insn } from './emit.js';
+import { isCall, type Insn } from './emit.js';
 import type { ExitSite, TracePath } from './trace-compiler.js';
 import type { FaultKind } from './faults.js';
 
@@ -90,7 +90,7 @@ export class Block extends Unit {
     exitPcs: number[],
   ) {
     const last = insns.length ? insns[insns.length - 1] : null;
-    const call = last !== null && last.d.op === 'jal' && last.d.rd !== 0;
+    const call = last !== null && isCall(last.d);
     const from = last?.pc ?? vpc;
     super(exitPcs, () => from, () => call);
     this.compilable = insns.length > 0;
