@@ -58,7 +58,7 @@ describe('recordings of the ISA programs replay under every tier setting', () =>
   beforeAll(() => buildGuestPrograms());
   const dir = mkdtempSync(join(tmpdir(), 'deja-tiers-'));
 
-  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege'].map((n) => [n] as const))('%s', async (name) => {
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;
     const file = join(dir, `${name}.deja`);
     const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
