@@ -89,7 +89,7 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
   const macros = memoryMacros(SYNC);
   const writeRd = (v: string) => `x[${RD}] = ${v};`; // rd 0 is packed as the sink x[32]
   // What follows a block's last instruction starts a block: the counting interpreter counts it.
-  const head = counting ? ' branched = true;' : '';
+  const head = counting ? ' fpVa = -1;' : '';
   if (sem.system) {
     // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts).
     return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}${head}`;
@@ -118,16 +118,19 @@ function generate(counting: boolean): string {
       if (pairs.has(`${op}/${len}`)) cases.push(`          case ${keyOf(OP_INDEX[op], len)}: /* ${op} (${len}) */ ${leaf(op, len, counting)} break;`);
     }
   }
+  // A block head forgets the fetched page (fpVa = -1), so that the next fetch takes the page
+  // path, which counts it (as it counts page starts): the loop carries no extra state. The
+  // instruction a run starts at is not counted (the dispatcher has counted it).
   const countHead = counting
-    ? `if (branched) {
-          branched = false;
-          const h = code[${HEAT_BASE} + (i >> 1)];
-          if (h >= heatT && n !== n0) {
-            ${SYNC};
-            return;
-          }
-          code[${HEAT_BASE} + (i >> 1)] = h + 1;
-        }`
+    ? `
+          if (n !== n0) {
+            const h = code[${HEAT_BASE} + ((pc & 4094) >> 1)];
+            if (h >= heatT) {
+              ${SYNC};
+              return;
+            }
+            code[${HEAT_BASE} + ((pc & 4094) >> 1)] = h + 1;
+          }`
     : '';
   return `
   const x = hart.x, mem = hart.mem, u8 = mem.u8, u16 = mem.u16, i32 = mem.i32, mmu = hart.mmu, dc = hart.decodeCache;
@@ -136,7 +139,7 @@ function generate(counting: boolean): string {
   // At most 2^30 instructions per call, so the countdown stays a small integer.
   const end = Math.min(limit, hart.icount + 1073741824);
   let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
-  let fpVa = -1, code = dc.none;${counting ? '\n  let branched = false;\n  const n0 = n, heatT = dc.heatThreshold;' : ''}
+  let fpVa = -1, code = dc.none;${counting ? '\n  const n0 = n, heatT = dc.heatThreshold;' : ''}
   for (;;) {
     try {
       while (n > 0) {
@@ -145,7 +148,7 @@ function generate(counting: boolean): string {
           if (hart.service()) return;
           pc = hart.pc | 0;
           fpVa = -1;
-          ${RELOAD_TLB}${counting ? '\n          branched = true;' : ''}
+          ${RELOAD_TLB}
         }
         if ((pc & -4096) !== fpVa) {
           // Fetch TLB hit on a page already decoded: no call.
@@ -156,10 +159,9 @@ function generate(counting: boolean): string {
             ${SYNC};
             code = dc.pageFor(pc);
           }
-          fpVa = pc & -4096;${counting ? '\n          if ((pc & 4095) === 0) branched = true; // a block split at the page end' : ''}
+          fpVa = pc & -4096;${countHead}
         }
         const i = pc & 4094;
-        ${countHead}
         let w = code[i], imm = code[i + 1];
         if (w === 0) {
           ${SYNC};
@@ -175,7 +177,7 @@ ${cases.join('\n')}
             hart.illegal(imm);
             pc = hart.pc | 0;
             fpVa = -1;
-            ${RELOAD_TLB}${counting ? '\n            branched = true;' : ''}
+            ${RELOAD_TLB}
             if (++traps > ${TRAP_STORM}) return;
         }
       }
@@ -188,7 +190,7 @@ ${cases.join('\n')}
       pc = hart.pc | 0;
       n = end - hart.icount;
       fpVa = -1;
-      ${RELOAD_TLB}${counting ? '\n      branched = true;' : ''}
+      ${RELOAD_TLB}
       if (++traps > ${TRAP_STORM}) return;
     }
   }`;
@@ -200,22 +202,29 @@ ${cases.join('\n')}
  * first time deoptimizes it. Every encoding runs with its operand fields zero, first with
  * registers zero (accesses fault), then with registers pointing into RAM (pc and addresses
  * are large int32 values, as in a real guest): loads and stores miss the TLB, then hit;
- * branches and jumps loop in place; system instructions trap.
+ * branches, taken and not, and jumps loop in place; system instructions trap. A leaf path
+ * first met after V8 has optimized the loop costs a deoptimization and about 0.1 s of
+ * boot.
  */
 function train(run: RunFn): void {
   const ramBase = 0x80000000;
   const mem = new PhysMemory({ ramBase, ramBytes: 1 << 20, romBase: 0x1000, romBytes: 0x1000 }, new Bus());
   const hart = new Hart(mem, { mtime: () => 0 });
   const codeOff = 0x10000;
-  for (const regs of [0, ramBase + 0x1000]) {
+  // x6 (rs2) equal to, above and below x5 (rs1): each branch goes both ways.
+  const data = ramBase + 0x1000;
+  for (const [regs, rs2] of [[0, 0], [data, data], [data, data + 8], [data, data - 8]]) {
     for (const e of ENCODINGS) {
       for (let rep = 0; rep < 2; rep++) {
         hart.reset(ramBase + codeOff);
         hart.x.fill(regs | 0);
         hart.x[0] = 0;
+        hart.x[6] = rs2 | 0;
         hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
         mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
-        const insn = trainingWord(e);
+        // The instruction back to back (a 16-bit one four times), so that a load or store
+        // runs again after its first run has filled the TLB.
+        const insn = e.len === 2 ? trainingWord(e) | (trainingWord(e) << 16) : trainingWord(e);
         mem.i32[codeOff >> 2] = insn;
         mem.i32[(codeOff >> 2) + 1] = insn;
         hart.decodeCache.clear();
