@@ -91,12 +91,15 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
     sites.push(site);
     return pcs.length - 1;
   };
+  // Every exit goes through one epilogue (see `epilogue` below); `lost` marks a side exit
+  // that the lost-writeback fault makes forget a register.
+  const leaveTo = (pc: string, k: number, exit: number, lost = false) => `{ ${lost ? 'lw = true; ' : ''}xs = ${exit}; xpc = ${pc}; xk = ${k}; break out; }`;
   const caches = pageCaches(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   const env: UnitEnv = {
     read: (r) => `r${r}`,
     write: (r, v) => `r${r} = ${v};`,
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
-    leave: (pc, k, exit) => `{ ${flush} hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
+    leave: (pc, k, exit) => leaveTo(pc, k, exit),
     flush: () => flush,
     caches,
   };
@@ -117,7 +120,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
       } else {
         const slot = exitSlot(pc, from, { path: p, key });
         const isSide = key !== siteKey.end(p);
-        wrap([isSide && lostWriteback ? `{ ${sideFlush} hart.pc = ${hex(pc)}; hart.icount = ic + ${kAt}; return ${slot}; }` : env.leave(hex(pc), kAt, slot)]);
+        wrap([leaveTo(hex(pc), kAt, slot, isSide && lostWriteback)]);
       }
     };
     for (let bi = 0; bi < p.blocks.length; bi++) {
@@ -185,12 +188,18 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   trace.iterLen = maxLen;
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
-  const prologue = ['let ic = hart.icount, it = 0;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  const prologue = ['let ic = hart.icount, it = 0;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'let xs = -1, xpc = 0, xk = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  if (lostWriteback) prologue.push('let lw = false;');
   const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   if (tlb) prologue.push(`const ${tlb.slice(2)};`);
   if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
   if (caches.decl) prologue.push(caches.decl);
-  const src = [...prologue, 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`].join('\n  ');
+  // One epilogue writes the registers back and sets pc and icount for every exit: a side
+  // exit first taken after V8 has optimized the trace then finds feedback for those stores
+  // and that addition, where code of its own would deoptimize the trace (V8 has no feedback
+  // for code that has never run, and bench's hot traces were optimized 5-18 times each).
+  const epilogue = `${lostWriteback ? `if (lw) { ${sideFlush} } else { ${flush} }` : flush} hart.pc = xpc; hart.icount = ic + xk; return xs;`;
+  const src = [...prologue, 'out: {', 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`, '}', epilogue].join('\n  ');
   return { trace, body: src };
 }
 
