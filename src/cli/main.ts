@@ -11,6 +11,15 @@ import { fuzzCommand, type FuzzCliOptions } from './fuzz.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** The options `diff`, `bisect` and `fuzz` share. */
+function addDiagnosisOptions(cmd: Command): Command {
+  return cmd
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--json', 'machine-readable output')
+    .option('--no-code', 'do not print the generated code of the unit')
+    .option('-q, --quiet', 'no progress lines');
+}
+
 export function buildProgram(): Command {
   const program = new Command('deja')
     .description('Full-system RISC-V (rv32, QEMU virt) emulator with deterministic record and replay')
@@ -57,44 +66,38 @@ export function buildProgram(): Command {
     });
   addTierOptions(replay, 'interp');
 
-  program
-    .command('diff <file>')
-    .description('replay a recording under two settings and find the first instruction where they differ')
-    .option('--a <settings>', `reference settings, key=value,... with tier option names (default ${DEFAULT_A})`)
-    .option('--b <settings>', `suspect settings (default ${DEFAULT_B})`)
-    .option('--images <dir>', 'where to find images that are not embedded')
-    .option('--json', 'machine-readable output')
-    .option('--no-code', 'do not print the generated code of the unit')
-    .option('-q, --quiet', 'no progress lines')
+  addDiagnosisOptions(
+    program
+      .command('diff <file>')
+      .description('replay a recording under two settings and find the first instruction where they differ')
+      .option('--a <settings>', `reference settings, key=value,... with tier option names (default ${DEFAULT_A})`)
+      .option('--b <settings>', `suspect settings (default ${DEFAULT_B})`),
+  )
     .action(async (file: string, o: DiffCliOptions) => {
       process.exitCode = await diffCommand(file, o);
     });
 
-  program
-    .command('bisect <file>')
-    .description('find the first compiled unit (trace, then block) whose translation makes a replay diverge')
-    .option('--b <settings>', `settings of the failing replay (default ${DEFAULT_B})`)
-    .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
-    .option('--threshold-scan <range>', 'instead: which trace thresholds diverge (A..B, or a list 1,2,10)')
-    .option('--images <dir>', 'where to find images that are not embedded')
-    .option('--json', 'machine-readable output')
-    .option('--no-code', 'do not print the generated code of the unit')
-    .option('-q, --quiet', 'no progress lines')
+  addDiagnosisOptions(
+    program
+      .command('bisect <file>')
+      .description('find the first compiled unit (trace, then block) whose translation makes a replay diverge')
+      .option('--b <settings>', `settings of the failing replay (default ${DEFAULT_B})`)
+      .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
+      .option('--threshold-scan <range>', 'instead: which trace thresholds diverge (A..B, or a list 1,2,10)'),
+  )
     .action(async (file: string, o: BisectCliOptions) => {
       process.exitCode = await bisectCommand(file, o);
     });
 
-  program
-    .command('fuzz <file>')
-    .description('replay under randomly drawn JIT settings; report the settings that diverge')
-    .option('--runs <n>', 'settings to draw (default 20)')
-    .option('--seed <n>', 'PRNG seed: the same seed draws the same settings (default 1)')
-    .option('--base <settings>', 'settings every draw starts from (e.g. jit-fault=lost-writeback)')
-    .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`)
-    .option('--images <dir>', 'where to find images that are not embedded')
-    .option('--json', 'machine-readable output')
-    .option('--no-code', 'do not print the generated code of the unit')
-    .option('-q, --quiet', 'no progress lines')
+  addDiagnosisOptions(
+    program
+      .command('fuzz <file>')
+      .description('replay under randomly drawn JIT settings; report the settings that diverge')
+      .option('--runs <n>', 'settings to draw (default 20)')
+      .option('--seed <n>', 'PRNG seed: the same seed draws the same settings (default 1)')
+      .option('--base <settings>', 'settings every draw starts from (e.g. jit-fault=lost-writeback)')
+      .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`),
+  )
     .action(async (file: string, o: FuzzCliOptions) => {
       process.exitCode = await fuzzCommand(file, o);
     });

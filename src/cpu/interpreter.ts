@@ -91,8 +91,9 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
   // What follows a block's last instruction starts a block: the counting interpreter counts it.
   const head = counting ? ' fpVa = -1;' : '';
   if (sem.system) {
-    // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts).
-    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}${head}`;
+    // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts). Its
+    // fpVa = -1 also makes the next instruction a counted head.
+    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}`;
   }
   if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; n--;${head} }`;
   if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; n--;${head}`;
