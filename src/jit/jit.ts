@@ -11,7 +11,7 @@ import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
 import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT } from './block-compiler.js';
 import { hex, isCall, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
-import { buildTrace, compileTrace, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
+import { buildTrace, compileTrace, siteKey, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
 import { Linker } from './linker.js';
 
@@ -117,6 +117,7 @@ const CHAIN_DEPTH = 32;
 
 /** Branches a trace may grow (bounds the size of its function). */
 const MAX_BRANCHES = 8;
+
 
 export class Jit {
   readonly stats: JitStats = {
@@ -344,10 +345,10 @@ export class Jit {
   }
 
   /** Ends recording: compiles a new trace, or regrows a tree with the new branch. */
-  private finishTrace(loops: boolean): void {
+  private finishTrace(loops: boolean, cycle = false): void {
     const rec = this.recording!;
     this.recording = null;
-    const path: TracePath = { blocks: rec.blocks, path: rec.path, loops, branches: new Map() };
+    const path: TracePath = { blocks: rec.blocks, path: rec.path, loops, cycle, branches: new Map() };
     if (rec.tree !== null) return this.growTrace(rec.tree, rec.site!, path);
     const head = rec.head;
     head.noTrace = true; // one formation attempt per head; a dropped trace frees it again
@@ -411,9 +412,10 @@ export class Jit {
     // A cycle is a block met again under the same calls: a loop the path does not close.
     // The same function called twice (a helper in a loop body) is not one.
     const context = rec.calls.join(',');
-    if ((b.trace !== null && rec.tree === null) || !b.compilable || rec.blocks.some((p, i) => p === b && rec.contexts[i] === context)) {
+    const cycle = rec.blocks.some((p, i) => p === b && rec.contexts[i] === context);
+    if ((b.trace !== null && rec.tree === null) || !b.compilable || cycle) {
       if (rec.blocks.length === 0) this.recording = null;
-      else this.finishTrace(false);
+      else this.finishTrace(false, cycle);
       return;
     }
     rec.blocks.push(b);
@@ -423,6 +425,10 @@ export class Jit {
   /** A trace left by `slot` for the threshold-th time: a hot side exit starts recording a branch there. */
   private exitTaken(tr: Trace, slot: number): void {
     if (tr.branchCount >= MAX_BRANCHES || this.recording !== null || !tr.valid) return;
+    // The end of a path that stopped at a cycle: a branch there would only unroll the cycle
+    // once more (and again each time its end got hot).
+    const site = tr.sites[slot];
+    if (site.path.cycle && site.key === siteKey.end(site.path)) return;
     this.recording = recordingAt(tr.head, tr, tr.sites[slot]);
   }
 

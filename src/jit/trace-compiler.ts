@@ -16,6 +16,8 @@ export interface TracePath {
   blocks: Block[];
   path: number[];
   loops: boolean;
+  /** Whether recording stopped at a block the path already holds (a cycle that is not the head's loop). */
+  cycle: boolean;
   /** Branches grown from this path's side exits, by site key (see `siteKey`). */
   branches: Map<number, TracePath>;
 }

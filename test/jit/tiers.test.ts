@@ -58,7 +58,7 @@ describe('recordings of the ISA programs replay under every tier setting', () =>
   beforeAll(() => buildGuestPrograms());
   const dir = mkdtempSync(join(tmpdir(), 'deja-tiers-'));
 
-  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls'].map((n) => [n] as const))('%s', async (name) => {
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;
     const file = join(dir, `${name}.deja`);
     const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
@@ -114,6 +114,27 @@ describe('--dump-block and --dump-trace', () => {
     const helper = blocks.find((pc, i) => blocks.indexOf(pc) !== i);
     expect(helper, blocks.join(' ')).toBeDefined();
     expect(blocks.filter((pc) => pc === helper)).toHaveLength(2);
+  });
+
+  it('a branch that stops at an inner loop is not grown again to unroll it', () => {
+    const program = programs.find((p) => p.name === 'loops')!;
+    const ids = ['0', '1', '2', '3'].flatMap((id) => ['--dump-trace', id]);
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', ...ids], { stats: true });
+    expect(r.status, r.stderr).toBe(0);
+    // The last listing of each trace is its final tree: the outer loop's trace has grown a
+    // branch through the inner loop, and no block appears in it twice.
+    const listings = new Map<string, string>();
+    for (const dump of r.stderr.split(/^(?=trace \d+: head)/m)) {
+      const id = /^trace (\d+): head/.exec(dump)?.[1];
+      if (id !== undefined) listings.set(id, dump.split('--- generated ---')[0]);
+    }
+    const grown = [...listings.values()].filter((l) => /branch at site/.test(l));
+    expect(grown.length, r.stderr).toBeGreaterThan(0);
+    for (const listing of grown) {
+      const blocks = [...listing.matchAll(/block \d+ at (0x[0-9a-f]+)/g)].map((m) => m[1]);
+      expect(new Set(blocks).size, listing).toBe(blocks.length);
+    }
+    expect((r.stats!.jit as { tracesCompiled: number }).tracesCompiled).toBeLessThanOrEqual(4);
   });
 
   it('refuses a bad tier setting with a one-line usage error', () => {
