@@ -76,11 +76,12 @@ function leaveBy(b: Block, pc: string, k: number, slot: number): string {
   if (ret === null || slot === SLOT_NEXT) {
     return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? L${slot}(hart, limit, d - 1) : ${exitCode(b.id, slot)}; }`;
   }
-  // A call: when the callee's blocks come back here by a return (exit code slot 2, pc at
-  // the call's return address, nothing else in between), run on into the block there (L3).
+  // A call: when the callee's blocks come back here by a return (a block's exit code with
+  // slot 2, pc at the call's return address, nothing else in between), run on into the
+  // block there (L3). (A trace's exit code is negative: the callee ran into a trace.)
   const vpn = ret >>> 12;
   const mapped = `hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === ${b.pageOff}`;
-  const back = `(rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && L3 !== null && d > 1 && hart.icount + N3 <= limit && ${mapped}`;
+  const back = `rr >= 0 && (rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && L3 !== null && d > 1 && hart.icount + N3 <= limit && ${mapped}`;
   return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(b.id, slot)}; const rr = L${slot}(hart, limit, d - 1); return ${back} ? L3(hart, limit, d - 1) : rr; }`;
 }
 
@@ -107,6 +108,7 @@ function blockEnv(b: Block): UnitEnv {
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
     leave: (pc, k, exit) => (exit < 0 ? `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }` : leaveBy(b, pc, k, exit)),
     flush: () => '',
+    leaveAfterSystem: () => 'return -1;',
   };
 }
 

@@ -26,6 +26,8 @@ export interface UnitEnv {
   leave(pc: string, k: number, exit: number): string;
   /** Statements storing register locals back to hart.x (empty when registers live there). */
   flush(): string;
+  /** How the unit leaves after a system instruction has run (hart.pc and icount are exact). */
+  leaveAfterSystem(): string;
   /** The unit's page caches (see pageCaches), or none. */
   caches?: PageCaches;
 }
@@ -147,5 +149,5 @@ export function emitJump(i: Insn, env: UnitEnv): { code: string; target: string;
 export function emitSystem(i: Insn, k: number, env: UnitEnv): string {
   const { d, pc } = i;
   const f = CSR_IMM.has(d.opIndex) ? d.imm : d.rs1;
-  return `${env.flush()} ${env.sync(pc, k)}; hart.system(${d.opIndex}, ${d.rd}, ${f}, ${f}, ${d.csr}, ${d.len}, ${int(d.raw)}); return -1;`;
+  return `${env.flush()} ${env.sync(pc, k)}; hart.system(${d.opIndex}, ${d.rd}, ${f}, ${f}, ${d.csr}, ${d.len}, ${int(d.raw)}); ${env.leaveAfterSystem()}`;
 }

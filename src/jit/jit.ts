@@ -11,7 +11,7 @@ import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
 import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT } from './block-compiler.js';
 import { hex, isCall, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
-import { buildTrace, compileTrace, siteKey, traceListing, type ExitSite, type TracePath } from './trace-compiler.js';
+import { buildTrace, compileTrace, siteKey, SLOT_DYNAMIC, traceExitCode, traceListing, traceOfExit, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
 import { Linker } from './linker.js';
 
@@ -388,9 +388,10 @@ export class Jit {
       t.branchCount = old.branchCount + 1;
       t.loopIters = old.loopIters;
       t.runs = old.runs;
+      t.insns = old.insns;
       t.sideExits = old.sideExits;
       this.traces[this.traces.indexOf(old)] = t;
-    } else this.traces.push(t);
+    } else this.traces.push(t); // at index id: ids are given in install order, from 0
     head.trace = t;
     this.linker.refreshIncoming(head);
     for (const p of t.pages()) {
@@ -432,6 +433,16 @@ export class Jit {
     this.recording = recordingAt(tr.head, tr, tr.sites[slot]);
   }
 
+  /** Block `b` ran while a path is recorded and left by `slot` (-2: a slow path mid-block). */
+  private recorded(b: Block, slot: number): void {
+    const rec = this.recording!;
+    rec.path.push(slot);
+    const how = slot >= 0 ? 'fixed' : slot === -1 ? dynamicEnd(b) : 'slow';
+    // A slow-path exit in the middle of a block does not describe a path.
+    if (how === 'slow') this.recording = null;
+    else if (how === 'system' || rec.blocks.length >= this.settings.maxTraceBlocks) this.finishTrace(false);
+  }
+
   /** The run loop for the block and trace tiers (same contract as the interpreter's). */
   readonly run: RunFn = (hart, limit) => {
     const st = this.stats;
@@ -463,80 +474,82 @@ export class Jit {
           }
           if (this.recording !== null) this.recordNext(b);
           const tr: Trace | null = b.trace;
+          let r: number;
           if (tr !== null && ic + tr.iterLen <= limit && this.recording === null) {
             this.last = tr;
             if (this.onUnit !== null) this.onUnit(tr, ic);
-            slot = tr.fn(hart, limit);
-            tr.runs++;
-            if (slot >= 0) {
-              if (tr.isSide[slot] === 1) tr.sideExits++;
-              // At its threshold, a side exit may grow a branch (the count is kept here, not
-              // in exitTaken, so the common case makes no call).
-              if (++tr.exitCounts[slot] === traceThreshold && traceTier) this.exitTaken(tr, slot);
+            r = tr.fn(hart, limit);
+          } else {
+            // I4: a unit that would pass the limit is not entered; the interpreter finishes.
+            const overBudget = ic + b.n > limit;
+            if (overBudget) this.recording = null;
+            else {
+              if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= traceThreshold) {
+                this.recording = recordingAt(b, null, null);
+                this.recordNext(b);
+              }
+              if (b.fn === null) this.warm(b);
             }
-            prev = tr;
-            st.insns.trace += hart.icount - ic;
-            continue;
-          }
-          // I4: a unit that would pass the limit is not entered; the interpreter finishes.
-          const overBudget = ic + b.n > limit;
-          if (overBudget) this.recording = null;
-          else {
-            if (traceTier && this.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= traceThreshold) {
-              this.recording = recordingAt(b, null, null);
-              this.recordNext(b);
+            if (overBudget || (b.fn === null && this.recording === null)) {
+              // Cold code (and the rest of the budget) runs in the interpreter until it reaches
+              // a hot head (a block to compile, or compiled) or the limit: no dispatch per
+              // cold block.
+              prev = null;
+              this.last = null;
+              interp(hart, limit);
+              st.insns.interp += hart.icount - ic;
+              // The interpreter returns without progress only from a trap storm: so does this loop.
+              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              continue;
             }
-            if (b.fn === null) this.warm(b);
-          }
-          if (overBudget || (b.fn === null && this.recording === null)) {
-            // Cold code (and the rest of the budget) runs in the interpreter until it reaches
-            // a hot head (a block to compile, or compiled) or the limit: no dispatch per
-            // cold block.
-            prev = null;
-            this.last = null;
-            interp(hart, limit);
-            st.insns.interp += hart.icount - ic;
-            // The interpreter returns without progress only from a trap storm: so does this loop.
-            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
-            continue;
-          }
-          this.last = b;
-          if (b.fn !== null) {
+            this.last = b;
+            if (b.fn === null) {
+              // While a path is recorded, a cold block runs alone; if it ran to its end, its
+              // exit is known from the pc, so it links and joins the path like a compiled one.
+              const trapsBefore = hart.traps;
+              interp(hart, ic + b.n);
+              st.insns.interp += hart.icount - ic;
+              const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
+              slot = clean ? exitSlotOf(b, hart.pc) : -2;
+              // The interpreter returns without progress only from a trap storm: so does this loop.
+              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              prev = b;
+              if (this.recording !== null) this.recorded(b, slot);
+              continue;
+            }
             if (this.onUnit !== null) this.onUnit(b, ic);
             // While a path is recorded, a self-looping block makes one pass at a time, and
             // blocks do not run on into their successors (the recorder sees each one).
-            const r: number = this.recording === null ? b.fn(hart, limit, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(limit, ic + b.n), 0);
+            r = this.recording === null ? b.fn(hart, limit, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(limit, ic + b.n), 0);
             // A block that retires nothing has trapped (or is broken, under --jit-fault):
             // count it toward the trap storm, as the interpreter counts traps.
             if (hart.icount === ic && ++traps > TRAP_STORM) return;
-            // The block that left (the last of those that ran) and its exit.
-            if (r >= 0) {
-              b = this.blocks[r >> 2];
-              slot = r & 3;
-              if (slot === SLOT_INDIRECT) slot = -1; // looked up, never linked
-            } else slot = r;
-            this.last = b;
+            if (r > -2) {
+              // The block that left (the last of those that ran) and its exit.
+              if (r >= 0) {
+                b = this.blocks[r >> 2];
+                slot = r & 3;
+                if (slot === SLOT_INDIRECT) slot = -1; // looked up, never linked
+              } else slot = r;
+              this.last = b;
+              prev = b;
+              if (this.recording !== null) this.recorded(b, slot);
+              continue;
+            }
           }
+          // A trace left: one run from here, or one the last block of a chain called.
+          const t = this.traces[traceOfExit(r)];
+          slot = traceExitCode(t.id, 0) - r;
+          t.runs++;
+          if (slot === SLOT_DYNAMIC) slot = -1;
           else {
-            // While a path is recorded, a cold block runs alone; if it ran to its end, its
-            // exit is known from the pc, so it links and joins the path like a compiled one.
-            const trapsBefore = hart.traps;
-            interp(hart, ic + b.n);
-            st.insns.interp += hart.icount - ic;
-            const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
-            slot = clean ? exitSlotOf(b, hart.pc) : -2;
-            // The interpreter returns without progress only from a trap storm: so does this loop.
-            if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+            if (t.isSide[slot] === 1) t.sideExits++;
+            // At its threshold, a side exit may grow a branch (the count is kept here, not in
+            // exitTaken, so the common case makes no call).
+            if (++t.exitCounts[slot] === traceThreshold && traceTier) this.exitTaken(t, slot);
           }
-          prev = b;
-          if (this.recording !== null) {
-            const rec = this.recording;
-            rec.path.push(slot);
-            const how = slot >= 0 ? 'fixed' : slot === -1 ? dynamicEnd(b) : 'slow';
-            // A slow-path exit in the middle of a block does not describe a path.
-            if (how === 'slow') this.recording = null;
-            else if (how === 'system' || rec.blocks.length >= settings.maxTraceBlocks) this.finishTrace(false);
-          }
+          this.last = t;
+          prev = t;
         }
       } catch (e) {
         if (e !== TRAP) throw e;
@@ -550,14 +563,17 @@ export class Jit {
 
   /** Side exits and loop iterations, summed from the traces. */
   finalStats(): JitStats {
-    // Every instruction runs through `run`: what neither the interpreter nor a trace ran, a block did.
-    this.stats.insns.block = this.hart.icount - this.startIcount - this.stats.insns.interp - this.stats.insns.trace;
     let iters = 0;
     let side = 0;
+    let inTraces = 0;
     for (const t of this.traces) {
       iters += t.loopIters;
       side += t.sideExits;
+      inTraces += t.insns;
     }
+    // Every instruction runs through `run`: what neither the interpreter nor a trace ran, a block did.
+    this.stats.insns.trace = inTraces;
+    this.stats.insns.block = this.hart.icount - this.startIcount - this.stats.insns.interp - inTraces;
     this.stats.loopIterations = iters;
     this.stats.sideExits = side;
     return this.stats;

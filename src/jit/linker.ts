@@ -2,12 +2,12 @@
 // compiled blocks make along them. A unit's exit slot links to the block the dispatcher
 // found there; the target keeps the (unit, slot) pair in `incoming`, so dropping it clears
 // exactly those links. A compiled block also calls its linked successor itself (a variable
-// of its closure, set through `linkFn`) while the successor may be run that way, and a
-// block ending in a call calls the block at its return address when the callee returns
-// there (block-compiler.ts, leaveBy).
+// of its closure, set through `linkFn`) while the successor may be run that way (a trace
+// head's trace, if it heads one), and a block ending in a call calls the block at its
+// return address when the callee returns there (block-compiler.ts, leaveBy).
 
 import { SLOT_RETURN } from './block-compiler.js';
-import { Block, type Unit } from './unit.js';
+import { Block, type BlockFn, type Unit } from './unit.js';
 
 export class Linker {
   constructor(
@@ -66,20 +66,24 @@ export class Linker {
   }
 
   /**
-   * Whether compiled blocks that link to `b` may call it directly. A trace head must be
-   * entered through the dispatcher (which runs the trace), and so must a loop head the trace
-   * tier still counts toward a trace.
+   * Whether compiled blocks that link to `b` may call it directly: a compiled block, or a
+   * trace head (they call its trace). A loop head the trace tier still counts toward a trace
+   * must be entered through the dispatcher, which counts it.
    */
   chainable(b: Block): boolean {
-    return b.valid && b.fn !== null && b.trace === null && !(this.traceTier && b.loopHead && !b.noTrace);
+    if (!b.valid) return false;
+    if (b.trace !== null) return b.trace.valid;
+    return b.fn !== null && !(this.traceTier && b.loopHead && !b.noTrace);
   }
 
   /** Makes a compiled block's direct link at `slot` agree with its link there. */
   setDirect(u: Unit, slot: number): void {
     if (!(u instanceof Block) || u.linkFn === null) return;
     const t = slot === SLOT_RETURN ? u.returnTo : u.links[slot];
-    if (t !== null && this.chainable(t)) u.linkFn(slot, t.fn, t.n, t.pageOff);
-    else u.linkFn(slot, null, 0, 0);
+    if (t === null || !this.chainable(t)) u.linkFn(slot, null, 0, 0);
+    // A trace is entered only with budget for its longest pass (I4).
+    else if (t.trace !== null) u.linkFn(slot, t.trace.fn as BlockFn, t.trace.iterLen, t.pageOff);
+    else u.linkFn(slot, t.fn, t.n, t.pageOff);
   }
 
   /** `b` ends in a call whose return address starts `r` (on the same page). */

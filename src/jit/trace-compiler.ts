@@ -29,6 +29,19 @@ export const siteKey = {
   end: (p: TracePath) => 2 * p.blocks.length,
 };
 
+/**
+ * What a trace returns: exit slot `slot` (SLOT_DYNAMIC for an exit with no slot) of trace
+ * `id`, as a number below -1, apart from blocks' exit codes (block-compiler.ts, exitCode)
+ * and their dynamic exit -1. A block that calls a trace head's trace returns it unchanged.
+ */
+export const SLOT_DYNAMIC = 1023;
+export function traceExitCode(id: number, slot: number): number {
+  return -2 - id * (SLOT_DYNAMIC + 1) - slot;
+}
+export function traceOfExit(code: number): number {
+  return Math.floor((-2 - code) / (SLOT_DYNAMIC + 1));
+}
+
 export interface ExitSite {
   path: TracePath;
   key: number;
@@ -103,6 +116,8 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
     leave: (pc, k, exit) => leaveTo(pc, k, exit),
     flush: () => flush,
+    // (It flushed before the instruction ran: the instruction may write a register itself.)
+    leaveAfterSystem: () => `T.insns += hart.icount - ic0; return ${traceExitCode(id, SLOT_DYNAMIC)};`,
     caches,
   };
 
@@ -190,7 +205,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   trace.iterLen = maxLen;
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
-  const prologue = ['let ic = hart.icount, it = 0;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'let xs = -1, xpc = 0, xk = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
+  const prologue = ['let ic = hart.icount, it = 0;', 'const ic0 = ic;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'let xs = -1, xpc = 0, xk = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
   if (lostWriteback) prologue.push('let lw = false;');
   const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   if (tlb) prologue.push(`const ${tlb.slice(2)};`);
@@ -200,8 +215,10 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   // exit first taken after V8 has optimized the trace then finds feedback for those stores
   // and that addition, where code of its own would deoptimize the trace (V8 has no feedback
   // for code that has never run, and bench's hot traces were optimized 5-18 times each).
-  const epilogue = `${lostWriteback ? `if (lw) { ${sideFlush} } else { ${flush} }` : flush} hart.pc = xpc; hart.icount = ic + xk; return xs;`;
-  const src = [...prologue, 'out: {', 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} throw e; }`, '}', epilogue].join('\n  ');
+  // It returns the exit as a trace exit code (traceExitCode): a block that called the trace
+  // directly passes it on to the dispatcher unchanged.
+  const epilogue = `${lostWriteback ? `if (lw) { ${sideFlush} } else { ${flush} }` : flush} hart.pc = xpc; hart.icount = ic + xk; T.insns += ic + xk - ic0; return ${traceExitCode(id, 0)} - (xs & ${SLOT_DYNAMIC});`;
+  const src = [...prologue, 'out: {', 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} T.insns += hart.icount - ic0; throw e; }`, '}', epilogue].join('\n  ');
   return { trace, body: src };
 }
 

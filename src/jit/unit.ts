@@ -77,6 +77,8 @@ export class Block extends Unit {
   /** Compile order (deterministic), or -1 while cold. */
   id = -1;
   source = '';
+  /** Buffer offset of the block's page (a field: the dispatcher reads it on every lookup). */
+  readonly pageOff: number;
 
   constructor(
     /** Virtual pc of the first instruction (unsigned). */
@@ -94,17 +96,13 @@ export class Block extends Unit {
     const from = last?.pc ?? vpc;
     super(exitPcs, () => from, () => call);
     this.compilable = insns.length > 0;
+    this.pageOff = off & ~4095;
   }
 
   /** Bytes of guest code the block was made from (a store there invalidates it). */
   get bytes(): number {
     return this.insns.length ? this.insns.reduce((s, i) => s + i.d.len, 0) : 4;
   }
-
-  get pageOff(): number {
-    return this.off & ~4095;
-  }
-
 
 }
 
@@ -125,6 +123,8 @@ export class Trace extends Unit {
   loopIters = 0;
   /** Times entered, and times left by a side exit. */
   runs = 0;
+  /** Instructions retired inside the trace (the generated code counts them here). */
+  insns = 0;
   sideExits = 0;
   /** Branches grown so far. */
   branchCount = 0;
