@@ -19,8 +19,9 @@ export class Linker {
   /** `b` is dropped: every link into it goes (and the direct calls along them). */
   unlinkIncoming(b: Block): void {
     for (const [u, s] of b.incoming) {
-      if (s === SLOT_RETURN) {
-        if (u instanceof Block && u.returnTo === b) {
+      // (Slot 3 of a block is its return link; of a trace, an ordinary exit.)
+      if (u instanceof Block && s === SLOT_RETURN) {
+        if (u.returnTo === b) {
           u.returnTo = null;
           this.setDirect(u, s);
         }

@@ -1,7 +1,8 @@
 // Self-modifying code: stores that rewrite instructions the hart is about to run, in the
-// running block, in the next block (already run and translated), and inside hot loops
-// (traced), with and without fence.i. deja's fetch always sees memory (DESIGN.md I6), so
-// the new instruction runs in every case, whatever the tier.
+// running block, in the next block (already run and translated), inside hot loops
+// (traced) and in the block a trace's exit leads to, with and without fence.i. deja's
+// fetch always sees memory (DESIGN.md I6), so the new instruction runs in every case,
+// whatever the tier.
 #include "macros.h"
 
 #define ADDI_A0_1   0x00150513   // addi a0, a0, 1
@@ -88,7 +89,43 @@ loop6:
   CHECK_IMM(a0, 50 * 2)
 #endif
 
+  // 7: a hot loop (traced) with four rare exits; the block its fourth exit leads to is
+  // rewritten between runs of that exit (with fence.i), and the next runs run the new
+  // code. The trace stays: only its link at that exit goes (a trace's slot 3 is an
+  // ordinary exit, where a block's is its return link).
+  li TESTNUM, 7
+  li a0, 0
+  li s0, 0
+  li s1, 120
+  li s2, -1
+  li s3, -1
+  li s4, -1
+  li s5, -1
+loop7:
+  addi s0, s0, 1
+  andi t2, s0, 15
+  beq t2, s2, fail
+  beq t2, s3, fail
+  beq t2, s4, fail
+  beq t2, s5, exit7
+back7:
+  li t3, 40
+  bne s0, t3, 1f
+  li s5, 7                 // from here the fourth exit runs at s0 = 55, 71, 87, 103, 119
+1:li t3, 80
+  bne s0, t3, 2f
+  la t0, exit7
+  li t1, ADDI_A0_100
+  sw t1, 0(t0)
+  fence.i
+2:blt s0, s1, loop7
+  CHECK_IMM(a0, 2 * 1 + 3 * 100)
+
   RVTEST_PASS
+
+exit7:
+  addi a0, a0, 1
+  j back7
 
 sub4:
   addi a0, a0, 1
