@@ -1,8 +1,8 @@
 // Self-modifying code: stores that rewrite instructions the hart is about to run, in the
 // running block, in the next block (already run and translated), inside hot loops
-// (traced) and in the block a trace's exit leads to, with and without fence.i. deja's
-// fetch always sees memory (DESIGN.md I6), so the new instruction runs in every case,
-// whatever the tier.
+// (traced, and entered by a block's direct call) and in the block a trace's exit leads to,
+// with and without fence.i. deja's fetch always sees memory (DESIGN.md I6), so the new
+// instruction runs in every case, whatever the tier.
 #include "macros.h"
 
 #define ADDI_A0_1   0x00150513   // addi a0, a0, 1
@@ -120,6 +120,32 @@ back7:
   fence.i
 2:blt s0, s1, loop7
   CHECK_IMM(a0, 2 * 1 + 3 * 100)
+
+  // 8: a block outside a traced inner loop enters it by a direct call (its link holds the
+  // trace); the loop's first instruction is rewritten after outer pass 10 (with fence.i):
+  // the trace and that link go, and later passes run the new code.
+  li TESTNUM, 8
+  li a0, 0
+  li s0, 0
+  li s1, 30
+  la t0, inner8
+  li t1, ADDI_A0_2
+outer8:
+  li s2, 8
+  j inner8
+inner8:
+  addi a0, a0, 1
+  addi s2, s2, -1
+  andi t2, s2, 1
+  beqz t2, 1f              // two blocks: a loop the trace tier traces
+1:bnez s2, inner8
+  addi s0, s0, 1
+  li t3, 10
+  bne s0, t3, 2f
+  sw t1, 0(t0)
+  fence.i
+2:blt s0, s1, outer8
+  CHECK_IMM(a0, 10 * 8 * 1 + 20 * 8 * 2)
 
   RVTEST_PASS
 
