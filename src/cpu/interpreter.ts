@@ -12,6 +12,7 @@ import { HEAT_BASE, HEAT_HOT, KEY_ILLEGAL, keyOf } from './decode-cache.js';
 import { Hart, StopReason } from './hart.js';
 import { PhysMemory } from './memory.js';
 import { TLB_MASK, TRAP } from './mmu.js';
+import { MIP_MSIP, MSTATUS_MIE } from './constants.js';
 
 export type RunFn = (hart: Hart, limit: number) => void;
 
@@ -225,7 +226,8 @@ function train(run: RunFn): void {
         mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
         // The instruction back to back (a 16-bit one four times), so that a load or store
         // runs again after its first run has filled the TLB.
-        const insn = e.len === 2 ? trainingWord(e) | (trainingWord(e) << 16) : trainingWord(e);
+        const word = trainingWord(e);
+        const insn = e.len === 2 ? word | (word << 16) : word;
         mem.i32[codeOff >> 2] = insn;
         mem.i32[(codeOff >> 2) + 1] = insn;
         hart.decodeCache.clear();
@@ -244,11 +246,11 @@ function train(run: RunFn): void {
   hart.mtvec = ramBase + codeOff + 0x100;
   mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
   hart.decodeCache.clear();
-  hart.mstatus |= MSTATUS_MIE_BIT;
-  hart.mie = MIP_MSIP_BIT;
-  hart.setIrqLine(MIP_MSIP_BIT, true);
+  hart.mstatus |= MSTATUS_MIE;
+  hart.mie = MIP_MSIP;
+  hart.setIrqLine(MIP_MSIP, true);
   run(hart, hart.icount + 8);
-  hart.setIrqLine(MIP_MSIP_BIT, false);
+  hart.setIrqLine(MIP_MSIP, false);
   hart.stop = StopReason.None;
 }
 
@@ -271,9 +273,6 @@ function trainingWord(e: (typeof ENCODINGS)[number]): number {
   }
   return insn;
 }
-
-const MSTATUS_MIE_BIT = 0x8;
-const MIP_MSIP_BIT = 0x8;
 
 const compiled: (RunFn | null)[] = [null, null];
 

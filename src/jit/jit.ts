@@ -11,7 +11,7 @@ import { heatIndex, HEAT_HOT, HEAT_NEVER } from '../cpu/decode-cache.js';
 import { blockListing, blockSource, compileBlock, returnPc, scanBlock, SLOT_INDIRECT } from './block-compiler.js';
 import { hex, isCall, kindOf } from './emit.js';
 import { blockEligible, FAULT_UNIT, type FaultSite, type FaultSpec } from './faults.js';
-import { buildTrace, compileTrace, siteKey, SLOT_DYNAMIC, traceExitCode, traceListing, traceOfExit, type ExitSite, type TracePath } from './trace-compiler.js';
+import { buildTrace, compileTrace, siteKey, SLOT_DYNAMIC, slotOfExit, traceListing, traceOfExit, type ExitSite, type TracePath } from './trace-compiler.js';
 import { Block, Trace, type Unit } from './unit.js';
 import { Linker } from './linker.js';
 
@@ -117,7 +117,6 @@ const CHAIN_DEPTH = 32;
 
 /** Branches a trace may grow (bounds the size of its function). */
 const MAX_BRANCHES = 8;
-
 
 export class Jit {
   readonly stats: JitStats = {
@@ -430,7 +429,7 @@ export class Jit {
     // once more (and again each time its end got hot).
     const site = tr.sites[slot];
     if (site.path.cycle && site.key === siteKey.end(site.path)) return;
-    this.recording = recordingAt(tr.head, tr, tr.sites[slot]);
+    this.recording = recordingAt(tr.head, tr, site);
   }
 
   /** Block `b` ran while a path is recorded and left by `slot` (-2: a slow path mid-block). */
@@ -539,7 +538,7 @@ export class Jit {
           }
           // A trace left: one run from here, or one the last block of a chain called.
           const t = this.traces[traceOfExit(r)];
-          slot = traceExitCode(t.id, 0) - r;
+          slot = slotOfExit(r);
           t.runs++;
           if (slot === SLOT_DYNAMIC) slot = -1;
           else {

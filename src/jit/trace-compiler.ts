@@ -34,13 +34,14 @@ export const siteKey = {
  * `id`, as a number below -1, apart from blocks' exit codes (block-compiler.ts, exitCode)
  * and their dynamic exit -1. A block that calls a trace head's trace returns it unchanged.
  */
-export const SLOT_DYNAMIC = 1023;
+const SLOT_BITS = 10;
+export const SLOT_DYNAMIC = (1 << SLOT_BITS) - 1;
 export function traceExitCode(id: number, slot: number): number {
-  return -2 - id * (SLOT_DYNAMIC + 1) - slot;
+  return -2 - ((id << SLOT_BITS) | slot);
 }
-export function traceOfExit(code: number): number {
-  return Math.floor((-2 - code) / (SLOT_DYNAMIC + 1));
-}
+/** The trace id and the slot of a trace exit code. */
+export const traceOfExit = (code: number): number => (-2 - code) >> SLOT_BITS;
+export const slotOfExit = (code: number): number => (-2 - code) & SLOT_DYNAMIC;
 
 export interface ExitSite {
   path: TracePath;

@@ -18,7 +18,7 @@ import type { FaultKind } from './faults.js';
 export type BlockFn = (hart: unknown, limit: number, d?: number) => number;
 /** Sets or clears (fn null) a block's direct link at an exit slot (block-compiler.ts). */
 export type LinkFn = (slot: number, fn: BlockFn | null, n: number, pageOff: number) => void;
-/** A trace's generated function: runs, sets hart.pc/icount, returns an exit slot or -1. */
+/** A trace's generated function: runs, sets hart.pc/icount, returns a trace exit code (trace-compiler.ts). */
 export type TraceFn = (hart: unknown, limit: number) => number;
 
 export abstract class Unit {
