@@ -115,6 +115,9 @@ function dynamicEnd(b: Block): 'system' | 'indirect' | 'slow' {
 /** Blocks a compiled block may run on into by direct calls before it returns to the dispatcher. */
 const CHAIN_DEPTH = 32;
 
+/** Times a head whose recording ran into a cycle is recorded again (see finishTrace). */
+const CYCLE_RETRIES = 3;
+
 /** Branches a trace may grow (bounds the size of its function). */
 const MAX_BRANCHES = 8;
 
@@ -350,6 +353,13 @@ export class Jit {
     const path: TracePath = { blocks: rec.blocks, path: rec.path, loops, cycle, branches: new Map() };
     if (rec.tree !== null) return this.growTrace(rec.tree, rec.site!, path);
     const head = rec.head;
+    if (!loops && cycle && head.cycleRetries < CYCLE_RETRIES) {
+      // The path ran into another loop before it came back: which way a data-dependent
+      // branch went while recording decides that, so the head counts again and retries.
+      head.cycleRetries++;
+      head.hot = 0;
+      return;
+    }
     head.noTrace = true; // one formation attempt per head; a dropped trace frees it again
     // Only a path that returns to its head gains from registers in locals: a straight
     // path pays for loading and writing them back on every run, more than linked blocks.

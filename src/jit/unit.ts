@@ -68,6 +68,8 @@ export class Block extends Unit {
   loopHead = false;
   /** No trace will be formed here (--no-trace-at, or formation failed). */
   noTrace = false;
+  /** Recordings from this head that ran into another loop (a cycle) and are to be tried again. */
+  cycleRetries = 0;
   /** Blocks that link to this one, by (unit, slot). */
   readonly incoming: [Unit, number][] = [];
   /** Next block with the same physical start but another virtual pc or privilege. */

@@ -12,6 +12,7 @@ import { deja } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
 import { loadRecording } from '../../src/cli/replay.js';
 import type { Jit } from '../../src/jit/jit.js';
+import { parseElf } from '../../src/machine/loader.js';
 
 const programs = isaPrograms();
 
@@ -135,6 +136,17 @@ describe('--dump-block and --dump-trace', () => {
       expect(new Set(blocks).size, listing).toBe(blocks.length);
     }
     expect((r.stats!.jit as { tracesCompiled: number }).tracesCompiled).toBeLessThanOrEqual(4);
+  });
+
+  it('a head whose recording ran into another loop is recorded again', () => {
+    const program = programs.find((p) => p.name === 'loops')!;
+    const { symbols } = parseElf(readFileSync(program.elf), program.elf);
+    const [outer, inner] = ['outer3', 'inner3'].map((name) => `0x${symbols.get(name)!.toString(16)}`);
+    // At threshold 3 the first recording from outer3 starts in an iteration that runs the
+    // inner loop; a later one, in a common iteration, closes the loop.
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '3', '--no-trace-at', inner, '--dump-trace', outer]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^trace \\d+: head ${outer}, .*loop$`, 'm'));
   });
 
   it('refuses a bad tier setting with a one-line usage error', () => {

@@ -24,4 +24,27 @@ skip2:
   blt s0, s1, outer2
   CHECK_IMM(a2, 50 * 6 * 7)
 
+  // 3: iterations 2 to 5 of the outer loop run an inner loop; the rest do not. A path
+  // recorded from outer3 during one of them comes round the inner loop (a cycle) before
+  // it returns to outer3: the head must be recorded again later, when the path is the
+  // common one (run with --no-trace-at inner3, so that the inner loop is no trace head).
+  li TESTNUM, 3
+  li a2, 0
+  li s0, 0
+  li s1, 40
+outer3:
+  addi t0, s0, -2
+  sltiu t0, t0, 4
+  beqz t0, skip3
+  li t1, 6
+inner3:
+  addi a2, a2, 3
+  addi t1, t1, -1
+  bnez t1, inner3
+skip3:
+  addi a2, a2, 1
+  addi s0, s0, 1
+  blt s0, s1, outer3
+  CHECK_IMM(a2, 4 * 6 * 3 + 40)
+
   RVTEST_PASS
