@@ -208,34 +208,39 @@ ${cases.join('\n')}
  * first met after V8 has optimized the loop costs a deoptimization and about 0.1 s of
  * boot.
  */
-function train(run: RunFn): void {
+function train(run: RunFn, counting: boolean): void {
   const ramBase = 0x80000000;
   const mem = new PhysMemory({ ramBase, ramBytes: 1 << 20, romBase: 0x1000, romBytes: 0x1000 }, new Bus());
   const hart = new Hart(mem, { mtime: () => 0 });
   const codeOff = 0x10000;
-  // x4 (rs2) equal to, above and below x5 (rs1): each branch goes both ways.
+  // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
+  // goes both ways. The counting variant then runs once more with heat threshold 1, so that
+  // it leaves at a hot head. All of it twice: V8 starts compiling the loop during the second
+  // round, before the guest runs, and has the feedback of every path by then. (Started
+  // during the first, the compile would lack the feedback of what had not run yet.)
   const data = ramBase + 0x1000;
-  for (const [regs, rs2] of [[0, 0], [data, data], [data, data + 8], [data, data - 8]]) {
+  const passes: [number, number, number][] = [[0, 0, HEAT_HOT], [data, data, HEAT_HOT], [data, data + 8, HEAT_HOT]];
+  if (counting) passes.push([data, data, 1]);
+  for (const [regs, rs2, heat] of [...passes, ...passes]) {
     for (const e of ENCODINGS) {
-      for (let rep = 0; rep < 2; rep++) {
-        hart.reset(ramBase + codeOff);
-        hart.x.fill(regs | 0);
-        hart.x[0] = 0;
-        hart.x[4] = rs2 | 0;
-        hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
-        mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
-        // The instruction back to back (a 16-bit one four times), so that a load or store
-        // runs again after its first run has filled the TLB.
-        const word = trainingWord(e);
-        const insn = e.len === 2 ? word | (word << 16) : word;
-        mem.i32[codeOff >> 2] = insn;
-        mem.i32[(codeOff >> 2) + 1] = insn;
-        hart.decodeCache.clear();
-        // The second time with heat threshold 1: the counting variant leaves at a hot head.
-        hart.decodeCache.heatThreshold = rep === 0 ? HEAT_HOT : 1;
-        run(hart, hart.icount + 4);
-        hart.stop = StopReason.None;
-      }
+      hart.reset(ramBase + codeOff);
+      hart.x.fill(regs | 0);
+      hart.x[0] = 0;
+      hart.x[4] = rs2 | 0;
+      hart.mtvec = ramBase + codeOff + 0x100; // an mret, so traps retire something
+      mem.i32[(codeOff + 0x100) >> 2] = 0x30200073;
+      // The instruction back to back (a 16-bit one four times), so that a load or store
+      // runs again after its first run has filled the TLB.
+      const word = trainingWord(e);
+      const insn = e.len === 2 ? word | (word << 16) : word;
+      mem.i32[codeOff >> 2] = insn;
+      mem.i32[(codeOff >> 2) + 1] = insn;
+      // A jump may have run code on the data page: it is data again, so stores can hit.
+      hart.decodeCache.clear();
+      mem.pageFlags.fill(0);
+      hart.decodeCache.heatThreshold = heat;
+      run(hart, hart.icount + 4);
+      hart.stop = StopReason.None;
     }
   }
   // An interrupt, taken where the loop services the hart (a machine software interrupt,
@@ -289,7 +294,7 @@ export function interpreter(counting = false): RunFn {
     const name = counting ? 'interp_counting' : 'interp_run';
     const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
     run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
-    train(run);
+    train(run, counting);
   }
   return run;
 }
