@@ -86,15 +86,22 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
   // V8's inliner, measured per tier (tools/bench.mjs): the interpreter and the trace tier
   // run faster without it (boot 0.74 -> 0.50 s and 0.84 -> 0.70 s; full bench 171 -> 178
   // and 747 -> 858 MIPS): it spends compile time and registers inlining slow-path helpers
-  // into the interpreter's loop and the dispatcher. The block tier keeps it: its direct
-  // block-to-block calls gain from it (full bench 579 MIPS with, 473 without). Its budget
-  // per optimized function is cut from 920 to 600 bytes of bytecode: the interpreter and
-  // the dispatcher inline fewer slow-path helpers (block boot 0.77 -> 0.64 s) while a block
-  // still inlines its successor (bench(30000) 2.82 -> 2.73 s).
-  if (!t.jit || t.jit.tier === 'trace') setFlagsFromString('--no-turbo-inlining');
-  else setFlagsFromString('--max-inlined-bytecode-size-cumulative=600');
+  // into the interpreter's loop and the dispatcher. The block tier's direct block-to-block
+  // calls gain from it (full bench 582-590 MIPS with, 474-482 without), so it is turned on
+  // when the first block is compiled: V8 has optimized the counting interpreter and the
+  // dispatcher without it by then (block boot, median of 21: 0.554 s so, 0.564 s with the
+  // inliner on from the start). Its budget per optimized function is cut from 920 to 600
+  // bytes of bytecode: a block still inlines its successor, and what V8 recompiles later
+  // inlines less.
+  setFlagsFromString('--no-turbo-inlining');
   if (!t.jit) return null;
   const jit = new Jit(machine.hart, t.jit);
+  if (t.jit.tier === 'block') {
+    jit.onFirstCompile = () => {
+      setFlagsFromString('--turbo-inlining');
+      setFlagsFromString('--max-inlined-bytecode-size-cumulative=600');
+    };
+  }
   jit.now = now;
   jit.dump = (text) => process.stderr.write(text);
   if (t.jit.fault) process.stderr.write(`deja: *** JIT FAULT INJECTION ON: ${t.jit.fault.kind}, in the first eligible unit from ${t.jit.fault.from} — results are deliberately wrong ***\n`);

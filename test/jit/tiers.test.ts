@@ -119,15 +119,20 @@ describe('--dump-block and --dump-trace', () => {
 
   it('a branch that stops at an inner loop is not grown again to unroll it', () => {
     const program = programs.find((p) => p.name === 'loops')!;
-    const ids = ['0', '1', '2', '3'].flatMap((id) => ['--dump-trace', id]);
-    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', ...ids], { stats: true });
+    const { symbols } = parseElf(readFileSync(program.elf), program.elf);
+    // Test 2's traces (outer2, inner2), by head pc: every compile of one is printed.
+    const heads = ['outer2', 'inner2'].flatMap((name) => ['--dump-trace', `0x${symbols.get(name)!.toString(16)}`]);
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', ...heads]);
     expect(r.status, r.stderr).toBe(0);
     // The last listing of each trace is its final tree: the outer loop's trace has grown a
     // branch through the inner loop, and no block appears in it twice.
     const listings = new Map<string, string>();
+    let compiles = 0;
     for (const dump of r.stderr.split(/^(?=trace \d+: head)/m)) {
       const id = /^trace (\d+): head/.exec(dump)?.[1];
-      if (id !== undefined) listings.set(id, dump.split('--- generated ---')[0]);
+      if (id === undefined) continue;
+      compiles++;
+      listings.set(id, dump.split('--- generated ---')[0]);
     }
     const grown = [...listings.values()].filter((l) => /branch at site/.test(l));
     expect(grown.length, r.stderr).toBeGreaterThan(0);
@@ -135,7 +140,7 @@ describe('--dump-block and --dump-trace', () => {
       const blocks = [...listing.matchAll(/block \d+ at (0x[0-9a-f]+)/g)].map((m) => m[1]);
       expect(new Set(blocks).size, listing).toBe(blocks.length);
     }
-    expect((r.stats!.jit as { tracesCompiled: number }).tracesCompiled).toBeLessThanOrEqual(4);
+    expect(compiles, r.stderr).toBeLessThanOrEqual(5);
   });
 
   it('a head whose recording ran into another loop is recorded again', () => {
