@@ -89,8 +89,11 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
   const names = { rs1: `x[${RS1}]`, rs2: `x[${RS2}]`, imm: 'imm', pc: 'pc', npc: `((pc + ${len}) | 0)`, OP: String(opIndex) };
   const macros = memoryMacros(SYNC);
   const writeRd = (v: string) => `x[${RD}] = ${v};`; // rd 0 is packed as the sink x[32]
-  // What follows a block's last instruction starts a block: the counting interpreter counts it.
-  const head = counting ? ' fpVa = -1;' : '';
+  // What follows a block's last instruction starts a block: the counting interpreter counts
+  // it here when it is on the fetched page, else on the page path (fpVa = -1).
+  const head = counting
+    ? ` if ((pc & -4096) === fpVa) { const hi = ${HEAT_BASE} + ((pc & 4094) >> 1), h = code[hi]; if (h >= heatT) { ${SYNC}; return; } code[hi] = h + 1; } else fpVa = -1;`
+    : '';
   if (sem.system) {
     // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts). Its
     // fpVa = -1 also makes the next instruction a counted head.
@@ -214,13 +217,16 @@ function train(run: RunFn, counting: boolean): void {
   const hart = new Hart(mem, { mtime: () => 0 });
   const codeOff = 0x10000;
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
-  // goes both ways. The counting variant then runs once more with heat threshold 1, so that
-  // it leaves at a hot head. All of it twice: V8 starts compiling the loop during the second
+  // goes both ways; then at the code itself, where an indirect jump loops in place. The
+  // counting variant then runs it all with heat threshold 1, so that each branch and jump
+  // leaves at a hot head on its page. All of it twice: V8 starts compiling the loop during the second
   // round, before the guest runs, and has the feedback of every path by then. (Started
   // during the first, the compile would lack the feedback of what had not run yet.)
   const data = ramBase + 0x1000;
-  const passes: [number, number, number][] = [[0, 0, HEAT_HOT], [data, data, HEAT_HOT], [data, data + 8, HEAT_HOT]];
-  if (counting) passes.push([data, data, 1]);
+  const code = ramBase + codeOff; // an indirect jump loops in place
+  const settings: [number, number][] = [[0, 0], [data, data], [data, data + 8], [code, code]];
+  const passes = settings.map(([regs, rs2]) => [regs, rs2, HEAT_HOT]);
+  if (counting) passes.push(...settings.map(([regs, rs2]) => [regs, rs2, 1]));
   for (const [regs, rs2, heat] of [...passes, ...passes]) {
     for (const e of ENCODINGS) {
       hart.reset(ramBase + codeOff);
@@ -269,10 +275,12 @@ function train(run: RunFn, counting: boolean): void {
  */
 function trainingWord(e: (typeof ENCODINGS)[number]): number {
   let insn = e.match;
-  if (e.len === 4 && (e.mask & (31 << 15)) === 0) insn |= 5 << 15;
+  // A jal keeps offset 0 (those fields are its offset): it loops in place, on its page.
+  const fields = e.len === 4 && e.op !== 'jal';
+  if (fields && (e.mask & (31 << 15)) === 0) insn |= 5 << 15;
   // In an I-type word the rs2 field is imm[4:0]: 4 keeps a word load aligned, so its
   // TLB-hit path is trained too.
-  if (e.len === 4 && (e.mask & (31 << 20)) === 0) insn |= 4 << 20;
+  if (fields && (e.mask & (31 << 20)) === 0) insn |= 4 << 20;
   const free = ~e.mask & (e.len === 4 ? -1 : 0xffff);
   for (const bits of [0, 0x0004, 0x0084, 0x0104, 0x1104, 0x10a4, 0x1ffc]) {
     const w = (insn | (bits & free)) >>> 0;
