@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
 import { DEFAULT_JIT, Jit, type JitSettings } from '../jit/jit.js';
+import { interpreter } from '../cpu/interpreter.js';
 import { FAULT_KINDS } from '../jit/faults.js';
 import type { Machine } from '../machine/machine.js';
 import { parseChoice, parseCount } from './options.js';
@@ -94,7 +95,11 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
   // bytes of bytecode: a block still inlines its successor, and what V8 recompiles later
   // inlines less.
   setFlagsFromString('--no-turbo-inlining');
-  if (!t.jit) return null;
+  if (!t.jit) {
+    // Made (and trained) now, as the JIT tiers make theirs: no tier's timed run includes it.
+    machine.runFn = interpreter();
+    return null;
+  }
   const jit = new Jit(machine.hart, t.jit);
   if (t.jit.tier === 'block') {
     jit.onFirstCompile = () => {
