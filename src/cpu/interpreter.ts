@@ -219,9 +219,9 @@ function train(run: RunFn, counting: boolean): void {
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
   // goes both ways; then at the code itself, where an indirect jump loops in place. The
   // counting variant then runs it all with heat threshold 1, so that each branch and jump
-  // leaves at a hot head on its page. All of it twice: V8 starts compiling the loop during the second
-  // round, before the guest runs, and has the feedback of every path by then. (Started
-  // during the first, the compile would lack the feedback of what had not run yet.)
+  // leaves at a hot head on its page. All of it twice: V8 starts compiling the loop during
+  // the second round, before the guest runs, and has the feedback of every path by then.
+  // (Started during the first, the compile would lack the feedback of what had not run.)
   const data = ramBase + 0x1000;
   const code = ramBase + codeOff; // an indirect jump loops in place
   const settings: [number, number][] = [[0, 0], [data, data], [data, data + 8], [code, code]];

@@ -42,9 +42,9 @@ export const DEFAULT_JIT: JitSettings = {
   // From measured boots (median of 11): a block that reaches 5000 or 50000 executions in
   // a boot does not pay for itself, since each costs V8 about a millisecond to compile and
   // tier up, more than it saves before the code goes cold. Block tier boot 0.65 and 0.58 s
-  // at those, 0.48 s at 100000, as the interpreter; trace tier 0.65, 0.50 and 0.46 s. On
-  // the full bench the trace tier gives up 2.7% for it (3.87 s against 3.77 s at 5000):
-  // code between traces leaves the interpreter later.
+  // at those, 0.48 s at 100000; trace tier 0.65, 0.50 and 0.46 s. The full bench under the
+  // trace tier gave up 2.7% for it (3.87 s against 3.77 s at 5000: code between traces left
+  // the interpreter later), and gained that back with ENTRY_WEIGHT (3.70 s).
   blockThreshold: 100000,
   maxBlockInsns: 64,
   blockLimit: Infinity,
