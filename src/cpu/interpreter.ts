@@ -221,7 +221,7 @@ function train(run: RunFn, counting: boolean): void {
   const codeOff = 0x10000;
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
   // goes both ways; then at the code itself, where an indirect jump loops in place. The
-  // counting variant then runs it all with heat threshold 1, so that it leaves at a hot
+  // counting variant then runs twice more with heat threshold 1, so that it leaves at a hot
   // head, on the fetched page and on another. All of it twice: V8 starts compiling the loop
   // during the second round, before the guest runs, with the feedback of every path.
   // (Started during the first, the compile would lack the feedback of what had not run.)
@@ -229,7 +229,7 @@ function train(run: RunFn, counting: boolean): void {
   const code = ramBase + codeOff; // an indirect jump loops in place
   const settings: [number, number][] = [[0, 0], [data, data], [data, data + 8], [code, code]];
   const passes = settings.map(([regs, rs2]) => [regs, rs2, HEAT_HOT]);
-  if (counting) passes.push(...settings.map(([regs, rs2]) => [regs, rs2, 1]));
+  if (counting) passes.push([data, data, 1], [code, code, 1]);
   for (const [regs, rs2, heat] of [...passes, ...passes]) {
     for (const e of ENCODINGS) {
       hart.reset(ramBase + codeOff);
