@@ -68,6 +68,7 @@ export const SLICE_INSNS = 4_000_000;
 function sliceAt(icount: number): number {
   return Math.min(SLICE_INSNS, Math.max(65536, Math.floor(icount / 8)));
 }
+
 /**
  * HTIF: instructions a lone write of tohost's low word waits for the high word before it is
  * taken as a command on its own (see `watchTohost`).
