@@ -31,6 +31,10 @@ export interface MmuState {
   satp: number;
 }
 
+/** pmpPage's answer: known, and the same for the whole page (then bits 0-2 are R, W, X). */
+const PMP_KNOWN = 0x80;
+const PMP_UNIFORM = 0x40;
+
 const PAGE_FAULT = [Cause.LoadPageFault, Cause.StorePageFault, Cause.InsnPageFault];
 const ACCESS_FAULT = [Cause.LoadAccessFault, Cause.StoreAccessFault, Cause.InsnAccessFault];
 
@@ -57,6 +61,8 @@ export class Mmu {
     private readonly mem: PhysMemory,
     private readonly st: MmuState,
   ) {
+    this.pmpCache = new Uint8Array(2 * mem.pageFlags.length);
+    this.writeMapped = new Uint8Array(mem.pageFlags.length);
     const s = this.sets[3];
     this.rTag = s.rTag; this.rOff = s.rOff; this.wTag = s.wTag; this.wOff = s.wOff; this.xTag = s.xTag; this.xOff = s.xOff;
   }
@@ -76,6 +82,7 @@ export class Mmu {
 
   flush(): void {
     for (const s of this.sets) s.flush();
+    this.writeMapped.fill(0);
     this.flushListener?.();
   }
 
@@ -93,7 +100,11 @@ export class Mmu {
 
   /** Drops write entries that point at a page which just became flagged (e.g. code). */
   dropWritePage(off: number): void {
-    const pageOff = off & ~((1 << PAGE_SHIFT) - 1);
+    const page = off >>> PAGE_SHIFT;
+    // Most pages that become code never had a write entry: no scan of the TLBs for them.
+    if (this.writeMapped[page] === 0) return;
+    this.writeMapped[page] = 0;
+    const pageOff = page << PAGE_SHIFT;
     for (const s of this.sets) {
       for (let i = 0; i < TLB_SIZE; i++) if (s.wTag[i] !== -1 && s.wOff[i] === pageOff) s.wTag[i] = -1;
     }
@@ -122,22 +133,25 @@ export class Mmu {
     if (priv === PRIV_M || (s.satp & 0x80000000) === 0) {
       pa = va;
     } else {
-      const r = this.walk(va, access, priv, isAmo);
-      pa = r.pa;
-      writable = r.dirty;
-      cacheable = r.cacheable;
+      pa = this.walk(va, access, priv, isAmo);
+      writable = this.walkDirty;
+      cacheable = this.walkCacheable;
     }
-    if (!this.pmpAllows(pa, 1, access, priv)) this.fault(ACCESS_FAULT[access], va);
-    if (cacheable) this.fill(va, pa, access, priv, writable);
+    const off = this.mem.offsetOf(pa);
+    if (off < 0) {
+      if (!this.pmpAllows(pa, 1, access, priv)) this.fault(ACCESS_FAULT[access], va);
+      return pa;
+    }
+    const pmp = this.pmpPage(off >>> PAGE_SHIFT, pa, priv);
+    if (pmp & PMP_UNIFORM) {
+      if (((pmp >>> access) & 1) === 0) this.fault(ACCESS_FAULT[access], va);
+      if (cacheable) this.fill(va, off, access, writable);
+    } else if (!this.pmpAllows(pa, 1, access, priv)) this.fault(ACCESS_FAULT[access], va);
     return pa;
   }
 
-  private fill(va: number, pa: number, access: Access, priv: number, writable: boolean): void {
-    const off = this.mem.offsetOf(pa);
-    if (off < 0) return;
-    if (access === ACCESS_FETCH ? priv !== this.st.priv : priv !== this.dataPriv()) return;
-    const pageBase = pa - (pa % 4096);
-    if (!this.pmpPageUniform(pageBase, access, priv)) return;
+  /** Caches a translation whose page PMP treats uniformly (`priv` is the one it was made for). */
+  private fill(va: number, off: number, access: Access, writable: boolean): void {
     const vpn = va >>> PAGE_SHIFT;
     const i = vpn & TLB_MASK;
     const pageOff = off - (off & 4095);
@@ -150,18 +164,25 @@ export class Mmu {
     } else if (writable && !this.mem.isRom(off) && this.mem.pageFlags[off >>> PAGE_SHIFT] === 0) {
       this.wTag[i] = vpn;
       this.wOff[i] = pageOff;
+      this.writeMapped[off >>> PAGE_SHIFT] = 1;
     }
   }
 
-  private walk(va: number, access: Access, priv: number, isAmo: boolean): { pa: number; dirty: boolean; cacheable: boolean } {
+  /** Set by walk with its result: whether the page is dirty, and whether the TLB may cache it. */
+  private walkDirty = false;
+  private walkCacheable = false;
+
+  /** The physical address of `va` by the page tables (walkDirty, walkCacheable set too). */
+  private walk(va: number, access: Access, priv: number, isAmo: boolean): number {
     const s = this.st;
     let table = (s.satp & 0x3fffff) * 4096;
     for (let level = 1; level >= 0; level--) {
       const vpnPart = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
       const pteAddr = table + vpnPart * 4;
-      if (!this.pmpAllows(pteAddr, 4, ACCESS_READ, PRIV_S)) this.fault(ACCESS_FAULT[access], va);
       const pteOff = this.mem.offsetOf(pteAddr);
       if (pteOff < 0) this.fault(ACCESS_FAULT[access], va);
+      const pmp = this.pmpPage(pteOff >>> PAGE_SHIFT, pteAddr, PRIV_S);
+      if (pmp & PMP_UNIFORM ? (pmp & 1) === 0 : !this.pmpAllows(pteAddr, 4, ACCESS_READ, PRIV_S)) this.fault(ACCESS_FAULT[access], va);
       let pte = this.mem.readOff(pteOff, 4);
       if (!(pte & PTE_V) || (!(pte & PTE_R) && pte & PTE_W)) break;
       if (!(pte & (PTE_R | PTE_X))) {
@@ -184,8 +205,9 @@ export class Mmu {
       }
       const pa = level === 1 ? (ppn >>> 10) * 4194304 + (va & 0x3fffff) : ppn * 4096 + (va & 0xfff);
       // A read allowed only through MXR is not cached, so MXR changes need no flush.
-      const cacheable = access !== ACCESS_READ || (pte & PTE_R) !== 0;
-      return { pa, dirty: (pte & PTE_D) !== 0, cacheable };
+      this.walkCacheable = access !== ACCESS_READ || (pte & PTE_R) !== 0;
+      this.walkDirty = (pte & PTE_D) !== 0;
+      return pa;
     }
     return this.fault(PAGE_FAULT[access], va);
   }
@@ -205,16 +227,38 @@ export class Mmu {
     return priv === PRIV_M;
   }
 
-  /** Whether one PMP answer holds for the whole page, so the TLB may cache it. */
-  private pmpPageUniform(pageBase: number, access: Access, priv: number): boolean {
-    const n = this.pmpActive;
-    for (let k = 0; k < n; k++) {
+  /**
+   * PMP's answer for a whole RAM or ROM page (by buffer page index; `pa` lies in it) for M
+   * or for S and U: PMP_UNIFORM and the allowed accesses as bits R, W, X, or 0 (check each
+   * access) when entries split the page. Cached until PMP changes.
+   */
+  private pmpPage(page: number, pa: number, priv: number): number {
+    const k = 2 * page + (priv === PRIV_M ? 1 : 0);
+    const cached = this.pmpCache[k];
+    if (cached !== 0) return cached;
+    const base = pa - (pa % 4096);
+    let v = PMP_KNOWN;
+    if (this.pmpUniform(base)) {
+      v |= PMP_UNIFORM;
+      for (let a = 0; a < 3; a++) if (this.pmpAllows(base, 4096, a as Access, priv)) v |= 1 << a;
+    }
+    return (this.pmpCache[k] = v);
+  }
+
+  /** Whether every address in the page at `base` matches the same PMP entry (or none). */
+  private pmpUniform(base: number): boolean {
+    for (let k = 0; k < this.pmpActive; k++) {
       const i = this.pmpOrder[k];
       const lo = this.pmpLo[i], hi = this.pmpHi[i];
-      if (pageBase < hi && pageBase + 4096 > lo) return pageBase >= lo && pageBase + 4096 <= hi && this.pmpAllows(pageBase, 4096, access, priv);
+      if (base < hi && base + 4096 > lo) return base >= lo && base + 4096 <= hi;
     }
-    return this.pmpAllows(pageBase, 4096, access, priv);
+    return true;
   }
+
+  /** pmpPage's answers, two per page (S/U, M); 0 is not yet known. */
+  private readonly pmpCache: Uint8Array;
+  /** Pages with a write entry in some TLB since the last full flush (dropWritePage). */
+  private readonly writeMapped: Uint8Array;
 
   private readonly pmpLo = new Float64Array(16);
   private readonly pmpHi = new Float64Array(16);
@@ -246,6 +290,7 @@ export class Mmu {
       this.pmpHi[i] = hi;
       this.pmpOrder[this.pmpActive++] = i;
     }
+    this.pmpCache.fill(0);
     this.flush();
   }
 }
