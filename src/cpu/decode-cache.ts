@@ -86,16 +86,27 @@ export class DecodeCache {
     return this.pages[p] ?? (this.pages[p] = new Int32Array(PAGE_SLOTS));
   }
 
+  /**
+   * Slot words by instruction bits: a boot decodes about 144K instructions but only 30K
+   * distinct ones (pages are decoded again after a write or a remap).
+   */
+  private readonly packed = new Map<number, [number, number]>();
+
   /** Decodes the instruction at pc into `w`/`imm`, caching it in `page` at slot index i. */
   decodeAt(pc: number, page: Int32Array, i: number): void {
     const raw = this.hart.fetch(pc);
-    const [w, imm] = pack(decode(raw), raw);
+    let words = this.packed.get(raw);
+    if (words === undefined) this.packed.set(raw, (words = pack(decode(raw), raw)));
+    const w = words[0], imm = words[1];
     this.w = w;
     this.imm = imm;
     // An instruction that crosses into the next page depends on that page's mapping too:
     // it is decoded every time rather than cached.
     if ((pc & 4095) === 4094 && (raw & 3) === 3) return;
-    const off = this.hart.fetchSlow(pc);
+    // The fetch has just filled the fetch TLB (unless PMP splits the page).
+    const vpn = pc >>> 12;
+    const t = vpn & TLB_MASK;
+    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
     const p = off >>> PAGE_SHIFT;
     if (!(this.mem.pageFlags[p] & PAGE_CODE)) {
       this.mem.pageFlags[p] |= PAGE_CODE;
