@@ -5,8 +5,8 @@ import { setClock } from '../diff/clock.js';
 import { UserError, ExitCode } from '../errors.js';
 import { bisectRecording, parseScan, thresholdScan } from '../diff/bisect.js';
 import { diffJson, formatDiff } from '../diff/report.js';
-import { sideSettings } from '../diff/settings.js';
-import { announceFaults, DEFAULT_A, DEFAULT_B, progress } from './diff.js';
+import { DEFAULT_A, DEFAULT_B, sideSettings } from '../diff/settings.js';
+import { announceFaults, progress } from './diff.js';
 import { loadRecording } from './replay.js';
 
 export interface BisectCliOptions {

@@ -4,11 +4,9 @@ import { setClock } from '../diff/clock.js';
 import { ExitCode } from '../errors.js';
 import { diffRecording } from '../diff/diff.js';
 import { diffJson, formatDiff } from '../diff/report.js';
-import { sideSettings, type SideSettings } from '../diff/settings.js';
+import { DEFAULT_A, DEFAULT_B, sideSettings, type SideSettings } from '../diff/settings.js';
 import { loadRecording } from './replay.js';
 
-export const DEFAULT_A = 'tier=interp';
-export const DEFAULT_B = 'tier=trace,trace-threshold=1';
 
 export interface DiffCliOptions {
   a?: string;

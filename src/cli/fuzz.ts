@@ -4,8 +4,8 @@ import { setClock } from '../diff/clock.js';
 import { ExitCode } from '../errors.js';
 import { fuzzRecording } from '../diff/fuzz.js';
 import { diffJson, formatDiff } from '../diff/report.js';
-import { parseSettingsText, sideSettings } from '../diff/settings.js';
-import { announceFaults, DEFAULT_A, progress } from './diff.js';
+import { DEFAULT_A, parseSettingsText, sideSettings } from '../diff/settings.js';
+import { announceFaults, progress } from './diff.js';
 import { parseCount } from './options.js';
 import { loadRecording } from './replay.js';
 

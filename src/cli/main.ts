@@ -2,12 +2,15 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
-import { runCommand, type RunOptions } from './run.js';
-import { inspectCommand, replayCommand, type ReplayOptions } from './replay.js';
+import type { RunOptions } from './run.js';
+import type { ReplayOptions } from './replay.js';
 import { addTierOptions } from './tier.js';
-import { DEFAULT_A, DEFAULT_B, diffCommand, type DiffCliOptions } from './diff.js';
-import { bisectCommand, type BisectCliOptions } from './bisect.js';
-import { fuzzCommand, type FuzzCliOptions } from './fuzz.js';
+import type { DiffCliOptions } from './diff.js';
+import type { BisectCliOptions } from './bisect.js';
+import type { FuzzCliOptions } from './fuzz.js';
+import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
+
+// Each command's module is loaded when the command runs: start-up loads only what it needs.
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -49,7 +52,7 @@ export function buildProgram(): Command {
     .option('--embed', 'embed the images in the recording (one self-contained file)')
     .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
     .action(async (o: RunOptions) => {
-      process.exitCode = await runCommand(o);
+      process.exitCode = await (await import('./run.js')).runCommand(o);
     });
 
   addTierOptions(run, 'interp');
@@ -62,7 +65,7 @@ export function buildProgram(): Command {
     .option('--stats-json <file>', 'write replay statistics as JSON at exit')
     .option('-q, --quiet', 'do not print the guest console')
     .action(async (file: string, o: ReplayOptions) => {
-      process.exitCode = await replayCommand(file, o);
+      process.exitCode = await (await import('./replay.js')).replayCommand(file, o);
     });
   addTierOptions(replay, 'interp');
 
@@ -74,7 +77,7 @@ export function buildProgram(): Command {
       .option('--b <settings>', `suspect settings (default ${DEFAULT_B})`),
   )
     .action(async (file: string, o: DiffCliOptions) => {
-      process.exitCode = await diffCommand(file, o);
+      process.exitCode = await (await import('./diff.js')).diffCommand(file, o);
     });
 
   addDiagnosisOptions(
@@ -86,7 +89,7 @@ export function buildProgram(): Command {
       .option('--threshold-scan <range>', 'instead: which trace thresholds diverge (A..B, or a list 1,2,10)'),
   )
     .action(async (file: string, o: BisectCliOptions) => {
-      process.exitCode = await bisectCommand(file, o);
+      process.exitCode = await (await import('./bisect.js')).bisectCommand(file, o);
     });
 
   addDiagnosisOptions(
@@ -99,7 +102,7 @@ export function buildProgram(): Command {
       .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`),
   )
     .action(async (file: string, o: FuzzCliOptions) => {
-      process.exitCode = await fuzzCommand(file, o);
+      process.exitCode = await (await import('./fuzz.js')).fuzzCommand(file, o);
     });
 
   program
@@ -107,7 +110,7 @@ export function buildProgram(): Command {
     .description('describe a recording: header, images, events, checkpoints, end, sizes')
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: ReplayOptions) => {
-      process.exitCode = await inspectCommand(file, o);
+      process.exitCode = await (await import('./replay.js')).inspectCommand(file, o);
     });
   return program;
 }

@@ -11,9 +11,8 @@ import { defaultGuest, guestAppend } from './guest.js';
 import { parseCount, parseRam } from './options.js';
 import { applyTier, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
 import { ConsoleOut, attachConsoleInput } from './console.js';
-import { initZstd } from '../record/zstd.js';
-import { RecordingWriter } from '../record/writer.js';
-import { Recorder, RecordingPort } from '../record/recorder.js';
+import type { RecordingWriter } from '../record/writer.js';
+import type { Recorder, RecordingPort } from '../record/recorder.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from './manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
 import { basename } from 'node:path';
@@ -137,17 +136,23 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
   const config = machineConfig(o);
   const live = new LivePort({ pace: o.pace ?? false, rtcNanos });
-  let recording: { writer: RecordingWriter; port: RecordingPort } | null = null;
+  let recording: { writer: RecordingWriter; port: RecordingPort; recorder: typeof Recorder } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
   if (recordTo) {
+    // Loaded only to record: a plain run starts without the codecs.
+    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }] = await Promise.all([
+      import('../record/zstd.js'),
+      import('../record/writer.js'),
+      import('../record/recorder.js'),
+    ]);
     await initZstd();
     const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
     try {
       if (byDefault) ensureRecordingsDir();
       const writer = new RecordingWriter(recordTo, header, o.embed ? embeddedImages(config) : []);
-      recording = { writer, port: new RecordingPort(live, writer) };
+      recording = { writer, port: new RecordingPort(live, writer), recorder: Recorder };
       if (byDefault) pruneRecordings(recordingsDir(), recordingsKeep());
     } catch (e) {
       if (!byDefault) throw e;
@@ -155,7 +160,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     }
   }
   const machine = new Machine(config, recording?.port ?? live);
-  const recorder = recording ? new Recorder(machine, recording.writer, every) : null;
+  const recorder = recording ? new recording.recorder(machine, recording.writer, every) : null;
   const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {

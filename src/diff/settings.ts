@@ -7,6 +7,10 @@ import { UserError, ExitCode } from '../errors.js';
 import { tierSettings, type Tier, type TierOptions } from '../cli/tier.js';
 import type { JitSettings } from '../jit/jit.js';
 
+/** What `diff`, `bisect` and `fuzz` compare when --a and --b are not given. */
+export const DEFAULT_A = 'tier=interp';
+export const DEFAULT_B = 'tier=trace,trace-threshold=1';
+
 type Key = keyof TierOptions;
 
 /** CLI name (without dashes) -> TierOptions field; the list ones may repeat. */
