@@ -97,7 +97,7 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
   setFlagsFromString('--no-turbo-inlining');
   if (!t.jit) {
     // Made (and trained) now, as the JIT tiers make theirs: no tier's timed run includes it.
-    machine.runFn = interpreter();
+    machine.runFn = interpreter(false, machine.hart);
     return null;
   }
   const jit = new Jit(machine.hart, t.jit);

@@ -3,11 +3,13 @@
 // per (op, length), each leaf the op's semantics template with operands unpacked from the
 // slot. Neither decoding nor meaning is written by hand here.
 
+import { setFlagsFromString } from 'node:v8';
 import { ENCODINGS, OP_NAMES } from '../isa/encodings.js';
 import { decode } from '../isa/decode.js';
 import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { Bus } from '../machine/bus.js';
+import { VirtualClock } from '../machine/clock.js';
 import { HEAT_BASE, HEAT_HOT, KEY_ILLEGAL, keyOf } from './decode-cache.js';
 import { Hart, StopReason } from './hart.js';
 import { PhysMemory } from './memory.js';
@@ -214,24 +216,30 @@ ${cases.join('\n')}
  * first met after V8 has optimized the loop costs a deoptimization and about 0.1 s of
  * boot.
  */
-function train(run: RunFn, counting: boolean): void {
+function train(run: RunFn, counting: boolean, rounds: number): void {
   const ramBase = 0x80000000;
   const mem = new PhysMemory({ ramBase, ramBytes: 1 << 20, romBase: 0x1000, romBytes: 0x1000 }, new Bus());
-  const hart = new Hart(mem, { mtime: () => 0 });
+  // The objects the guest's hart holds, of the same classes: a field that later holds an
+  // object of another class (or a double where a small integer was) gives the hart a new
+  // map, and code optimized against the old one deoptimizes at its first check.
+  const hart = new Hart(mem, new VirtualClock());
   const codeOff = 0x10000;
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
   // goes both ways; then at the code itself, where an indirect jump loops in place. The
   // counting variant then runs twice more with heat threshold 1, so that it leaves at a hot
-  // head, on the fetched page and on another. All of it twice: V8 starts compiling the loop
-  // during the second round, before the guest runs, with the feedback of every path.
+  // head, on the fetched page and on another. Without optimizeNow, all of it twice: V8
+  // starts compiling the loop during the second round, with the feedback of every path.
   // (Started during the first, the compile would lack the feedback of what had not run.)
   const data = ramBase + 0x1000;
   const code = ramBase + codeOff; // an indirect jump loops in place
   const settings: [number, number][] = [[0, 0], [data, data], [data, data + 8], [code, code]];
   const passes = settings.map(([regs, rs2]) => [regs, rs2, HEAT_HOT]);
   if (counting) passes.push([data, data, 1], [code, code, 1]);
-  for (const [regs, rs2, heat] of [...passes, ...passes]) {
-    for (const e of ENCODINGS) {
+  // At heat 1 only what ends a block makes heads to count (and keeps the count of runs low
+  // enough that V8 does not start optimizing on its own before optimizeNow).
+  const endsBlock = ENCODINGS.filter((e) => SEMANTICS[e.op].cond || SEMANTICS[e.op].target || SEMANTICS[e.op].system);
+  for (const [regs, rs2, heat] of rounds === 1 ? passes : [...passes, ...passes]) {
+    for (const e of heat === 1 ? endsBlock : ENCODINGS) {
       hart.reset(ramBase + codeOff);
       hart.x.fill(regs | 0);
       hart.x[0] = 0;
@@ -247,7 +255,7 @@ function train(run: RunFn, counting: boolean): void {
       // A jump may have run code on the data page: it is data again, so stores can hit.
       hart.decodeCache.clear();
       mem.pageFlags.fill(0);
-      hart.decodeCache.heatThreshold = heat;
+      hart.decodeCache.heatThreshold = heat | 0; // a small integer, as in the guest's hart
       run(hart, hart.icount + 4);
       hart.stop = StopReason.None;
     }
@@ -293,19 +301,42 @@ function trainingWord(e: (typeof ENCODINGS)[number]): number {
 }
 
 const compiled: (RunFn | null)[] = [null, null];
+const optimized = [false, false];
+
+/**
+ * V8 compiles the trained interpreter in the background while the guest starts, so a boot
+ * ran its first million instructions unoptimized (about 45 ms, against 11 ms), and an OSR
+ * compile of the running loop then took the compiler thread for another 100 ms. With V8's
+ * natives syntax the compile happens at once, before the guest runs (30 ms), and training
+ * needs one round. Null where V8 refuses the syntax.
+ */
+const optimizeNow = ((): ((f: RunFn, hart: Hart) => void) | null => {
+  try {
+    setFlagsFromString('--allow-natives-syntax');
+    return new Function('f', 'hart', '%OptimizeFunctionOnNextCall(f); f(hart, hart.icount);') as (f: RunFn, hart: Hart) => void;
+  } catch {
+    return null;
+  }
+})();
 
 /**
  * The interpreter: runs until icount reaches `limit` or the hart asks to stop. The counting
- * variant (for the JIT's dispatcher) may also return earlier, at a hot block head.
+ * variant (for the JIT's dispatcher) may also return earlier, at a hot block head. Given the
+ * hart it will run, it is optimized against that hart's objects before it returns (a run to
+ * the hart's own icount, which changes nothing).
  */
-export function interpreter(counting = false): RunFn {
+export function interpreter(counting = false, hart: Hart | null = null): RunFn {
   const k = counting ? 1 : 0;
   let run = compiled[k];
   if (!run) {
     const name = counting ? 'interp_counting' : 'interp_run';
     const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
     run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
-    train(run, counting);
+    train(run, counting, optimizeNow ? 1 : 2);
+  }
+  if (hart && optimizeNow && !optimized[k]) {
+    optimized[k] = true;
+    optimizeNow(run, hart);
   }
   return run;
 }

@@ -148,7 +148,7 @@ export class Jit {
   private readonly blocksOnPage = new Map<number, Block[]>();
   private readonly tracesOnPage = new Map<number, Trace[]>();
   private readonly jumpCache: (Block | null)[] = new Array<Block | null>(JC_SIZE).fill(null);
-  private readonly interp: RunFn = interpreter(true);
+  private readonly interp: RunFn;
   private recording: Recording | null = null;
   private traceCount = 0;
   readonly traces: Trace[] = [];
@@ -179,8 +179,9 @@ export class Jit {
     readonly settings: JitSettings,
   ) {
     this.startIcount = hart.icount;
-    this.linker = new Linker(this.stats, settings.tier === 'trace');
     hart.decodeCache.heatThreshold = Math.min(settings.blockThreshold, HEAT_HOT);
+    this.interp = interpreter(true, hart);
+    this.linker = new Linker(this.stats, settings.tier === 'trace');
     // No flush listener: a jump-cache hit is only taken while the fetch TLB maps the
     // block's page, so flushing the TLBs (satp, sfence.vma) is flushing the jump cache.
   }

@@ -104,7 +104,7 @@ export class Machine {
    * a JIT run does not compile (and V8 does not optimize) an interpreter it never calls.
    */
   get runFn(): RunFn {
-    return (this.run ??= interpreter());
+    return (this.run ??= interpreter(false, this.hart));
   }
   set runFn(f: RunFn) {
     this.run = f;
