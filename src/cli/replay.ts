@@ -9,7 +9,7 @@ import { UserError, ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
 import { replayConfig } from './manifest.js';
 import { exitCodeFor, writeStats } from './run.js';
-import { applyTier, tierSettings, tierStats, type TierOptions } from './tier.js';
+import { applyTier, prepareTier, tierSettings, tierStats, type TierOptions } from './tier.js';
 import type { Jit } from '../jit/jit.js';
 
 export interface ReplayOptions extends TierOptions {
@@ -92,6 +92,7 @@ export function formatDivergence(d: DivergenceReport, file?: string): string {
 
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
   const tiers = tierSettings(o);
+  prepareTier(tiers);
   const rec = await loadRecording(file);
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   let jit: Jit | null = null;

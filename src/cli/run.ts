@@ -9,7 +9,7 @@ import { UserError, ExitCode } from '../errors.js';
 import { readInput } from './files.js';
 import { defaultGuest, guestAppend } from './guest.js';
 import { parseCount, parseRam } from './options.js';
-import { applyTier, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
+import { applyTier, prepareTier, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
 import { ConsoleOut, attachConsoleInput } from './console.js';
 import type { RecordingWriter } from '../record/writer.js';
 import type { Recorder, RecordingPort } from '../record/recorder.js';
@@ -129,6 +129,7 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
 
 export async function runCommand(o: RunOptions): Promise<number> {
   const tiers = tierSettings(o);
+  prepareTier(tiers);
   const tier = tiers.tier;
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
   const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;

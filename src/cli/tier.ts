@@ -82,6 +82,15 @@ export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | n
   return { tier, jit: tier === 'interp' ? null : jit };
 }
 
+/**
+ * Makes the tier's interpreter now (training it, after which V8 compiles it in the
+ * background), so that the compile overlaps whatever the caller does before applyTier.
+ */
+export function prepareTier(t: { jit: JitSettings | null }): void {
+  setFlagsFromString('--no-turbo-inlining'); // as applyTier: V8 reads it when it compiles
+  interpreter(t.jit !== null);
+}
+
 /** Puts the machine under the chosen tier; returns the JIT (null for the interpreter). */
 export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now: () => number = () => 0): Jit | null {
   // V8's inliner, measured per tier (tools/bench.mjs): the interpreter and the trace tier

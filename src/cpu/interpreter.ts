@@ -223,6 +223,7 @@ function train(run: RunFn, counting: boolean, rounds: number): void {
   // object of another class (or a double where a small integer was) gives the hart a new
   // map, and code optimized against the old one deoptimizes at its first check.
   const hart = new Hart(mem, new VirtualClock());
+  trainingHart = hart;
   const codeOff = 0x10000;
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
   // goes both ways; then at the code itself, where an indirect jump loops in place. The
@@ -301,29 +302,38 @@ function trainingWord(e: (typeof ENCODINGS)[number]): number {
 }
 
 const compiled: (RunFn | null)[] = [null, null];
-const optimized = [false, false];
+const ready = [false, false];
+let trainingHart: Hart | null = null;
 
 /**
- * V8 compiles the trained interpreter in the background while the guest starts, so a boot
+ * V8 compiled the trained interpreter in the background while the guest started, so a boot
  * ran its first million instructions unoptimized (about 45 ms, against 11 ms), and an OSR
  * compile of the running loop then took the compiler thread for another 100 ms. With V8's
- * natives syntax the compile happens at once, before the guest runs (30 ms), and training
- * needs one round. Null where V8 refuses the syntax.
+ * natives syntax the compile starts as training ends and is waited for before the guest
+ * runs, and training needs one round. Null where V8 refuses the syntax.
  */
-const optimizeNow = ((): ((f: RunFn, hart: Hart) => void) | null => {
+const natives = ((): { optimizeSoon: Optimize; optimizeNow: Optimize; finish: () => void; isOptimized: (f: RunFn) => boolean } | null => {
   try {
     setFlagsFromString('--allow-natives-syntax');
-    return new Function('f', 'hart', '%OptimizeFunctionOnNextCall(f); f(hart, hart.icount);') as (f: RunFn, hart: Hart) => void;
+    // Each optimize call marks f and calls it to the hart's own icount: it retires nothing.
+    return {
+      optimizeSoon: new Function('f', 'hart', "%OptimizeFunctionOnNextCall(f, 'concurrent'); f(hart, hart.icount);") as Optimize,
+      optimizeNow: new Function('f', 'hart', '%OptimizeFunctionOnNextCall(f); f(hart, hart.icount);') as Optimize,
+      finish: new Function('%FinalizeOptimization();') as () => void,
+      isOptimized: new Function('f', 'return (%GetOptimizationStatus(f) & 16) !== 0;') as (f: RunFn) => boolean,
+    };
   } catch {
     return null;
   }
 })();
+type Optimize = (f: RunFn, hart: Hart) => void;
 
 /**
  * The interpreter: runs until icount reaches `limit` or the hart asks to stop. The counting
- * variant (for the JIT's dispatcher) may also return earlier, at a hot block head. Given the
- * hart it will run, it is optimized against that hart's objects before it returns (a run to
- * the hart's own icount, which changes nothing).
+ * variant (for the JIT's dispatcher) may also return earlier, at a hot block head. Made and
+ * trained on first use, after which V8 compiles it in the background; given the hart it will
+ * run, it returns only once the optimized code is in place (the training hart's objects
+ * have the same maps as the guest's, so that code's checks hold).
  */
 export function interpreter(counting = false, hart: Hart | null = null): RunFn {
   const k = counting ? 1 : 0;
@@ -332,11 +342,13 @@ export function interpreter(counting = false, hart: Hart | null = null): RunFn {
     const name = counting ? 'interp_counting' : 'interp_run';
     const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
     run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
-    train(run, counting, optimizeNow ? 1 : 2);
+    train(run, counting, natives ? 1 : 2);
+    natives?.optimizeSoon(run, trainingHart!);
   }
-  if (hart && optimizeNow && !optimized[k]) {
-    optimized[k] = true;
-    optimizeNow(run, hart);
+  if (hart && natives && !ready[k]) {
+    ready[k] = true;
+    natives.finish();
+    if (!natives.isOptimized(run)) natives.optimizeNow(run, hart);
   }
   return run;
 }
