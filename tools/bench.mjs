@@ -2,7 +2,8 @@
 // `npm run bench`: boots the reference guest's `boot` and `bench` modes under each tier,
 // plain and recording, replays the recording, and (where qemu-system-riscv32 is installed)
 // times QEMU on the same guest, plain and recording (-icount shift=auto,rr=record). Prints
-// instructions, wall seconds and MIPS per run: the median of RUNS runs (default 3).
+// instructions, seconds, wall seconds and MIPS per run: the median of RUNS runs (default 3),
+// every tier and QEMU taking turns within each round.
 //
 // Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--tiers interp,block,trace]
 //                             [--cases boot,bench] [--no-record] [--no-qemu]
@@ -56,68 +57,65 @@ function row(name, what, icount, secs, wall, extra = '') {
 }
 
 // seconds: the guest's run (deja's own measure); wall: the whole process, start-up included
-// (what QEMU's times are). MIPS from seconds.
+// (what QEMU's times are). MIPS from seconds. Each round runs every tier and QEMU once, in
+// turn, so that a machine whose speed drifts slows all of them alike.
 console.log(`${'case'.padEnd(13)} ${'run'.padEnd(22)} ${'icount'.padStart(11)} ${'seconds'.padStart(8)} ${'wall'.padStart(8)} ${'MIPS'.padStart(7)}  (median of ${runs})`);
+const qemuScript = join(root, 'tools/guest/run-qemu.sh');
+const qemuProbe = spawnSync('qemu-system-riscv32', ['--version'], { encoding: 'utf8' });
+const haveQemu = withQemu && qemuProbe.status === 0 && existsSync(qemuScript);
 for (const c of cases) {
   const guest = ['--mode', c.mode, ...(c.extra ? ['--append-extra', c.extra] : []), ...RTC];
-  for (const tier of tiers) {
-    const plain = [];
-    const plainWall = [];
-    let icount = 0;
-    let jit = '';
-    for (let i = 0; i < runs; i++) {
+  const per = new Map(tiers.map((t) => [t, { plain: [], plainWall: [], rec: [], recWall: [], rep: [], repWall: [], icount: 0, jit: '', size: 0 }]));
+  const q = { plain: [], rec: [], size: 0 };
+  for (let i = 0; i < runs; i++) {
+    for (const tier of tiers) {
+      const m = per.get(tier);
       const s = deja(['run', ...guest, '--tier', tier, '--no-record']);
-      plain.push(s.seconds);
-      plainWall.push(s.wall);
-      icount = s.icount;
-      if (s.jit) jit = `blocks ${s.jit.blocksCompiled} (${s.jit.blockCompileMs.toFixed(0)} ms), traces ${s.jit.tracesCompiled} (${s.jit.traceCompileMs.toFixed(0)} ms), in traces ${((s.insns.trace / s.icount) * 100).toFixed(0)}%`;
-    }
-    row(c.name, `${tier}`, icount, median(plain), median(plainWall), jit);
-    if (!withRecord) continue;
-    const rec = [];
-    const recWall = [];
-    const rep = [];
-    const repWall = [];
-    let size = 0;
-    for (let i = 0; i < runs; i++) {
+      m.plain.push(s.seconds);
+      m.plainWall.push(s.wall);
+      m.icount = s.icount;
+      if (s.jit) m.jit = `blocks ${s.jit.blocksCompiled} (${s.jit.blockCompileMs.toFixed(0)} ms), traces ${s.jit.tracesCompiled} (${s.jit.traceCompileMs.toFixed(0)} ms), in traces ${((s.insns.trace / s.icount) * 100).toFixed(0)}%`;
+      if (!withRecord) continue;
       const file = join(dir, `${c.mode}-${tier}-${i}.deja`);
-      const s = deja(['run', ...guest, '--tier', tier, '--record', file]);
-      rec.push(s.seconds);
-      recWall.push(s.wall);
-      size = statSync(file).size;
-      const r = deja(['replay', file, '--tier', tier]);
-      rep.push(r.seconds);
-      repWall.push(r.wall);
+      const r = deja(['run', ...guest, '--tier', tier, '--record', file]);
+      m.rec.push(r.seconds);
+      m.recWall.push(r.wall);
+      m.size = statSync(file).size;
+      const p = deja(['replay', file, '--tier', tier]);
+      m.rep.push(p.seconds);
+      m.repWall.push(p.wall);
     }
-    const over = ((median(rec) / median(plain) - 1) * 100).toFixed(1);
-    row(c.name, `${tier} recording`, icount, median(rec), median(recWall), `${size} bytes, ${over}% over plain`);
-    row(c.name, `${tier} replay`, icount, median(rep), median(repWall));
+    if (haveQemu) qemuRound(c, q);
   }
-  if (withQemu) qemu(c);
+  for (const tier of tiers) {
+    const m = per.get(tier);
+    row(c.name, `${tier}`, m.icount, median(m.plain), median(m.plainWall), m.jit);
+    if (!withRecord) continue;
+    const over = ((median(m.rec) / median(m.plain) - 1) * 100).toFixed(1);
+    row(c.name, `${tier} recording`, m.icount, median(m.rec), median(m.recWall), `${m.size} bytes, ${over}% over plain`);
+    row(c.name, `${tier} replay`, m.icount, median(m.rep), median(m.repWall));
+  }
+  if (!withQemu) continue;
+  if (!haveQemu) {
+    console.log(`${c.name.padEnd(13)} qemu: qemu-system-riscv32 not installed, skipped`);
+    continue;
+  }
+  const ratio = (xs) => (tiers.includes('trace') ? `, trace plain wall / this ${(median(per.get('trace').plainWall) / median(xs)).toFixed(2)}` : '');
+  row(c.name, 'qemu (TCG)', 0, median(q.plain), median(q.plain), `(wall)${ratio(q.plain)}`);
+  if (q.rec.length) row(c.name, 'qemu recording', 0, median(q.rec), median(q.rec), `(wall) ${q.size} bytes`);
 }
 
-/** QEMU on the same guest: plain TCG and record (the DESIGN.md baselines' commands). */
-function qemu(c) {
-  const script = join(root, 'tools/guest/run-qemu.sh');
-  const probe = spawnSync('qemu-system-riscv32', ['--version'], { encoding: 'utf8' });
-  if (probe.status !== 0 || !existsSync(script)) {
-    console.log(`${c.name.padEnd(13)} qemu: qemu-system-riscv32 not installed, skipped`);
-    return;
-  }
+/** One round of QEMU on the same guest: plain TCG and record (the DESIGN.md baselines' commands). */
+function qemuRound(c, q) {
   const env = { ...process.env, ...(c.extra ? { APPEND_EXTRA: c.extra } : {}) };
   const time = (extra) => {
-    const t = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      const r = spawnSync('bash', [script, c.mode, ...extra], { env, stdio: ['ignore', 'ignore', 'ignore'] });
-      if (r.status !== 0) return NaN;
-      t.push((performance.now() - t0) / 1000);
-    }
-    return median(t);
+    const t0 = performance.now();
+    const r = spawnSync('bash', [qemuScript, c.mode, ...extra], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    return r.status === 0 ? (performance.now() - t0) / 1000 : NaN;
   };
-  const plain = time([]);
+  q.plain.push(time([]));
+  if (!withRecord) return;
   const rr = join(dir, `qemu-${c.mode}.rr`);
-  const recorded = time(['-icount', `shift=auto,rr=record,rrfile=${rr}`]);
-  row(c.name, 'qemu (TCG)', 0, plain, plain, '(wall)');
-  row(c.name, 'qemu recording', 0, recorded, recorded, `(wall) ${existsSync(rr) ? `${statSync(rr).size} bytes` : ''}`);
+  q.rec.push(time(['-icount', `shift=auto,rr=record,rrfile=${rr}`]));
+  if (existsSync(rr)) q.size = statSync(rr).size;
 }
