@@ -40,7 +40,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function deja(argv) {
   const stats = join(dir, `stats-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, ...argv, '-q', '--stats-json', stats], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Run as `npx deja` runs it: through bin/deja.js's #! line and the node options there.
+  const r = spawnSync(bin, [...argv, '-q', '--stats-json', stats], { stdio: ['ignore', 'ignore', 'inherit'] });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0 && r.status !== 5) {
     console.error(`deja ${argv.join(' ')} exited ${r.status}`);
