@@ -92,8 +92,8 @@ export function formatDivergence(d: DivergenceReport, file?: string): string {
 
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
   const tiers = tierSettings(o);
-  prepareTier(tiers);
   const rec = await loadRecording(file);
+  prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   let jit: Jit | null = null;
   const r = replayRecording(rec, {

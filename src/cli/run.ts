@@ -129,15 +129,17 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
 
 export async function runCommand(o: RunOptions): Promise<number> {
   const tiers = tierSettings(o);
-  prepareTier(tiers);
   const tier = tiers.tier;
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
   const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
   if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
   const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
   const config = machineConfig(o);
+  // Options and images are good: train the interpreter, which V8 then compiles while the
+  // machine is built.
+  prepareTier(tiers);
   const live = new LivePort({ pace: o.pace ?? false, rtcNanos });
-  let recording: { writer: RecordingWriter; port: RecordingPort; recorder: typeof Recorder } | null = null;
+  let recording: { writer: RecordingWriter; port: RecordingPort; recorder: (m: Machine) => Recorder } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
@@ -153,7 +155,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     try {
       if (byDefault) ensureRecordingsDir();
       const writer = new RecordingWriter(recordTo, header, o.embed ? embeddedImages(config) : []);
-      recording = { writer, port: new RecordingPort(live, writer), recorder: Recorder };
+      recording = { writer, port: new RecordingPort(live, writer), recorder: (m) => new Recorder(m, writer, every) };
       if (byDefault) pruneRecordings(recordingsDir(), recordingsKeep());
     } catch (e) {
       if (!byDefault) throw e;
@@ -161,7 +163,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     }
   }
   const machine = new Machine(config, recording?.port ?? live);
-  const recorder = recording ? new recording.recorder(machine, recording.writer, every) : null;
+  const recorder = recording ? recording.recorder(machine) : null;
   const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {

@@ -216,19 +216,18 @@ ${cases.join('\n')}
  * first met after V8 has optimized the loop costs a deoptimization and about 0.1 s of
  * boot.
  */
-function train(run: RunFn, counting: boolean, rounds: number): void {
+function train(run: RunFn, counting: boolean, rounds: number): Hart {
   const ramBase = 0x80000000;
   const mem = new PhysMemory({ ramBase, ramBytes: 1 << 20, romBase: 0x1000, romBytes: 0x1000 }, new Bus());
   // The objects the guest's hart holds, of the same classes: a field that later holds an
   // object of another class (or a double where a small integer was) gives the hart a new
   // map, and code optimized against the old one deoptimizes at its first check.
   const hart = new Hart(mem, new VirtualClock());
-  trainingHart = hart;
   const codeOff = 0x10000;
   // Registers zero (accesses fault), then x5 (rs1) equal to and below x4 (rs2): each branch
   // goes both ways; then at the code itself, where an indirect jump loops in place. The
   // counting variant then runs twice more with heat threshold 1, so that it leaves at a hot
-  // head, on the fetched page and on another. Without optimizeNow, all of it twice: V8
+  // head, on the fetched page and on another. Without V8's natives, all of it twice: V8
   // starts compiling the loop during the second round, with the feedback of every path.
   // (Started during the first, the compile would lack the feedback of what had not run.)
   const data = ramBase + 0x1000;
@@ -275,6 +274,7 @@ function train(run: RunFn, counting: boolean, rounds: number): void {
   run(hart, hart.icount + 8);
   hart.setIrqLine(MIP_MSIP, false);
   hart.stop = StopReason.None;
+  return hart;
 }
 
 /**
@@ -303,7 +303,6 @@ function trainingWord(e: (typeof ENCODINGS)[number]): number {
 
 const compiled: (RunFn | null)[] = [null, null];
 const ready = [false, false];
-let trainingHart: Hart | null = null;
 
 /**
  * V8 compiled the trained interpreter in the background while the guest started, so a boot
@@ -342,8 +341,8 @@ export function interpreter(counting = false, hart: Hart | null = null): RunFn {
     const name = counting ? 'interp_counting' : 'interp_run';
     const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
     run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
-    train(run, counting, natives ? 1 : 2);
-    natives?.optimizeSoon(run, trainingHart!);
+    const scratch = train(run, counting, natives ? 1 : 2);
+    natives?.optimizeSoon(run, scratch);
   }
   if (hart && natives && !ready[k]) {
     ready[k] = true;

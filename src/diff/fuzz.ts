@@ -1,5 +1,6 @@
 // `deja fuzz`: replays under randomly drawn JIT settings. The draws come from a seeded PRNG
-// (mulberry32), never from Math.random, so a seed names the same settings on every host.
+// (mulberry32), never from the host's randomness, so a seed names the same settings on
+// every host.
 
 import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
