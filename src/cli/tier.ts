@@ -3,7 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { UserError, ExitCode } from '../errors.js';
-import { DEFAULT_JIT, Jit, type JitSettings } from '../jit/jit.js';
+import { DEFAULT_JIT, Jit, SAMPLED_FROM, type JitSettings } from '../jit/jit.js';
 import { interpreter } from '../cpu/interpreter.js';
 import { FAULT_KINDS } from '../jit/faults.js';
 import type { Machine } from '../machine/machine.js';
@@ -88,7 +88,7 @@ export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | n
  */
 export function prepareTier(t: { jit: JitSettings | null }): void {
   setFlagsFromString('--no-turbo-inlining'); // as applyTier: V8 reads it when it compiles
-  interpreter(t.jit !== null);
+  interpreter(t.jit !== null && t.jit.blockThreshold < SAMPLED_FROM);
 }
 
 /** Puts the machine under the chosen tier; returns the JIT (null for the interpreter). */

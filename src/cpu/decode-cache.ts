@@ -1,7 +1,8 @@
 // Decoded instructions by physical page, for the interpreter: every halfword slot holds
 // two words, w0 = key | rd << 8 (6 bits: 32 is the sink for x0) | rs1 << 14 | (rs2 or csr) << 19 and w1 = imm (or, for
 // system instructions, the raw bits), and HEAT_BASE on holds heat counters (see below).
-// Key 0 means "not decoded yet". A page with decoded
+// Key 0 means "not decoded yet"; a w0 with its sign bit set (SLOT_HANDOVER) marks the first
+// instruction of a compiled block, where the interpreter hands over to the JIT. A page with decoded
 // slots carries PAGE_CODE, so a store to it reaches the slow path, which clears PAGE_CODE
 // and calls `pageWritten` to forget the page (DESIGN.md I6).
 
@@ -13,6 +14,15 @@ import { TLB_MASK, type Mmu } from './mmu.js';
 import type { Hart } from './hart.js';
 
 export const KEY_ILLEGAL = 1;
+
+/**
+ * A slot word that hands the instruction to the JIT: the first instruction of a compiled
+ * block. Its sign bit is set (a decoded word's never is), so the interpreter's one
+ * "not decoded" test, w <= 0, catches it at no cost to other instructions: it returns
+ * there, or, where it started the run (the dispatcher chose not to run the block),
+ * decodes the instruction without caching it.
+ */
+export const SLOT_HANDOVER = 1 << 31;
 
 /**
  * After a page's 2 x 2048 slot words come 2048 heat counters, one per halfword: under the
@@ -37,6 +47,14 @@ export function keyOf(opIndex: number, len: 2 | 4): number {
 
 export const KEY_COUNT = keyOf(OP_NAMES.length - 1, 4) + 1;
 
+/** 1 for the keys of what ends a block (control transfers, system instructions, illegal ones). */
+const ENDS_BLOCK = new Uint8Array(KEY_COUNT);
+ENDS_BLOCK[KEY_ILLEGAL] = 1;
+for (const op of OP_NAMES) {
+  const sem = SEMANTICS[op];
+  if (sem.cond || sem.target || sem.system) ENDS_BLOCK[keyOf(OP_INDEX[op], 2)] = ENDS_BLOCK[keyOf(OP_INDEX[op], 4)] = 1;
+}
+
 const CSR_IMM = new Set([OP_INDEX.csrrwi, OP_INDEX.csrrsi, OP_INDEX.csrrci]);
 
 /** Packs a decoded instruction into the two slot words. */
@@ -56,6 +74,9 @@ export class DecodeCache {
   readonly pages: (Int32Array | null)[];
   /** Under the JIT: heat at which the counting interpreter leaves a head to the dispatcher. */
   heatThreshold = HEAT_HOT;
+  /** Where the last `blockRun` found its head's heat counter (a page's slots, an index). */
+  headHeat: Int32Array;
+  headAt = 0;
   /** Result of the last `decodeAt`, for the interpreter. */
   w = 0;
   imm = 0;
@@ -66,6 +87,7 @@ export class DecodeCache {
     private readonly hart: Hart,
   ) {
     this.pages = new Array<Int32Array | null>(mem.pageFlags.length).fill(null);
+    this.headHeat = this.none;
   }
 
   /** A placeholder page for "no page yet". */
@@ -94,12 +116,7 @@ export class DecodeCache {
 
   /** Decodes the instruction at pc into `w`/`imm`, caching it in `page` at slot index i. */
   decodeAt(pc: number, page: Int32Array, i: number): void {
-    const raw = this.hart.fetch(pc);
-    let words = this.packed.get(raw);
-    if (words === undefined) this.packed.set(raw, (words = pack(decode(raw), raw)));
-    const w = words[0], imm = words[1];
-    this.w = w;
-    this.imm = imm;
+    const raw = this.decodeOnly(pc);
     // An instruction that crosses into the next page depends on that page's mapping too:
     // it is decoded every time rather than cached.
     if ((pc & 4095) === 4094 && (raw & 3) === 3) return;
@@ -112,8 +129,50 @@ export class DecodeCache {
       this.mem.pageFlags[p] |= PAGE_CODE;
       this.mmu.dropWritePage(off);
     }
-    page[i] = w;
-    page[i + 1] = imm;
+    page[i] = this.w;
+    page[i + 1] = this.imm;
+  }
+
+  /**
+   * The instructions from pc through the end of its block as the counting interpreter
+   * sees block heads: to the first control transfer, system or illegal instruction, the
+   * page's end or `max` instructions, short of a compiled block's first instruction; -1
+   * where pc is one. Decodes what it meets; translates pc as a fetch would (may throw
+   * TRAP). Leaves the head's heat counter in headHeat[headAt].
+   */
+  blockRun(pc: number, max: number): number {
+    const vpn = pc >>> 12;
+    const t = vpn & TLB_MASK;
+    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
+    const code = this.page(off >>> PAGE_SHIFT);
+    this.headHeat = code;
+    this.headAt = heatIndex(pc);
+    let a = pc;
+    let n = 0;
+    for (;;) {
+      const i = a & 4094;
+      let w = code[i];
+      if (w === SLOT_HANDOVER) return a === pc ? -1 : n;
+      if (w === 0) {
+        this.decodeAt(a, code, i);
+        w = this.w;
+      }
+      n++;
+      const key = w & 255;
+      if (ENDS_BLOCK[key] === 1 || n >= max) return n;
+      a = (a + (key & 1 ? 4 : 2)) | 0;
+      if ((a & -4096) !== (pc & -4096)) return n;
+    }
+  }
+
+  /** Decodes the instruction at pc into `w`/`imm` without caching it (a handover slot); returns its bits. */
+  decodeOnly(pc: number): number {
+    const raw = this.hart.fetch(pc);
+    let words = this.packed.get(raw);
+    if (words === undefined) this.packed.set(raw, (words = pack(decode(raw), raw)));
+    this.w = words[0];
+    this.imm = words[1];
+    return raw;
   }
 
   /** A store hit a page with decoded code: forget all of it. */

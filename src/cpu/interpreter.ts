@@ -10,9 +10,9 @@ import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { Bus } from '../machine/bus.js';
 import { VirtualClock } from '../machine/clock.js';
-import { HEAT_BASE, HEAT_HOT, KEY_ILLEGAL, keyOf } from './decode-cache.js';
+import { HEAT_BASE, HEAT_HOT, KEY_ILLEGAL, SLOT_HANDOVER, keyOf } from './decode-cache.js';
 import { Hart, StopReason } from './hart.js';
-import { PhysMemory } from './memory.js';
+import { PAGE_SHIFT, PhysMemory } from './memory.js';
 import { TLB_MASK, TRAP } from './mmu.js';
 import { MIP_MSIP, MSTATUS_MIE } from './constants.js';
 
@@ -146,7 +146,8 @@ function generate(counting: boolean): string {
   // At most 2^30 instructions per call, so the countdown stays a small integer.
   const end = Math.min(limit, hart.icount + 1073741824);
   let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
-  let fpVa = -1, code = dc.none;${counting ? '\n  const n0 = n, heatT = dc.heatThreshold;' : ''}
+  const n0 = n;
+  let fpVa = -1, code = dc.none;${counting ? '\n  const heatT = dc.heatThreshold;' : ''}
   for (;;) {
     try {
       while (n > 0) {
@@ -173,9 +174,11 @@ function generate(counting: boolean): string {
         }
         const i = pc & 4094;
         let w = code[i], imm = code[i + 1];
-        if (w === 0) {
+        if (w <= 0) {
           ${SYNC};
-          dc.decodeAt(pc, code, i);
+          if (w === 0) dc.decodeAt(pc, code, i);
+          else if (n !== n0) return; // a compiled block's head: the dispatcher runs it
+          else dc.decodeOnly(pc);
           w = dc.w;
           imm = dc.imm;
         }
@@ -260,6 +263,17 @@ function train(run: RunFn, counting: boolean, rounds: number): Hart {
       hart.stop = StopReason.None;
     }
   }
+  // A handover slot (a compiled block's head) on a jump that loops in place: run from, it
+  // is decoded uncached; reached again, the run returns.
+  for (let r = 0; r < rounds; r++) {
+    hart.reset(ramBase + codeOff);
+    hart.decodeCache.heatThreshold = HEAT_HOT;
+    mem.i32[codeOff >> 2] = 0x0000006f; // jal x0, 0
+    hart.decodeCache.clear();
+    hart.decodeCache.page(codeOff >>> PAGE_SHIFT)[0] = SLOT_HANDOVER;
+    run(hart, hart.icount + 4);
+    hart.stop = StopReason.None;
+  }
   // An interrupt, taken where the loop services the hart (a machine software interrupt,
   // pending and enabled, on a few nops).
   hart.reset(ramBase + codeOff);
@@ -328,8 +342,9 @@ const natives = ((): { optimizeSoon: Optimize; optimizeNow: Optimize; finish: ()
 type Optimize = (f: RunFn, hart: Hart) => void;
 
 /**
- * The interpreter: runs until icount reaches `limit` or the hart asks to stop. The counting
- * variant (for the JIT's dispatcher) may also return earlier, at a hot block head. Made and
+ * The interpreter: runs until icount reaches `limit` or the hart asks to stop. Under a JIT
+ * it may also return earlier, once it has retired something: at the first instruction of
+ * a compiled block (its slot hands over), and the counting variant at a hot block head. Made and
  * trained on first use, after which V8 compiles it in the background; given the hart it will
  * run, it returns only once the optimized code is in place (the training hart's objects
  * have the same maps as the guest's, so that code's checks hold).

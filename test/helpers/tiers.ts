@@ -1,6 +1,7 @@
 // The tier settings every recording the tests make is replayed under: the interpreter,
-// the block tier at thresholds 0, 1 and 50, and the trace tier at thresholds 1, 10 and
-// 500 and with --trace-limit 0, 1 and 7 (DESIGN.md: replays are exact whatever the tier).
+// the block tier at thresholds 0, 1 and 50 (heads counted) and 4096 (the interpreter
+// sampled), and the trace tier at thresholds 1, 10 and 500 and with --trace-limit 0, 1
+// and 7 (DESIGN.md: replays are exact whatever the tier).
 
 import { replayRecording } from '../../src/cli/replay.js';
 import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
@@ -12,6 +13,7 @@ export const TIER_MATRIX: TierOptions[] = [
   { tier: 'block', blockThreshold: '0' },
   { tier: 'block', blockThreshold: '1' },
   { tier: 'block', blockThreshold: '50' },
+  { tier: 'block', blockThreshold: '4096' },
   { tier: 'trace', blockThreshold: '0', traceThreshold: '1' },
   { tier: 'trace', blockThreshold: '1', traceThreshold: '10' },
   { tier: 'trace', traceThreshold: '500' },

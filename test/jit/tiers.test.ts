@@ -55,11 +55,30 @@ describe('self-modifying code', () => {
   });
 });
 
+describe('at the default thresholds, where the interpreter is sampled', () => {
+  beforeAll(() => buildGuestPrograms());
+
+  it.each([['block'], ['trace']] as const)('the %s tier finds the hot loop, compiles it and runs it', (tier) => {
+    const program = programs.find((p) => p.name === 'hot-loop')!;
+    let jit: Jit | null = null;
+    const reference = runElf(program.elf);
+    const r = runElf(program.elf, { setup: (m) => (jit = applyTier(m, tierSettings({ tier }))) });
+    expect(r.exit, describeRun(program, r)).toEqual({ reason: 'poweroff', code: 0 });
+    expect(r.icount).toBe(reference.icount);
+    const s = jit!.finalStats();
+    expect(s.samples).toBeGreaterThan(0);
+    expect(s.blocksCompiled).toBeGreaterThan(0);
+    if (tier === 'trace') expect(s.tracesCompiled).toBeGreaterThan(0);
+    // Compiled code runs most of it: the plain interpreter hands over at a compiled block.
+    expect(s.insns.block + s.insns.trace).toBeGreaterThan(2 * s.insns.interp);
+  });
+});
+
 describe('recordings of the ISA programs replay under every tier setting', () => {
   beforeAll(() => buildGuestPrograms());
   const dir = mkdtempSync(join(tmpdir(), 'deja-tiers-'));
 
-  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops'].map((n) => [n] as const))('%s', async (name) => {
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;
     const file = join(dir, `${name}.deja`);
     const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
