@@ -7,7 +7,7 @@
 // and calls `pageWritten` to forget the page (DESIGN.md I6).
 
 import { decode, type Decoded } from '../isa/decode.js';
-import { SEMANTICS, OP_INDEX } from '../isa/semantics.js';
+import { endsBlock, SEMANTICS, OP_INDEX } from '../isa/semantics.js';
 import { OP_NAMES } from '../isa/encodings.js';
 import { PAGE_CODE, PAGE_SHIFT, type PhysMemory } from './memory.js';
 import { TLB_MASK, type Mmu } from './mmu.js';
@@ -50,10 +50,7 @@ export const KEY_COUNT = keyOf(OP_NAMES.length - 1, 4) + 1;
 /** 1 for the keys of what ends a block (control transfers, system instructions, illegal ones). */
 const ENDS_BLOCK = new Uint8Array(KEY_COUNT);
 ENDS_BLOCK[KEY_ILLEGAL] = 1;
-for (const op of OP_NAMES) {
-  const sem = SEMANTICS[op];
-  if (sem.cond || sem.target || sem.system) ENDS_BLOCK[keyOf(OP_INDEX[op], 2)] = ENDS_BLOCK[keyOf(OP_INDEX[op], 4)] = 1;
-}
+for (const op of OP_NAMES) if (endsBlock(op)) ENDS_BLOCK[keyOf(OP_INDEX[op], 2)] = ENDS_BLOCK[keyOf(OP_INDEX[op], 4)] = 1;
 
 const CSR_IMM = new Set([OP_INDEX.csrrwi, OP_INDEX.csrrsi, OP_INDEX.csrrci]);
 
@@ -95,12 +92,18 @@ export class DecodeCache {
 
   /** The decoded page holding virtual `pc` (translates for fetch; may throw TRAP). */
   pageFor(pc: number): Int32Array {
+    return this.page(this.fetchOffset(pc) >>> PAGE_SHIFT);
+  }
+
+  /**
+   * The buffer offset of pc's page (or of pc) for a fetch: the fetch TLB's, or a
+   * translation (may throw TRAP). It translates pc itself, not its page base: a fetch fault
+   * must report the faulting pc as mtval/stval. Only the page of the offset is used.
+   */
+  private fetchOffset(pc: number): number {
     const vpn = pc >>> 12;
     const t = vpn & TLB_MASK;
-    // Translate pc itself, not its page base: a fetch fault must report the faulting pc
-    // as mtval/stval. Only the page of the returned buffer offset is used.
-    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
-    return this.page(off >>> PAGE_SHIFT);
+    return this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
   }
 
   /** The decoded page at physical page number p, made if missing. */
@@ -121,9 +124,7 @@ export class DecodeCache {
     // it is decoded every time rather than cached.
     if ((pc & 4095) === 4094 && (raw & 3) === 3) return;
     // The fetch has just filled the fetch TLB (unless PMP splits the page).
-    const vpn = pc >>> 12;
-    const t = vpn & TLB_MASK;
-    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
+    const off = this.fetchOffset(pc);
     const p = off >>> PAGE_SHIFT;
     if (!(this.mem.pageFlags[p] & PAGE_CODE)) {
       this.mem.pageFlags[p] |= PAGE_CODE;
@@ -141,10 +142,7 @@ export class DecodeCache {
    * TRAP). Leaves the head's heat counter in headHeat[headAt].
    */
   blockRun(pc: number, max: number): number {
-    const vpn = pc >>> 12;
-    const t = vpn & TLB_MASK;
-    const off = this.mmu.xTag[t] === vpn ? this.mmu.xOff[t] : this.hart.fetchSlow(pc);
-    const code = this.page(off >>> PAGE_SHIFT);
+    const code = this.pageFor(pc);
     this.headHeat = code;
     this.headAt = heatIndex(pc);
     let a = pc;

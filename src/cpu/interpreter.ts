@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { ENCODINGS, OP_NAMES } from '../isa/encodings.js';
 import { decode } from '../isa/decode.js';
-import { instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
+import { endsBlock, instantiate, OP_INDEX, SEMANTICS } from '../isa/semantics.js';
 import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { Bus } from '../machine/bus.js';
 import { VirtualClock } from '../machine/clock.js';
@@ -240,9 +240,9 @@ function train(run: RunFn, counting: boolean, rounds: number): Hart {
   if (counting) passes.push([data, data, 1], [code, code, 1]);
   // At heat 1 only what ends a block makes heads to count (and keeps the count of runs low
   // enough that V8 does not start optimizing on its own before optimizeNow).
-  const endsBlock = ENCODINGS.filter((e) => SEMANTICS[e.op].cond || SEMANTICS[e.op].target || SEMANTICS[e.op].system);
+  const enders = ENCODINGS.filter((e) => endsBlock(e.op));
   for (const [regs, rs2, heat] of rounds === 1 ? passes : [...passes, ...passes]) {
-    for (const e of heat === 1 ? endsBlock : ENCODINGS) {
+    for (const e of heat === 1 ? enders : ENCODINGS) {
       hart.reset(ramBase + codeOff);
       hart.x.fill(regs | 0);
       hart.x[0] = 0;

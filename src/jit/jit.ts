@@ -373,7 +373,7 @@ export class Jit {
     }
     const t0 = this.now();
     const page = this.heatPage(b);
-    // The interpreter hands it to the dispatcher: the counting one at its heat, the plain one at its slot.
+    // The interpreter hands it to the dispatcher: at its slot (the counting one, at a head, by its heat first).
     page[heatIndex(b.off)] = HEAT_HOT;
     page[b.off & 4094] = SLOT_HANDOVER;
     b.id = this.stats.blocksCompiled++;
