@@ -44,7 +44,7 @@ export type LogEvent =
   | { kind: 'uart-rx'; icount: number; bytes: number[] }
   | { kind: 'rtc'; icount: number; nanos: number }
   | { kind: 'idle'; icount: number; ticks: number }
-  | { kind: 'checkpoint'; icount: number; pc: number; priv: number; stateHash: number; consoleHash: number; console: Uint8Array }
+  | { kind: 'checkpoint'; icount: number; pc: number; priv: number; stateHash: number; consoleHash: number; console: Uint8Array; deviceHash?: number }
   | { kind: 'end'; icount: number; reason: string; code: number; stateHash: number };
 
 export interface ImageEntry {
@@ -103,7 +103,12 @@ function eventArray(e: LogEvent, delta: number): unknown[] {
     case 'uart-rx': return [EV.uartRx, delta, e.bytes];
     case 'rtc': return [EV.rtc, delta, e.nanos];
     case 'idle': return [EV.idle, delta, e.ticks];
-    case 'checkpoint': return [EV.checkpoint, delta, e.pc, e.priv, e.stateHash, e.consoleHash, e.console];
+    case 'checkpoint': {
+      const a = [EV.checkpoint, delta, e.pc, e.priv, e.stateHash, e.consoleHash, e.console];
+      // Recordings from before device hashes have none: the field is last and optional.
+      if (e.deviceHash !== undefined) a.push(e.deviceHash);
+      return a;
+    }
     case 'end': return [EV.end, delta, e.reason, e.code, e.stateHash];
   }
 }
@@ -167,7 +172,8 @@ export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
         break;
       case EV.checkpoint:
         if (!isNum(a[2]) || !isNum(a[3]) || !isNum(a[4]) || !isNum(a[5]) || !(a[6] instanceof Uint8Array)) throw bad();
-        events.push({ kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6] });
+        if (a.length > 7 && !isNum(a[7])) throw bad();
+        events.push({ kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6], ...(a.length > 7 ? { deviceHash: a[7] } : {}) });
         break;
       case EV.end:
         if (typeof a[2] !== 'string' || !END_REASONS.includes(a[2]) || !isNum(a[3]) || !isNum(a[4])) throw bad();

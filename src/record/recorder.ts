@@ -4,7 +4,7 @@
 import type { IdleAnswer, InputPort, LivePort } from './input-port.js';
 import type { RecordingWriter } from './writer.js';
 import type { Machine, ExitStatus } from '../machine/machine.js';
-import { ConsoleLog, stateHash } from './state-hash.js';
+import { ConsoleLog, deviceHash, stateHash } from './state-hash.js';
 
 export class RecordingPort implements InputPort {
   readonly live = true;
@@ -66,6 +66,7 @@ export class Recorder {
       stateHash: stateHash(m),
       consoleHash: this.console.hash,
       console: this.console.take(),
+      deviceHash: deviceHash(m),
     });
   }
 

@@ -5,7 +5,7 @@
 import type { IdleAnswer, InputPort } from './input-port.js';
 import type { LogEvent } from './format.js';
 import type { Machine } from '../machine/machine.js';
-import { ConsoleLog, archState, stateHash } from './state-hash.js';
+import { ConsoleLog, archState, deviceHash, stateHash } from './state-hash.js';
 
 type InputEvent = Extract<LogEvent, { kind: 'uart-rx' | 'rtc' | 'idle' }>;
 type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
@@ -237,7 +237,8 @@ export class ReplayChecker {
     const pc = m.hart.pc >>> 0;
     const hash = stateHash(m);
     const consoleOk = this.console.hash === c.consoleHash;
-    if (hash === c.stateHash && consoleOk) {
+    const devicesOk = c.deviceHash === undefined || deviceHash(m) === c.deviceHash;
+    if (hash === c.stateHash && consoleOk && devicesOk) {
       if (!this.failed) this.port.lastGood = c.icount;
       this.checked++;
       return;
@@ -253,6 +254,7 @@ export class ReplayChecker {
       parts.push('privilege');
     }
     if (hash !== c.stateHash && parts.length === 0) parts.push('architectural state (registers/CSRs)');
+    if (!devicesOk) parts.push('device registers (UART, PLIC, CLINT, RTC or virtio)');
     if (!consoleOk) {
       const e = this.expectedConsole, a = this.actualConsole;
       let i = 0;

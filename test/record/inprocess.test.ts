@@ -125,6 +125,26 @@ describe('record and replay in-process (tiny guest)', () => {
       expect(d.console?.actual).toContain('Hi');
     });
 
+    it('a console byte changed while it waits in the UART FIFO: found by the device hash, before any register sees it', () => {
+      // Checkpoints at every instruction: the first one after the byte arrives must differ,
+      // in the device registers alone (the guest has not yet read the byte).
+      const sub = mkdtempSync(join(tmpdir(), 'deja-fifo-'));
+      const file = join(sub, 'every.deja');
+      recordTiny(file, tinyConfig(sub), { input: INPUT, every: 1 });
+      const rec = readRecording(file);
+      const rx = rec.events.find((x): x is Extract<LogEvent, { kind: 'uart-rx' }> => x.kind === 'uart-rx' && x.bytes.includes(0x68))!;
+      const r = replayRecording(parseRecording(rewrite(rec, (ev) => {
+        const e = ev.find((x): x is Extract<LogEvent, { kind: 'uart-rx' }> => x.kind === 'uart-rx' && x.icount === rx.icount)!;
+        e.bytes = e.bytes.map((b) => (b === 0x68 ? 0x48 : b));
+        return ev;
+      }), 'fifo.deja'), {});
+      rmSync(sub, { recursive: true });
+      expect(r.divergence?.what).toBe(`checkpoint at icount ${r.divergence?.icount} differs: device registers (UART, PLIC, CLINT, RTC or virtio)`);
+      expect(r.divergence!.icount).toBeGreaterThanOrEqual(rx.icount);
+      expect(r.divergence!.icount).toBeLessThanOrEqual(rx.icount + 1);
+      expect(r.divergence!.since).toBe(r.divergence!.icount - 1);
+    });
+
     it('a different RTC reading', () => {
       const d = diverge((ev) => {
         (ev.find((e) => e.kind === 'rtc') as Extract<LogEvent, { kind: 'rtc' }>).nanos += 4096;
