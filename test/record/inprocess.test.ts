@@ -104,6 +104,16 @@ describe('record and replay in-process (tiny guest)', () => {
       expect(r.icount).toBe(base.icount);
     });
 
+    it('a recording whose checkpoints carry no device hash (an older deja) replays, every checkpoint verified', () => {
+      expect(base.rec.events.filter((e) => e.kind === 'checkpoint').every((e) => e.kind === 'checkpoint' && e.deviceHash !== undefined)).toBe(true);
+      const buf = rewrite(base.rec, (ev) => ev.map((e) => (e.kind === 'checkpoint' ? { ...e, deviceHash: undefined } : e)));
+      const rec = parseRecording(buf, 'older.deja');
+      expect(rec.events.some((e) => e.kind === 'checkpoint' && 'deviceHash' in e)).toBe(false);
+      const r = replayRecording(rec, {});
+      expect(r.divergence).toBeNull();
+      expect(r.checkpoints).toBe(count(rec, 'checkpoint'));
+    });
+
     it('an idle period one tick longer', () => {
       const d = diverge((ev) => {
         const i = ev.findIndex((e) => e.kind === 'idle');
