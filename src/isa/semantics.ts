@@ -112,13 +112,13 @@ export const SEMANTICS: Record<string, Semantics> = {
   'amomaxu.w': { rd: 'AMO(OP, rs1, rs2)', amo: '(old >>> 0) > (val >>> 0) ? old : val', mem: 'amo' },
 };
 
-/** Dense op numbers, shared by the decoder, the interpreter and the JIT. */
 /** Whether `op` ends a block: a control transfer or a system instruction (the next instruction is a block head). */
 export function endsBlock(op: string): boolean {
   const sem = SEMANTICS[op];
   return sem.cond !== undefined || sem.target !== undefined || sem.system === true;
 }
 
+/** Dense op numbers, shared by the decoder, the interpreter and the JIT. */
 export const OP_INDEX: Record<string, number> = Object.fromEntries(OP_NAMES.map((n, i) => [n, i]));
 
 for (const name of OP_NAMES) {

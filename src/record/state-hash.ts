@@ -6,13 +6,16 @@ import type { Machine } from '../machine/machine.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 
+/** One byte into an FNV-1a hash. */
+const fnvByte = (h: number, b: number): number => Math.imul(h ^ b, 0x01000193) >>> 0;
+
 export function fnv1a(h: number, v: number): number {
-  for (let i = 0; i < 4; i++) {
-    h ^= (v >>> (8 * i)) & 255;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  for (let i = 0; i < 4; i++) h = fnvByte(h, (v >>> (8 * i)) & 255);
+  return h;
 }
+
+/** A number into the hash: its low and high 32-bit words (icounts pass 2^32). */
+const fnvNumber = (h: number, v: number): number => fnv1a(fnv1a(h, v | 0), Math.floor(v / 4294967296) | 0);
 
 /** The architectural state a checkpoint covers, by name (also used by divergence reports). */
 export function archState(m: Machine): Record<string, number> {
@@ -21,21 +24,18 @@ export function archState(m: Machine): Record<string, number> {
 
 export function stateHash(m: Machine): number {
   let h = FNV_OFFSET;
-  for (const v of Object.values(archState(m))) {
-    h = fnv1a(h, v | 0);
-    h = fnv1a(h, Math.floor(v / 4294967296) | 0);
-  }
+  for (const v of Object.values(archState(m))) h = fnvNumber(h, v);
   return h;
 }
 
 function fnvString(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < s.length; i++) h = fnvByte(h, s.charCodeAt(i));
   return h;
 }
 
 /** Hashes plain data (numbers, strings, booleans, null, arrays, objects in key order). */
 function hashPlain(h: number, v: unknown): number {
-  if (typeof v === 'number') return fnv1a(fnv1a(h, v | 0), Math.floor(v / 4294967296) | 0);
+  if (typeof v === 'number') return fnvNumber(h, v);
   if (typeof v === 'string') return fnv1a(fnvString(h, v), v.length);
   if (typeof v === 'boolean') return fnv1a(h, v ? 0x7e : 0x7f);
   if (v === null || v === undefined) return fnv1a(h, 0x7d);
@@ -51,9 +51,9 @@ function hashPlain(h: number, v: unknown): number {
 }
 
 /**
- * The devices' registers: UART (its RX FIFO included), PLIC, CLINT, RTC, syscon and the
- * virtio transports. An input the guest has not yet read shows here at the next
- * checkpoint. Disk contents are not hashed, as RAM is not.
+ * The devices' registers: UART (its RX FIFO included), PLIC, CLINT, RTC and the virtio
+ * transports (the syscon holds none). An input the guest has not yet read shows here at
+ * the next checkpoint. Disk contents are not hashed, as RAM is not.
  */
 export function deviceHash(m: Machine): number {
   let h = FNV_OFFSET;
@@ -72,7 +72,7 @@ export class ConsoleLog {
   private pending: number[] = [];
 
   push(b: number): void {
-    this.hash = Math.imul(this.hash ^ b, 0x01000193) >>> 0;
+    this.hash = fnvByte(this.hash, b);
     this.total++;
     this.pending.push(b);
   }
