@@ -13,6 +13,7 @@ import { replayRecording } from '../../src/cli/replay.js';
 import { UserError } from '../../src/errors.js';
 import { recordTiny, tinyConfig, tinyProgram, TINY_RTC_NANOS } from './tiny-guest.js';
 import { frames, headerOf, replayOutcome, rewrite } from './helpers.js';
+import { replayAllTiers, replayUnder, TIER_MATRIX } from '../helpers/tiers.js';
 
 const INPUT = [null, 'hi', null, 'x', 'abcdefghijklmnopqrstuvwxyz', null, '\r\n'];
 
@@ -65,6 +66,8 @@ describe('record and replay in-process (tiny guest)', () => {
     expect(r.icount).toBe(base.icount);
     expect(r.checkpoints).toBe(count(base.rec, 'checkpoint'));
     expect(r.console).toBe(base.console);
+    // Cross-tier equality: the same recording under every tier setting.
+    expect(replayAllTiers(base.rec).failures).toEqual([]);
   });
 
   it('two recordings of the same input are the same file apart from the creation time', () => {
@@ -112,6 +115,7 @@ describe('record and replay in-process (tiny guest)', () => {
       const r = replayRecording(rec, {});
       expect(r.divergence).toBeNull();
       expect(r.checkpoints).toBe(count(rec, 'checkpoint'));
+      expect(replayAllTiers(rec).failures).toEqual([]);
     });
 
     it('an idle period one tick longer', () => {
@@ -143,16 +147,22 @@ describe('record and replay in-process (tiny guest)', () => {
       recordTiny(file, tinyConfig(sub), { input: INPUT, every: 1 });
       const rec = readRecording(file);
       const rx = rec.events.find((x): x is Extract<LogEvent, { kind: 'uart-rx' }> => x.kind === 'uart-rx' && x.bytes.includes(0x68))!;
-      const r = replayRecording(parseRecording(rewrite(rec, (ev) => {
+      // The recording itself replays under every tier, checked at every instruction.
+      expect(replayAllTiers(rec).failures).toEqual([]);
+      const changed = parseRecording(rewrite(rec, (ev) => {
         const e = ev.find((x): x is Extract<LogEvent, { kind: 'uart-rx' }> => x.kind === 'uart-rx' && x.icount === rx.icount)!;
         e.bytes = e.bytes.map((b) => (b === 0x68 ? 0x48 : b));
         return ev;
-      }), 'fifo.deja'), {});
-      rmSync(sub, { recursive: true });
+      }), 'fifo.deja');
+      const r = replayRecording(changed, {});
       expect(r.divergence?.what).toBe(`checkpoint at icount ${r.divergence?.icount} differs: device registers (UART, PLIC, CLINT, RTC or virtio)`);
       expect(r.divergence!.icount).toBeGreaterThanOrEqual(rx.icount);
       expect(r.divergence!.icount).toBeLessThanOrEqual(rx.icount + 1);
       expect(r.divergence!.since).toBe(r.divergence!.icount - 1);
+      // Every tier finds the same divergence.
+      const found = new Set(TIER_MATRIX.map((t) => replayUnder(changed, t).divergence));
+      rmSync(sub, { recursive: true });
+      expect([...found]).toEqual([`${r.divergence!.what} at icount ${r.divergence!.icount}`]);
     });
 
     it('a different RTC reading', () => {
