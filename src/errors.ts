@@ -22,6 +22,8 @@ export const ExitCode = {
   Stopped: 8,
   /** The guest is stuck taking traps without retiring an instruction (e.g. an unmapped trap vector). */
   TrapLoop: 9,
+  /** diff, bisect, fuzz: nothing diverged, but the check exercised no compiled code (DESIGN.md I10). */
+  Vacuous: 10,
   /** Internal error in deja. */
   Internal: 70,
 } as const;

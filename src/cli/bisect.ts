@@ -1,18 +1,22 @@
 // `deja bisect FILE --b SETTINGS`: the first compiled unit that makes the replay diverge;
-// `--threshold-scan A..B`: which trace thresholds diverge.
+// `--threshold-scan A..B`: which trace thresholds diverge, or (A > B) the highest that
+// does, walking down, and the unit to blame there.
 
 import { setClock } from '../diff/clock.js';
 import { UserError, ExitCode } from '../errors.js';
-import { bisectRecording, parseScan, thresholdScan } from '../diff/bisect.js';
+import { bisectRecording, parseScan, thresholdScan, type BisectResult, type ScanResult } from '../diff/bisect.js';
+import { VACUOUS, compiledNothing, formatExercised } from '../diff/exercised.js';
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings } from '../diff/settings.js';
-import { announceFaults, progress } from './diff.js';
+import { announceFaults, progress, verdictCode } from './diff.js';
+import { parseCount } from './options.js';
 import { loadRecording } from './replay.js';
 
 export interface BisectCliOptions {
   a?: string;
   b?: string;
   thresholdScan?: string;
+  thresholdSteps?: string;
   images?: string;
   json?: boolean;
   code?: boolean;
@@ -25,43 +29,69 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   setClock(() => performance.now());
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
-  const scan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan) : null;
-  if (o.thresholdScan !== undefined && !scan) throw new UserError(`--threshold-scan: '${o.thresholdScan}' is not a range A..B or a list 1,2,10`, ExitCode.Usage);
+  const steps = o.thresholdSteps === undefined ? undefined : parseCount(o.thresholdSteps, '--threshold-steps');
+  if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
+  const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
   const rec = await loadRecording(file);
   announceFaults(a, b);
   const log = progress(o.quiet || o.json);
   const p = (s: string) => process.stdout.write(s + '\n');
 
-  if (scan) {
-    const r = thresholdScan(rec, b, scan, { images: o.images, log });
-    const bad = r.rows.filter((x) => x.diverged);
-    if (o.json) p(JSON.stringify({ file, settings: b.text, option: r.option, rows: r.rows }, null, 2));
-    else {
-      p(`deja bisect --threshold-scan: ${file} under ${b.text}`);
-      for (const x of r.rows) p(`  --${r.option} ${String(x.threshold).padEnd(6)} ${x.diverged ? `DIVERGES at icount ${x.icount}: ${x.what}` : 'ok'}`);
-      p(`${bad.length} of ${r.rows.length} diverge${bad.length ? `: ${bad.map((x) => x.threshold).join(', ')}` : ''}`);
-    }
-    return bad.length ? ExitCode.Divergence : ExitCode.Ok;
+  if (plan) {
+    const r = thresholdScan(rec, a, b, plan, { images: o.images, log });
+    if (o.json) p(JSON.stringify({ file, settings: b.text, ...r, bisect: r.bisect && bisectJson(r.bisect) }, null, 2));
+    else printScan(r, file, b.text, o, p);
+    return verdictCode(r.rows.some((x) => x.diverged), r.vacuous);
   }
 
   const r = bisectRecording(rec, a, b, { images: o.images, log });
-  if (o.json) {
-    p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
-  } else {
-    p(`deja bisect: ${file} under ${b.text}`);
-    p(`  the replay ${r.failing.diverged ? `diverges at icount ${r.failing.icount}: ${r.failing.what}` : 'does not diverge'}`);
-    for (const s of r.steps) p(`  --${s.option} ${String(s.limit).padEnd(8)} ${s.diverged ? `diverges at icount ${s.icount}` : 'ok'}`);
-    if (r.kind !== null) {
-      const u = r.unit;
-      p(`FIRST BAD UNIT: ${r.kind} ${r.index}${u ? ` at ${hex(u.pc)}` : ''} (the smallest diverging setting: ${r.minimal})`);
-      if (u) {
-        if (u.kind === 'trace') p(`  spans blocks ${u.blocks.map((x) => `${x.id}@${hex(x.pc)}`).join(' ')}`);
-        p(u.listing.split('\n').map((l) => '  ' + l).join('\n'));
-      }
-      if (r.diff) p(formatDiff(r.diff, { code: o.code !== false }));
-    }
-    for (const n of r.notes) p(`note: ${n}`);
-    p(`bisect: ${r.steps.length + 1} replays${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
+  if (o.json) p(JSON.stringify(bisectJson(r), null, 2));
+  else printBisect(r, file, o, p);
+  return verdictCode(r.failing.diverged, r.vacuous);
+}
+
+function bisectJson(r: BisectResult): Record<string, unknown> {
+  return { ...r, diff: r.diff ? diffJson(r.diff) : null };
+}
+
+function printScan(r: ScanResult, file: string, settings: string, o: BisectCliOptions, p: (s: string) => void): void {
+  const rows = r.rows;
+  p(`deja bisect --threshold-scan: ${file} under ${settings}${r.direction === 'down' ? `, walking --${r.option} down: ${r.thresholds.join(', ')}` : ''}`);
+  const pad = ' '.repeat(r.option.length + 12);
+  for (const x of rows) {
+    p(`  --${r.option} ${String(x.threshold).padEnd(6)} ${x.diverged ? 'DIVERGES' : 'ok      '}  ${formatExercised(x.exercised)}`);
+    if (x.diverged) p(`${pad}at icount ${x.icount}: ${x.what}`);
   }
-  return r.failing.diverged ? ExitCode.Divergence : ExitCode.Ok;
+  const bad = rows.filter((x) => x.diverged);
+  const nothing = rows.filter((x) => compiledNothing(x.exercised)).length;
+  const compiled = `${nothing} of ${rows.length} compiled nothing`;
+  if (r.direction === 'up') p(`${bad.length} of ${rows.length} diverge${bad.length ? `: ${bad.map((x) => x.threshold).join(', ')}` : ''}; ${compiled}`);
+  else if (r.highest === null) p(`no threshold from ${r.thresholds[0]} down to ${r.thresholds[r.thresholds.length - 1]} diverges; ${compiled}`);
+  else {
+    const prev = rows.length > 1 ? rows[rows.length - 2] : null;
+    const above = prev ? `the step above, ${prev.threshold}, does not diverge${compiledNothing(prev.exercised) ? ', having compiled nothing' : ''}` : 'the first step: higher thresholds were not tried';
+    p(`highest diverging threshold: --${r.option} ${r.highest} (${above})`);
+  }
+  if (r.vacuous) p(`${VACUOUS}: no threshold compiled a unit`);
+  if (r.bisect) printBisect(r.bisect, file, o, p);
+}
+
+function printBisect(r: BisectResult, file: string, o: BisectCliOptions, p: (s: string) => void): void {
+  p(`deja bisect: ${file} under ${r.settings}`);
+  const f = r.failing;
+  p(`  the replay ${f.diverged ? `diverges at icount ${f.icount}: ${f.what}` : 'does not diverge'}`);
+  p(`    ${formatExercised(f.exercised)}`);
+  if (r.vacuous) p(`${VACUOUS}: the replay does not diverge, but no unit was compiled to check`);
+  for (const s of r.steps) p(`  --${s.option} ${String(s.limit).padEnd(8)} ${(s.diverged ? `diverges at icount ${s.icount}` : 'ok').padEnd(30)} ${formatExercised(s.exercised)}`);
+  if (r.kind !== null) {
+    const u = r.unit;
+    p(`FIRST BAD UNIT: ${r.kind} ${r.index}${u ? ` at ${hex(u.pc)}` : ''} (the smallest diverging setting: ${r.minimal})`);
+    if (u) {
+      if (u.kind === 'trace') p(`  spans blocks ${u.blocks.map((x) => `${x.id}@${hex(x.pc)}`).join(' ')}`);
+      p(u.listing.split('\n').map((l) => '  ' + l).join('\n'));
+    }
+    if (r.diff) p(formatDiff(r.diff, { code: o.code !== false }));
+  }
+  for (const n of r.notes) p(`note: ${n}`);
+  p(`bisect: ${r.steps.length + 1} replays${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
 }

@@ -7,7 +7,6 @@ import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings, type SideSettings } from '../diff/settings.js';
 import { loadRecording } from './replay.js';
 
-
 export interface DiffCliOptions {
   a?: string;
   b?: string;
@@ -25,6 +24,11 @@ export function announceFaults(...sides: SideSettings[]): void {
   }
 }
 
+/** The exit code of a check: something diverged (7), it checked no compiled code (10), or it passed (0). */
+export function verdictCode(diverged: boolean, vacuous: boolean): number {
+  return diverged ? ExitCode.Divergence : vacuous ? ExitCode.Vacuous : ExitCode.Ok;
+}
+
 export function progress(quiet: boolean | undefined): (line: string) => void {
   return quiet ? () => {} : (line) => process.stderr.write(`deja: ${line}\n`);
 }
@@ -38,5 +42,5 @@ export async function diffCommand(file: string, o: DiffCliOptions): Promise<numb
   const r = diffRecording(rec, a, b, { images: o.images, log: progress(o.quiet || o.json) });
   if (o.json) process.stdout.write(JSON.stringify(diffJson(r), null, 2) + '\n');
   else process.stdout.write(formatDiff(r, { code: o.code !== false }) + '\n');
-  return r.diverged ? ExitCode.Divergence : ExitCode.Ok;
+  return verdictCode(r.diverged, r.vacuous);
 }

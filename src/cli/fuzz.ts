@@ -1,11 +1,11 @@
 // `deja fuzz FILE --runs N --seed S`: replays under randomly drawn JIT settings.
 
 import { setClock } from '../diff/clock.js';
-import { ExitCode } from '../errors.js';
 import { fuzzRecording } from '../diff/fuzz.js';
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, parseSettingsText, sideSettings } from '../diff/settings.js';
-import { announceFaults, progress } from './diff.js';
+import { VACUOUS, formatExercised } from '../diff/exercised.js';
+import { announceFaults, progress, verdictCode } from './diff.js';
 import { parseCount } from './options.js';
 import { loadRecording } from './replay.js';
 
@@ -33,13 +33,17 @@ export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<numb
   if (o.json) p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
   else {
     p(`deja fuzz: ${file}, ${runs} runs, seed ${seed}${o.base ? `, base ${o.base}` : ''}`);
-    for (const x of r.runs) p(`  ${String(x.run).padStart(3)}  ${x.diverged ? 'DIVERGES' : 'ok      '}  ${x.settings}${x.diverged ? `  (icount ${x.icount}: ${x.what})` : ''}`);
-    p(`${r.failing.length} of ${r.runs.length} settings diverge`);
+    for (const x of r.runs) {
+      p(`  ${String(x.run).padStart(3)}  ${x.diverged ? 'DIVERGES' : 'ok      '}  ${x.settings}${x.diverged ? `  (icount ${x.icount}: ${x.what})` : ''}`);
+      p(`       ${formatExercised(x.exercised)}`);
+    }
+    p(`${r.failing.length} of ${r.runs.length} settings diverge; ${r.compiledNothing} of ${r.runs.length} compiled nothing`);
+    if (r.vacuous) p(`${VACUOUS}: no draw compiled a unit`);
     if (r.diff) {
       p(`diff of the first: deja diff ${file} --b "${r.failing[0].settings}"`);
       p(formatDiff(r.diff, { code: o.code !== false }));
     }
     p(`fuzz: ${r.seconds.toFixed(2)} s`);
   }
-  return r.failing.length ? ExitCode.Divergence : ExitCode.Ok;
+  return verdictCode(r.failing.length > 0, r.vacuous);
 }

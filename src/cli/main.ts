@@ -86,7 +86,8 @@ export function buildProgram(): Command {
       .description('find the first compiled unit (trace, then block) whose translation makes a replay diverge')
       .option('--b <settings>', `settings of the failing replay (default ${DEFAULT_B})`)
       .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
-      .option('--threshold-scan <range>', 'instead: which trace thresholds diverge (A..B, or a list 1,2,10)'),
+      .option('--threshold-scan <range>', 'instead: which trace thresholds (block thresholds for tier=block) diverge: A..B or a list 1,2,10; A > B (or a descending list) walks down to the highest that diverges and bisects there')
+      .option('--threshold-steps <n>', 'thresholds in a walk down A..B (A > B), log-spaced, both ends included (default: two per decade)'),
   )
     .action(async (file: string, o: BisectCliOptions) => {
       process.exitCode = await (await import('./bisect.js')).bisectCommand(file, o);

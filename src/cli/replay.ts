@@ -11,6 +11,7 @@ import { replayConfig } from './manifest.js';
 import { exitCodeFor, writeStats } from './run.js';
 import { applyTier, prepareTier, tierSettings, tierStats, type TierOptions } from './tier.js';
 import type { Jit } from '../jit/jit.js';
+import { exercised, formatExercised } from '../diff/exercised.js';
 
 export interface ReplayOptions extends TierOptions {
   images?: string;
@@ -101,21 +102,24 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
     setup: (m) => (jit = applyTier(m, tiers, () => performance.now())),
   });
   out.flush();
+  const ran = exercised(tiers.tier, jit, r.icount);
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt } });
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran } });
   }
+  // Under a JIT tier the last line says what it compiled, nothing included (DESIGN.md I10).
+  const compiled = jit ? ` ${formatExercised(ran)}` : '';
   if (r.divergence) {
-    process.stderr.write(formatDivergence(r.divergence, file) + '\n');
+    process.stderr.write(formatDivergence(r.divergence, file) + (jit ? `\n  up to there:${compiled}` : '') + '\n');
     return ExitCode.Divergence;
   }
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
   const verified = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
   if (rec.truncated) {
     // A killed recorder's file: everything it holds replayed and matched, but it has no end.
-    process.stderr.write(`deja: ${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); replayed to there, ${verified}\n`);
+    process.stderr.write(`deja: ${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); replayed to there, ${verified}${compiled}\n`);
     return ExitCode.BadInput;
   }
-  process.stderr.write(`deja: replay: ${r.exit.reason} (code ${r.exit.code}) at icount ${r.icount} as recorded, ${verified}\n`);
+  process.stderr.write(`deja: replay: ${r.exit.reason} (code ${r.exit.code}) at icount ${r.icount} as recorded, ${verified}${compiled}\n`);
   return exitCodeFor(r.exit);
 }
 

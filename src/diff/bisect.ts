@@ -4,14 +4,18 @@
 // with limit N is the unlimited run until its N-th compile (I7), so if the unlimited run
 // leaves the recording at icount D, limit = (units compiled by D) diverges too: that is the
 // search's upper end. Every probe is a verified replay that stops at its first failure.
+// A threshold scan replays at several trace (or block) thresholds; walking down, it stops
+// at the highest that diverges and bisects the units there.
 
 import { now } from './clock.js';
+import { UserError, ExitCode } from '../errors.js';
 import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
 import { diffRecording, type DiffResult } from './diff.js';
 import { unitInfo, type UnitInfo } from './instrument.js';
 import { Side } from './side.js';
 import { sideSettings, withOptions, type SideSettings } from './settings.js';
+import { compiledNothing, formatExercised, type Exercised } from './exercised.js';
 
 export interface ReplayVerdict {
   settings: string;
@@ -21,9 +25,8 @@ export interface ReplayVerdict {
   what: string | null;
   exit: string;
   seconds: number;
-  /** Units compiled by the time it stopped. */
-  blocks: number;
-  traces: number;
+  /** Units compiled and instructions per tier, up to where it stopped. */
+  exercised: Exercised;
   jit: Jit | null;
 }
 
@@ -39,8 +42,13 @@ export function verifyReplay(rec: Recording, s: SideSettings, images?: string): 
     settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
     exit: `${out.exit.reason} (code ${out.exit.code}) at icount ${out.icount}`,
     seconds: (now() - t0) / 1000,
-    blocks: side.jit?.blocks.length ?? 0, traces: side.jit?.traces.length ?? 0, jit: side.jit,
+    exercised: out.exercised, jit: side.jit,
   };
+}
+
+/** A verdict's progress line: `ok` or where it diverges, its time and what it compiled. */
+export function verdictLine(v: Pick<ReplayVerdict, 'diverged' | 'icount' | 'seconds' | 'exercised'>): string {
+  return `${v.diverged ? `diverges at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s] ${formatExercised(v.exercised)}`;
 }
 
 export interface BisectStep {
@@ -49,6 +57,7 @@ export interface BisectStep {
   diverged: boolean;
   icount: number | null;
   seconds: number;
+  exercised: Exercised;
 }
 
 export interface BisectResult {
@@ -56,6 +65,8 @@ export interface BisectResult {
   settings: string;
   /** The failing replay itself. */
   failing: Omit<ReplayVerdict, 'jit'>;
+  /** The replay does not diverge and compiled nothing: nothing was checked (exit 10). */
+  vacuous: boolean;
   /** Which kind of unit is to blame, and its index (trace id, or block compile index); null if none. */
   kind: 'trace' | 'block' | null;
   index: number | null;
@@ -73,6 +84,8 @@ export interface BisectOptions {
   log?: (line: string) => void;
   /** Run the final diff (default true). */
   diff?: boolean;
+  /** The verified replay under `b`, if already made (a threshold walk made it). */
+  failing?: ReplayVerdict;
 }
 
 export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings, o: BisectOptions = {}): BisectResult {
@@ -80,21 +93,22 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
   const T0 = now();
   const notes: string[] = [];
   const steps: BisectStep[] = [];
-  const full = verifyReplay(rec, b, o.images);
+  const full = o.failing ?? verifyReplay(rec, b, o.images);
   const { jit: _j, ...failing } = full;
   void _j;
-  const result: BisectResult = { file: rec.path, settings: b.text, failing, kind: null, index: null, minimal: null, steps, unit: null, diff: null, notes, seconds: 0 };
-  log(`${b.text}: ${full.diverged ? `diverges at icount ${full.icount} (${full.what})` : 'does not diverge'} [${full.seconds.toFixed(2)} s, ${full.blocks} blocks, ${full.traces} traces compiled]`);
+  const vacuous = !full.diverged && compiledNothing(full.exercised);
+  const result: BisectResult = { file: rec.path, settings: b.text, failing, vacuous, kind: null, index: null, minimal: null, steps, unit: null, diff: null, notes, seconds: 0 };
+  log(`${b.text}: ${full.diverged ? `diverges at icount ${full.icount} (${full.what})` : 'does not diverge'} [${full.seconds.toFixed(2)} s] ${formatExercised(full.exercised)}`);
   if (!full.diverged) {
-    notes.push('the replay does not diverge under these settings: nothing to bisect');
+    if (!vacuous) notes.push('the replay does not diverge under these settings: nothing to bisect');
     result.seconds = (now() - T0) / 1000;
     return result;
   }
   const probe = (option: BisectStep['option'], base: SideSettings, limit: number): boolean => {
     const key = option === 'trace-limit' ? 'traceLimit' : 'blockLimit';
     const v = verifyReplay(rec, withOptions(base, { [key]: String(limit) }), o.images);
-    steps.push({ option, limit, diverged: v.diverged, icount: v.icount, seconds: v.seconds });
-    log(`  --${option} ${limit}: ${v.diverged ? `diverges at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s]`);
+    steps.push({ option, limit, diverged: v.diverged, icount: v.icount, seconds: v.seconds, exercised: v.exercised });
+    log(`  --${option} ${limit}: ${verdictLine(v)}`);
     return v.diverged;
   };
   /** Smallest limit in (lo, hi] that diverges, given lo does not and hi does. */
@@ -111,8 +125,8 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
   if (b.tier === 'trace') {
     // Traces first: with none compiled, does it still diverge?
     if (!probe('trace-limit', b, 0)) {
-      const hi = Math.max(1, full.traces);
-      const limit = full.traces > 0 ? search('trace-limit', b, 0, hi) : hi;
+      const traces = full.exercised.traces;
+      const limit = traces > 0 ? search('trace-limit', b, 0, traces) : 1;
       result.kind = 'trace';
       result.index = limit - 1;
       result.minimal = withOptions(b, { traceLimit: String(limit) }).text;
@@ -128,7 +142,7 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
     } else if (probe('block-limit', blockBase, 0)) {
       notes.push('the replay diverges even with no blocks compiled: the difference is not in a translation');
     } else {
-      const hi = Math.max(1, upper.blocks);
+      const hi = Math.max(1, upper.exercised.blocks);
       const limit = search('block-limit', blockBase, 0, hi);
       result.kind = 'block';
       result.index = limit - 1;
@@ -164,30 +178,96 @@ export interface ScanRow {
   icount: number | null;
   what: string | null;
   seconds: number;
+  exercised: Exercised;
 }
 
-/** "A..B" or "a,b,c" -> thresholds (at most 10000). */
-export function parseScan(text: string): number[] | null {
+/** The thresholds a scan replays at, in order. */
+export interface ScanPlan {
+  thresholds: number[];
+  /** Walk down (A..B with A > B, or a descending list): stop at the first that diverges, bisect there. */
+  down: boolean;
+}
+
+/**
+ * `--threshold-scan`: "A..B" or "a,b,c". A range upwards (A <= B, at most 10001 values) is
+ * every threshold in it; downwards (A > B), `steps` thresholds spaced evenly on a log scale
+ * (logSteps). A list is taken as written; it walks down if its first value is above its last.
+ */
+export function parseScan(text: string, steps?: number): ScanPlan {
+  const bad = (why: string) => new UserError(`--threshold-scan: '${text}' ${why}`, ExitCode.Usage);
   const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(text);
   if (range) {
-    const [lo, hi] = [Number(range[1]), Number(range[2])];
-    if (hi < lo || hi - lo > 10000) return null;
-    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (from > to) return { thresholds: logSteps(from, to, steps), down: true };
+    if (steps !== undefined) throw bad('goes upwards: --threshold-steps is for a walk down (A..B with A > B)');
+    if (to - from > 10000) throw bad('spans more than 10001 thresholds (walk down instead: B..A)');
+    return { thresholds: Array.from({ length: to - from + 1 }, (_, i) => from + i), down: false };
   }
-  const list = text.split(',').map((s) => s.trim());
-  if (!list.length || list.some((s) => !/^\d+$/.test(s))) return null;
-  return list.map(Number);
+  const list = text.split(',').map((x) => x.trim());
+  if (!list.length || list.some((x) => !/^\d+$/.test(x))) throw bad('is not a range A..B or a list 1,2,10');
+  if (steps !== undefined) throw bad('is a list: --threshold-steps is for a range A..B with A > B');
+  const thresholds = list.map(Number);
+  return { thresholds, down: thresholds.length > 1 && thresholds[0] > thresholds[thresholds.length - 1] };
 }
 
-/** Which trace thresholds (block thresholds for the block tier) make the replay diverge. */
-export function thresholdScan(rec: Recording, b: SideSettings, thresholds: number[], o: BisectOptions = {}): { option: string; rows: ScanRow[] } {
+/**
+ * `count` thresholds from `hi` down to `lo`, evenly spaced on a log scale and rounded,
+ * repeats dropped; by default two per decade: 100000, 31623, 10000, 3162, ..., 10, 3, 1.
+ * A walk down to 0 goes to 1 that way, then to 0.
+ */
+export function logSteps(hi: number, lo: number, count?: number): number[] {
+  const floor = Math.max(lo, 1);
+  const n = count ?? Math.ceil(2 * Math.log10(hi / floor) - 1e-9) + 1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = n === 1 ? hi : Math.round(hi * (floor / hi) ** (i / (n - 1)));
+    if (out[out.length - 1] !== t) out.push(t);
+  }
+  if (lo === 0) out.push(0);
+  return out;
+}
+
+export interface ScanResult {
+  option: 'trace-threshold' | 'block-threshold';
+  direction: 'up' | 'down';
+  /** The thresholds planned, in order (a walk down may stop before the last). */
+  thresholds: number[];
+  rows: ScanRow[];
+  /** Walking down: the highest threshold that diverges (null: none did, or walking up). */
+  highest: number | null;
+  /** Walking down: the bisect of the units at that threshold. */
+  bisect: BisectResult | null;
+  /** No threshold diverges and none compiled a unit: nothing was checked (exit 10). */
+  vacuous: boolean;
+  seconds: number;
+}
+
+/**
+ * Replays at each threshold of the plan: the trace threshold, or the block threshold for
+ * the block tier. Walking down, it stops at the first (highest) threshold that diverges
+ * and bisects the units compiled there, with a diff against `a`.
+ */
+export function thresholdScan(rec: Recording, a: SideSettings, b: SideSettings, plan: ScanPlan, o: BisectOptions = {}): ScanResult {
+  const T0 = now();
   const key = b.tier === 'block' ? 'blockThreshold' : 'traceThreshold';
   const option = b.tier === 'block' ? 'block-threshold' : 'trace-threshold';
   const rows: ScanRow[] = [];
-  for (const t of thresholds) {
-    const v = verifyReplay(rec, withOptions(b, { [key]: String(t) }), o.images);
-    rows.push({ threshold: t, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds });
-    o.log?.(`  --${option} ${t}: ${v.diverged ? `diverges at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s]`);
+  let found: { threshold: number; settings: SideSettings; verdict: ReplayVerdict } | null = null;
+  for (const t of plan.thresholds) {
+    const settings = withOptions(b, { [key]: String(t) });
+    const v = verifyReplay(rec, settings, o.images);
+    rows.push({ threshold: t, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised });
+    o.log?.(`  --${option} ${t}: ${verdictLine(v)}`);
+    if (plan.down && v.diverged) {
+      found = { threshold: t, settings, verdict: v };
+      break;
+    }
   }
-  return { option, rows };
+  const vacuous = !rows.some((r) => r.diverged) && rows.every((r) => compiledNothing(r.exercised));
+  let bisect: BisectResult | null = null;
+  if (found) {
+    o.log?.(`highest diverging threshold: --${option} ${found.threshold}; bisecting its units`);
+    bisect = bisectRecording(rec, a, found.settings, { ...o, failing: found.verdict });
+  }
+  return { option, direction: plan.down ? 'down' : 'up', thresholds: plan.thresholds, rows, highest: found?.threshold ?? null, bisect, vacuous, seconds: (now() - T0) / 1000 };
 }

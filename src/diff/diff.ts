@@ -26,6 +26,7 @@ import { unitInfo, unitInsnAt, type UnitInfo } from './instrument.js';
 import { runPass, type Mismatch, type PassResult, type Point, type SideSetup } from './lockstep.js';
 import { Side, type Outcome } from './side.js';
 import type { SideSettings } from './settings.js';
+import { compiledNothing } from './exercised.js';
 
 export interface DiffOptions {
   images?: string;
@@ -66,6 +67,8 @@ export interface DiffResult {
   reference: string;
   suspect: string;
   diverged: boolean;
+  /** Nothing diverged, and neither side compiled a unit: the comparison checked no JIT (exit 10). */
+  vacuous: boolean;
   /** The suspect against the recording, as `deja replay` sees it. */
   suspectVsRecording: { icount: number; since: number; what: string } | null;
   window: { from: number; to: number } | null;
@@ -87,7 +90,7 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
   const T0 = now();
   const notes: string[] = [];
   const result: DiffResult = {
-    file: rec.path, reference: a.text, suspect: b.text, diverged: false, suspectVsRecording: null, window: null, first: null,
+    file: rec.path, reference: a.text, suspect: b.text, diverged: false, vacuous: false, suspectVsRecording: null, window: null, first: null,
     outcome: null, passes: 0, seconds: { window: 0, pinpoint: 0, outcome: 0, total: 0 }, notes,
   };
 
@@ -186,11 +189,12 @@ function suspectAlone(rec: Recording, a: SideSettings, b: SideSettings, o: DiffO
   const same = sameSnapshot(snapshot(r0.machine), snapshot(s0.machine)) && r0.consoleHash === s0.consoleHash && ramDiff(r0.machine.mem, s0.machine.mem, 1).bytes === 0 && !r0out.divergence;
   if (same) {
     const seconds = (now() - T0) / 1000;
+    const outcome = { reference: r0out, suspect: s0out };
     return {
       ...base,
       result: {
-        file: rec.path, reference: a.text, suspect: b.text, diverged: false, suspectVsRecording: null, window: null, first: null,
-        outcome: { reference: r0out, suspect: s0out }, passes: 0, seconds: { window: seconds, pinpoint: 0, outcome: 0, total: seconds }, notes: [], jit: s0.jit,
+        file: rec.path, reference: a.text, suspect: b.text, diverged: false, vacuous: vacuous(outcome), suspectVsRecording: null, window: null, first: null,
+        outcome, passes: 0, seconds: { window: seconds, pinpoint: 0, outcome: 0, total: seconds }, notes: [], jit: s0.jit,
       },
     };
   }
@@ -203,6 +207,11 @@ function suspectAlone(rec: Recording, a: SideSettings, b: SideSettings, o: DiffO
     return { ...base, result: swapped };
   }
   return { ...base, note: 'both match the recording, but their final states differ (RAM or console)' };
+}
+
+/** Neither side ran compiled code (DESIGN.md I10): an agreement between them proves nothing about the JIT. */
+function vacuous(o: { reference: Outcome; suspect: Outcome }): boolean {
+  return compiledNothing(o.suspect.exercised) && compiledNothing(o.reference.exercised);
 }
 
 function spread(from: number, to: number, n: number): number[] {
@@ -232,6 +241,7 @@ function done(result: DiffResult, pass: PassResult, T0: number, T1: number): Dif
   } else if (result.suspectVsRecording) result.diverged = true;
   const out = pass.outcome;
   if (out && !result.diverged && (out.reference.exit.reason !== out.suspect.exit.reason || out.reference.icount !== out.suspect.icount)) result.diverged = true;
+  result.vacuous = !result.diverged && out !== null && vacuous(out);
   result.seconds.total = (now() - T0) / 1000;
   return result;
 }

@@ -6,7 +6,8 @@ import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
 import type { TierOptions } from '../cli/tier.js';
 import { diffRecording, type DiffResult } from './diff.js';
-import { verifyReplay } from './bisect.js';
+import { verdictLine, verifyReplay } from './bisect.js';
+import { compiledNothing, type Exercised } from './exercised.js';
 import { formatSettings, sideSettings, type SideSettings } from './settings.js';
 
 /** mulberry32: a small, fast, well-mixed 32-bit PRNG. */
@@ -46,6 +47,7 @@ export interface FuzzRun {
   icount: number | null;
   what: string | null;
   seconds: number;
+  exercised: Exercised;
 }
 
 export interface FuzzResult {
@@ -53,6 +55,10 @@ export interface FuzzResult {
   seed: number;
   runs: FuzzRun[];
   failing: FuzzRun[];
+  /** Draws that compiled no unit (they checked nothing). */
+  compiledNothing: number;
+  /** Nothing diverges and no draw compiled a unit (exit 10). */
+  vacuous: boolean;
   /** The diff of the first failing settings against the reference. */
   diff: DiffResult | null;
   seconds: number;
@@ -65,12 +71,13 @@ export function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions
   for (let i = 0; i < runs; i++) {
     const s = sideSettings(formatSettings(drawSettings(rnd, base)), '--base');
     const v = verifyReplay(rec, s, o.images);
-    const r: FuzzRun = { run: i + 1, settings: s.text, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds };
+    const r: FuzzRun = { run: i + 1, settings: s.text, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised };
     out.push(r);
-    o.log?.(`run ${i + 1}/${runs}: ${s.text}: ${v.diverged ? `DIVERGES at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s]`);
+    o.log?.(`run ${i + 1}/${runs}: ${s.text}: ${verdictLine(v)}`);
   }
   const failing = out.filter((r) => r.diverged);
+  const nothing = out.filter((r) => compiledNothing(r.exercised)).length;
   let diff: DiffResult | null = null;
   if (failing.length && o.diff !== false) diff = diffRecording(rec, a, sideSettings(failing[0].settings, '--b'), { images: o.images, log: o.log });
-  return { file: rec.path, seed, runs: out, failing, diff, seconds: (now() - T0) / 1000 };
+  return { file: rec.path, seed, runs: out, failing, compiledNothing: nothing, vacuous: !failing.length && nothing === out.length, diff, seconds: (now() - T0) / 1000 };
 }

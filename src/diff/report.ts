@@ -3,6 +3,7 @@
 import { fieldLabel } from './compare.js';
 import type { DiffResult, FirstDifference } from './diff.js';
 import type { Outcome } from './side.js';
+import { VACUOUS, formatExercised } from './exercised.js';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 const DECIMAL = new Set(['icount', 'traps', 'idleTicks', 'priv']);
@@ -67,7 +68,10 @@ export function formatFirst(f: FirstDifference, opts: { code?: boolean } = {}): 
 
 export function formatDiff(r: DiffResult, opts: { code?: boolean } = {}): string {
   const lines: string[] = [`deja diff: ${r.file}`, `  reference: ${r.reference}`, `  suspect:   ${r.suspect}`];
-  if (!r.diverged) {
+  if (r.vacuous) {
+    const nor = r.outcome?.reference.exercised.tier !== 'interp' ? ', nor did the reference' : '';
+    lines.push(`${VACUOUS}${nor}: the two replays agree, but no compiled code was compared`);
+  } else if (!r.diverged) {
     lines.push('no divergence: the two replays agree (registers, CSRs, RAM, console) to the end');
   } else {
     lines.push('DIVERGENCE');
@@ -77,7 +81,9 @@ export function formatDiff(r: DiffResult, opts: { code?: boolean } = {}): string
   if (r.outcome) {
     lines.push('outcome:');
     lines.push(`  reference: ${formatOutcome(r.outcome.reference)}`);
+    lines.push(`             ${formatExercised(r.outcome.reference.exercised)}`);
     lines.push(`  suspect:   ${formatOutcome(r.outcome.suspect)}`);
+    lines.push(`             ${formatExercised(r.outcome.suspect.exercised)}`);
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   const s = r.seconds;

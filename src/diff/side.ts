@@ -13,6 +13,7 @@ import type { Recording } from '../record/reader.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
 import { replayConfig } from '../cli/manifest.js';
 import type { SideSettings } from './settings.js';
+import { exercised, type Exercised } from './exercised.js';
 
 type End = Extract<LogEvent, { kind: 'end' }>;
 
@@ -35,6 +36,8 @@ export interface Outcome {
   consoleBytes: number;
   /** The last console output, for the report. */
   consoleTail: string;
+  /** Units compiled and instructions per tier, from icount 0 to where the run ended (I10). */
+  exercised: Exercised;
 }
 
 export class Side {
@@ -200,6 +203,7 @@ export class Side {
       exit, icount: m.hart.icount, checkpointsOk: this.checkpointsOk,
       checkpointsTotal: this.checker.total,
       divergence: this.firstFailure, stopped: this.stopped, consoleBytes: this.consoleBytes.length, consoleTail: tail,
+      exercised: exercised(this.settings.tier, this.jit, m.hart.icount),
     };
   }
 

@@ -38,7 +38,8 @@ describe('deja diff / bisect / fuzz', () => {
       expect(r.status, `${b}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^deja: --b/);
     }
-    expect(deja(['bisect', rec.path, '--threshold-scan', '5..1']).status).toBe(2);
+    for (const scan of ['x', '1..20000']) expect(deja(['bisect', rec.path, '--threshold-scan', scan]).status, scan).toBe(2);
+    expect(deja(['bisect', rec.path, '--threshold-scan', '1..5', '--threshold-steps', '3']).status).toBe(2);
   });
 
   it('settings strings round-trip', () => {
