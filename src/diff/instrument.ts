@@ -9,8 +9,9 @@
 // trace). The instrumented function is therefore the very code under test, injected faults
 // included, plus read-only observation points between its instructions.
 
-import { blockFunctions, blockListing, blockSource, compileUnit } from '../jit/block-compiler.js';
-import { buildTrace, traceListing } from '../jit/trace-compiler.js';
+import { blockFunctions, blockListing, compileUnit } from '../jit/block-compiler.js';
+import { traceListing } from '../jit/trace-compiler.js';
+import { faultedBlockSource as blockSource, faultedTrace as buildTrace } from '../jit/faults.js';
 import { Block, Trace } from '../jit/unit.js';
 import type { Hart } from '../cpu/hart.js';
 import { disassemble } from '../isa/disasm.js';

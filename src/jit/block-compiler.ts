@@ -6,9 +6,8 @@ import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { disassemble } from '../isa/disasm.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { TLB_MASK, TRAP } from '../cpu/mmu.js';
-import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, isCall, kindOf, type Insn, type UnitEnv } from './emit.js';
+import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, insnComment, isCall, kindOf, type Insn, type UnitEnv } from './emit.js';
 import { Block, type BlockFn, type LinkFn } from './unit.js';
-import { withWrongImm, wrongImmIndex, type FaultKind } from './faults.js';
 
 /**
  * Exit slots of a block: 0 is the taken branch or jump, 1 the fall-through, 2 an indirect
@@ -101,8 +100,19 @@ export function exitCode(id: number, slot: number): number {
   return id * 4 + slot;
 }
 
-function blockEnv(b: Block): UnitEnv {
-  return {
+/**
+ * What a block's code is generated from: the block, its instructions and how its code names
+ * registers and leaves (an injected fault changes these first: faults.ts).
+ */
+export interface BlockInput {
+  block: Block;
+  insns: Insn[];
+  env: UnitEnv;
+}
+
+/** The block's own input: its instructions, registers in the hart's array. */
+export function blockInput(b: Block): BlockInput {
+  const env: UnitEnv = {
     read: (r) => `x[${r}]`,
     write: (r, v) => `x[${r}] = ${v};`,
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
@@ -110,33 +120,25 @@ function blockEnv(b: Block): UnitEnv {
     flush: () => '',
     leaveAfterSystem: () => 'return -1;',
   };
+  return { block: b, insns: b.insns, env };
 }
 
 /** The body of a block's function. */
-export function blockSource(b: Block, annotate = false, fault: FaultKind | null = null): string {
-  const base = blockEnv(b);
-  // missing-icount: every exit of the block counts one instruction too few.
-  const env: UnitEnv = fault === 'missing-icount' ? { ...base, leave: (pc, k, exit) => base.leave(pc, k - 1, exit) } : base;
-  const bad = fault === 'wrong-imm' ? wrongImmIndex(b) : -1;
-  const n = b.insns.length;
+export function blockSource({ block: b, insns, env }: BlockInput, annotate = false): string {
+  const n = insns.length;
   // A block that branches or jumps back to its own head is a real loop, with the budget
   // checked at the back-edge (as in a trace).
   const loops = selfLoop(b);
   const out: string[] = [`${loops ? 'let' : 'const'} ic = hart.icount;`, 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
-  const tlb = tlbPrologue(b.insns);
+  const tlb = tlbPrologue(insns);
   if (tlb) out.push(`const mmu = hart.mmu${tlb};`);
   if (loops) out.push('for (;;) {');
   for (let k = 0; k < n; k++) {
-    const i = k === bad ? withWrongImm(b.insns[k]) : b.insns[k];
-    if (annotate) out.push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}${k === bad ? '  (JIT FAULT: wrong immediate)' : ''}`);
-    out.push(...insnSource(i, k, env, b, loops));
+    if (annotate) out.push(insnComment(insns[k]));
+    out.push(...insnSource(insns[k], k, env, b, loops));
   }
   if (loops) out.push('}');
-  if (fault === 'skip-irq-check') {
-    // The CSR write's interrupt check is skipped: the unit clears the hart's attention.
-    out[out.length - 1] = out[out.length - 1].replace(/return -1;$/, 'hart.attention = false; return -1;');
-  }
-  const last = b.insns[n - 1];
+  const last = insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
   return out.join('\n  ');
 }
@@ -217,9 +219,10 @@ export function blockFunctions(name: string, source: string, hart: { x: Int32Arr
   return { fn, link };
 }
 
-export function compileBlock(b: Block, hart: { x: Int32Array; mem: PhysMemory }, fault: FaultKind | null = null): { fn: BlockFn; link: LinkFn } {
-  b.source = blockSource(b, false, fault);
-  return blockFunctions(`block_${b.id}_${b.vpc.toString(16)}`, b.source, hart);
+/** Compiles block `b` from its source (blockSource's, as it runs: faults.ts), which it keeps. */
+export function compileBlock(b: Block, source: string, hart: { x: Int32Array; mem: PhysMemory }): { fn: BlockFn; link: LinkFn } {
+  b.source = source;
+  return blockFunctions(`block_${b.id}_${b.vpc.toString(16)}`, source, hart);
 }
 
 /** A block's guest disassembly, one instruction a line. */

@@ -7,11 +7,19 @@ import type { Decoded } from '../isa/decode.js';
 import { instantiate, SEMANTICS } from '../isa/semantics.js';
 import { OP_INDEX } from '../isa/semantics.js';
 import { memoryMacros, type PageCache } from '../cpu/interpreter.js';
+import { disassemble } from '../isa/disasm.js';
 
 /** A decoded guest instruction at its virtual pc (unsigned). */
 export interface Insn {
   d: Decoded;
   pc: number;
+  /** A remark for annotated code (an injected fault names itself there). */
+  note?: string;
+}
+
+/** The comment line annotated code has before an instruction (src/diff turns these into probes). */
+export function insnComment(i: Insn): string {
+  return `// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}${i.note ? `  (${i.note})` : ''}`;
 }
 
 /** How a unit names registers and leaves. */

@@ -8,7 +8,7 @@ import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
 import { compileUnit, SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
-import { branchCondition, emitJump, emitPlain, emitSystem, hex, isCall, kindOf, pageCaches, type UnitEnv } from './emit.js';
+import { branchCondition, emitJump, emitPlain, emitSystem, hex, insnComment, isCall, kindOf, pageCaches, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
 
 /** A recorded path: its blocks, the exit slot each took, whether it returns to the head. */
@@ -84,15 +84,32 @@ function longest(p: TracePath, k0 = 0): number {
   return best;
 }
 
+/**
+ * What a trace's code is generated from: its id, its recorded paths, and which of the
+ * registers it writes a side exit writes back (all of them, unless an injected fault drops
+ * one: faults.ts).
+ */
+export interface TraceInput {
+  id: number;
+  root: TracePath;
+  sideWrites(written: number[]): number[];
+}
+
+/** The trace's own input. */
+export function traceInput(id: number, root: TracePath): TraceInput {
+  return { id, root, sideWrites: (written) => written };
+}
+
 /** Generates the tree's function body; collects its exits. */
-export function buildTrace(id: number, root: TracePath, annotate = false, lostWriteback = false): { trace: Trace; body: string } {
+export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = false): { trace: Trace; body: string } {
   const paths = allPaths(root);
   const { used, written } = registers(paths);
   // Registers go back to the hart, and the loop passes (counted in a local) to the trace.
   const stores = (regs: number[]) => [...regs.map((r) => `x[${r}] = r${r};`), 'T.loopIters += it;'].join(' ');
   const flush = stores(written);
-  // lost-writeback: side exits forget the first register the trace writes.
-  const sideFlush = lostWriteback ? stores(written.slice(1)) : flush;
+  const sideFlush = stores(sideWrites(written));
+  // Side exits that write back otherwise than the others mark themselves (lw) for the epilogue.
+  const sideDiffers = sideFlush !== flush;
   const head = root.blocks[0];
   const maxLen = longest(root);
   const pcs: number[] = [];
@@ -107,9 +124,9 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
     sites.push(site);
     return pcs.length - 1;
   };
-  // Every exit goes through one epilogue (see `epilogue` below); `lost` marks a side exit
-  // that the lost-writeback fault makes forget a register.
-  const leaveTo = (pc: string, k: number, exit: number, lost = false) => `{ ${lost ? 'lw = true; ' : ''}xs = ${exit}; xpc = ${pc}; xk = ${k}; break out; }`;
+  // Every exit goes through one epilogue (see `epilogue` below); `side` marks a side exit
+  // whose write-back differs (sideDiffers).
+  const leaveTo = (pc: string, k: number, exit: number, side = false) => `{ ${side ? 'lw = true; ' : ''}xs = ${exit}; xpc = ${pc}; xk = ${k}; break out; }`;
   const caches = pageCaches(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   const env: UnitEnv = {
     read: (r) => `r${r}`,
@@ -138,7 +155,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
       } else {
         const slot = exitSlot(pc, from, { path: p, key });
         const isSide = key !== siteKey.end(p);
-        wrap([leaveTo(hex(pc), kAt, slot, isSide && lostWriteback)]);
+        wrap([leaveTo(hex(pc), kAt, slot, isSide && sideDiffers)]);
       }
     };
     for (let bi = 0; bi < p.blocks.length; bi++) {
@@ -155,7 +172,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
       }
       if (annotate) push(`// block ${b.id} at ${hex(b.vpc)}`);
       for (const i of b.insns) {
-        if (annotate) push(`// ${hex(i.pc)}: ${disassemble(i.d.raw, i.pc)}`);
+        if (annotate) push(insnComment(i));
         const kind = kindOf(i.d);
         if (kind === 'plain') push(emitPlain(i, k, env));
         else if (kind === 'system') push(emitSystem(i, k, env));
@@ -207,7 +224,7 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
   const prologue = ['let ic = hart.icount, it = 0;', 'const ic0 = ic;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'let xs = -1, xpc = 0, xk = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
-  if (lostWriteback) prologue.push('let lw = false;');
+  if (sideDiffers) prologue.push('let lw = false;');
   const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
   if (tlb) prologue.push(`const ${tlb.slice(2)};`);
   if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
@@ -218,15 +235,15 @@ export function buildTrace(id: number, root: TracePath, annotate = false, lostWr
   // for code that has never run, and bench's hot traces were optimized 5-18 times each).
   // It returns the exit as a trace exit code (traceExitCode): a block that called the trace
   // directly passes it on to the dispatcher unchanged.
-  const epilogue = `${lostWriteback ? `if (lw) { ${sideFlush} } else { ${flush} }` : flush} hart.pc = xpc; hart.icount = ic + xk; T.insns += ic + xk - ic0; return ${traceExitCode(id, 0)} - (xs & ${SLOT_DYNAMIC});`;
+  const epilogue = `${sideDiffers ? `if (lw) { ${sideFlush} } else { ${flush} }` : flush} hart.pc = xpc; hart.icount = ic + xk; T.insns += ic + xk - ic0; return ${traceExitCode(id, 0)} - (xs & ${SLOT_DYNAMIC});`;
   const src = [...prologue, 'out: {', 'try {', '  for (;;) {', ...body, '  }', `} catch (e) { ${flush} T.insns += hart.icount - ic0; throw e; }`, '}', epilogue].join('\n  ');
   return { trace, body: src };
 }
 
-export function compileTrace(id: number, root: TracePath, hart: { x: Int32Array; mem: PhysMemory }, lostWriteback = false): Trace {
-  const { trace, body } = buildTrace(id, root, false, lostWriteback);
+/** Compiles a trace from its code (buildTrace's, as it runs: faults.ts), which it keeps. */
+export function compileTrace({ trace, body }: { trace: Trace; body: string }, hart: { x: Int32Array; mem: PhysMemory }): Trace {
   trace.source = body;
-  const name = `trace_${id}_${trace.head.vpc.toString(16)}`;
+  const name = `trace_${trace.id}_${trace.head.vpc.toString(16)}`;
   const factory = compileUnit<(T: Trace) => TraceFn>(`${name}_factory`, 'T', `return (function ${name}(hart, limit) {\n  ${body}\n});`, hart);
   trace.fn = factory(trace);
   return trace;

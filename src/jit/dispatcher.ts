@@ -1,0 +1,157 @@
+// The run loop of the block and trace tiers (QEMU's cpu-exec): finds the unit at pc, follows
+// and makes links, runs compiled units within exact icount budgets and cold code in the
+// interpreter, and feeds the trace recorder (DESIGN.md I2, I4, I5).
+
+import { StopReason, type Hart } from '../cpu/hart.js';
+import { TRAP } from '../cpu/mmu.js';
+import { TRAP_STORM, type RunFn } from '../cpu/interpreter.js';
+import { SLOT_INDIRECT } from './block-compiler.js';
+import type { CodeCache } from './code-cache.js';
+import { ENTRY_WEIGHT, type Heat } from './heat.js';
+import type { JitSettings, JitStats } from './jit.js';
+import type { Linker } from './linker.js';
+import { SLOT_DYNAMIC, slotOfExit, traceOfExit } from './trace-compiler.js';
+import { exitSlotOf, type TraceRecorder } from './trace-recorder.js';
+import type { Block, Trace, Unit } from './unit.js';
+
+/** Blocks a compiled block may run on into by direct calls before it returns to the dispatcher. */
+const CHAIN_DEPTH = 32;
+
+export class Dispatcher {
+  /** Called before every compiled unit runs, with the icount it starts at (see Jit.onUnit). */
+  onUnit: ((u: Block | Trace, icount: number) => void) | null = null;
+  /** The unit that ran last and the slot it left by, for `describe` in divergence reports. */
+  last: Unit | null = null;
+
+  constructor(
+    private readonly settings: JitSettings,
+    private readonly stats: JitStats,
+    private readonly cache: CodeCache,
+    private readonly linker: Linker,
+    private readonly heat: Heat,
+    private readonly recorder: TraceRecorder,
+    /** Compiled blocks by id and traces by id (the Jit's lists), to decode exit codes. */
+    private readonly blocks: Block[],
+    private readonly traces: Trace[],
+  ) {}
+
+  /** The run loop for the block and trace tiers (same contract as the interpreter's). */
+  readonly run: RunFn = (hart: Hart, limit: number) => {
+    const st = this.stats;
+    const interp = this.heat.interp;
+    const heat = this.heat;
+    const cache = this.cache;
+    const linker = this.linker;
+    const rec = this.recorder;
+    const blocks = this.blocks;
+    const traces = this.traces;
+    const traceTier = this.settings.tier === 'trace';
+    const traceThreshold = this.settings.traceThreshold;
+    let prev: Unit | null = null;
+    let slot = -1;
+    let traps = 0;
+    for (;;) {
+      try {
+        for (;;) {
+          if (hart.attention) {
+            prev = null;
+            if (rec.recording !== null) rec.recording = null;
+            if (hart.service()) return;
+          }
+          const ic = hart.icount;
+          if (ic >= limit) return;
+          let b: Block | null = null;
+          if (prev !== null && slot >= 0) {
+            b = prev.links[slot];
+            if (b !== null && prev.cross[slot] === 1 && !cache.mapped(b)) b = null;
+          }
+          if (b === null) {
+            b = cache.lookup(hart.pc);
+            if (prev !== null && slot >= 0 && prev.valid) linker.link(prev, slot, b);
+          }
+          if (rec.recording !== null) rec.recordNext(b);
+          const tr: Trace | null = b.trace;
+          let r: number;
+          if (tr !== null && ic + tr.iterLen <= limit && rec.recording === null) {
+            this.last = tr;
+            if (this.onUnit !== null) this.onUnit(tr, ic);
+            r = tr.fn(hart, limit);
+          } else {
+            // I4: a unit that would pass the limit is not entered; the interpreter finishes.
+            const overBudget = ic + b.n > limit;
+            if (overBudget) rec.recording = null;
+            else {
+              if (traceTier && rec.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= traceThreshold) rec.start(b);
+              if (b.fn === null) heat.warm(b, prev !== null ? ENTRY_WEIGHT : 1);
+            }
+            if (overBudget || (b.fn === null && rec.recording === null)) {
+              // Cold code (and the rest of the budget) runs in the interpreter until it reaches
+              // a hot head (a block to compile, or compiled) or the limit: no dispatch per
+              // cold block.
+              prev = null;
+              this.last = null;
+              heat.runCold(hart, limit);
+              st.insns.interp += hart.icount - ic;
+              // The interpreter returns without progress only from a trap storm: so does this loop.
+              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              continue;
+            }
+            this.last = b;
+            if (b.fn === null) {
+              // While a path is recorded, a cold block runs alone; if it ran to its end, its
+              // exit is known from the pc, so it links and joins the path like a compiled one.
+              const trapsBefore = hart.traps;
+              interp(hart, ic + b.n);
+              st.insns.interp += hart.icount - ic;
+              const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
+              slot = clean ? exitSlotOf(b, hart.pc) : -2;
+              // The interpreter returns without progress only from a trap storm: so does this loop.
+              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              prev = b;
+              if (rec.recording !== null) rec.recorded(b, slot);
+              continue;
+            }
+            if (this.onUnit !== null) this.onUnit(b, ic);
+            // While a path is recorded, a self-looping block makes one pass at a time, and
+            // blocks do not run on into their successors (the recorder sees each one).
+            r = rec.recording === null ? b.fn(hart, limit, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(limit, ic + b.n), 0);
+            // A block that retires nothing has trapped (or is broken, under --jit-fault):
+            // count it toward the trap storm, as the interpreter counts traps.
+            if (hart.icount === ic && ++traps > TRAP_STORM) return;
+            if (r > -2) {
+              // The block that left (the last of those that ran) and its exit.
+              if (r >= 0) {
+                b = blocks[r >> 2];
+                slot = r & 3;
+                if (slot === SLOT_INDIRECT) slot = -1; // looked up, never linked
+              } else slot = r;
+              this.last = b;
+              prev = b;
+              if (rec.recording !== null) rec.recorded(b, slot);
+              continue;
+            }
+          }
+          // A trace left: one run from here, or one the last block of a chain called.
+          const t = traces[traceOfExit(r)];
+          slot = slotOfExit(r);
+          t.runs++;
+          if (slot === SLOT_DYNAMIC) slot = -1;
+          else {
+            if (t.isSide[slot] === 1) t.sideExits++;
+            // At its threshold, a side exit may grow a branch (the count is kept here, not in
+            // exitTaken, so the common case makes no call).
+            if (++t.exitCounts[slot] === traceThreshold && traceTier) rec.exitTaken(t, slot);
+          }
+          this.last = t;
+          prev = t;
+        }
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        prev = null;
+        rec.recording = null;
+        hart.takeFault();
+        if (++traps > TRAP_STORM) return;
+      }
+    }
+  };
+}
