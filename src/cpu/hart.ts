@@ -9,6 +9,7 @@ import {
 import { PhysMemory } from './memory.js';
 import { DecodeCache } from './decode-cache.js';
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, Mmu, TRAP, TLB_MASK } from './mmu.js';
+import { Triggers, WATCH_LOAD, WATCH_STORE } from './triggers.js';
 import { AMO_FUNCS, OP_INDEX } from '../isa/semantics.js';
 import type { Width } from '../machine/bus.js';
 
@@ -32,6 +33,9 @@ const OP = OP_INDEX;
  * a change of field representation later would deoptimize every compiled unit.
  */
 const F64 = -0;
+
+/** Breakpoints in a row that service() takes before it gives up (a trigger on its own handler). */
+const TRIGGER_STORM = 1000;
 
 export class Hart {
   /** x0..x31, and x[32]: a sink the interpreter writes x0's results to, so x[0] stays 0. */
@@ -77,6 +81,8 @@ export class Hart {
   readonly hpmEvent = new Int32Array(32);
   /** LR reservation: a physical address, or negative for none. */
   reservation = -0.5;
+  /** The debug triggers (tselect, tdata1-3, tinfo). */
+  readonly triggers = new Triggers();
 
   /**
    * Set whenever something may need the run loop's attention before the next instruction:
@@ -112,6 +118,8 @@ export class Hart {
     this.mmu.pmpcfg.fill(0);
     this.mmu.pmpaddr.fill(0);
     this.mmu.pmpChanged();
+    this.triggers.reset();
+    this.triggersChanged();
     this.attention = true;
   }
 
@@ -157,6 +165,22 @@ export class Hart {
     }
     const irq = this.pendingInterrupt();
     if (irq >= 0) this.takeTrap(irq, 0, true);
+    return this.triggers.armed !== 0 && this.checkExecTriggers();
+  }
+
+  /**
+   * While a trigger is armed, run loops come here before every instruction (attention stays
+   * set, and the JIT tiers run no compiled code): an execute trigger that matches pc takes a
+   * breakpoint before the instruction runs, so it does not retire (I2); the handler's first
+   * instruction is checked in turn, as QEMU checks every pc it goes to. Interrupts are taken
+   * first, as in QEMU. True if the run loop must return.
+   */
+  private checkExecTriggers(): boolean {
+    this.attention = true;
+    for (let n = 0; this.triggers.execHit(this.pc, this.priv); ) {
+      this.takeTrap(Cause.Breakpoint, 0, false);
+      if (this.stop !== StopReason.None || ++n === TRIGGER_STORM) return true;
+    }
     return false;
   }
 
@@ -208,12 +232,19 @@ export class Hart {
 
   loadSlow(va: number, width: Width, signed: boolean): number {
     if ((va & (width - 1)) !== 0 && width > 1) {
+      if (this.triggers.watching & WATCH_LOAD) {
+        // QEMU translates the first page, then loads the two aligned words around va.
+        this.mmu.translate(va, ACCESS_READ);
+        const first = (va & -width) >>> 0;
+        this.watch(first, first + 2 * width - 1, WATCH_LOAD);
+      }
       // Misaligned: done in place, byte by byte (each byte translated on its own).
       let v = 0;
       for (let i = width - 1; i >= 0; i--) v = (v << 8) | this.loadSlow((va + i) | 0, 1, false);
       return signed ? (width === 2 ? (v << 16) >> 16 : v | 0) : width === 4 ? v | 0 : v;
     }
     const pa = this.mmu.translate(va, ACCESS_READ);
+    if (this.triggers.watching & WATCH_LOAD) this.watch(va >>> 0, (va >>> 0) + width - 1, WATCH_LOAD);
     const off = this.mem.offsetOf(pa);
     let v: number;
     if (off >= 0) v = this.mem.readOff(off, width);
@@ -226,15 +257,37 @@ export class Hart {
     if ((va & (width - 1)) !== 0 && width > 1) {
       // Check every byte's translation first so a faulting store writes nothing.
       for (let i = 0; i < width; i++) this.mmu.translate((va + i) | 0, ACCESS_WRITE);
+      if (this.triggers.watching & WATCH_STORE) this.watchMisalignedStore(va >>> 0, width);
       for (let i = 0; i < width; i++) this.storeSlow((va + i) | 0, 1, value >>> (8 * i));
       return;
     }
     const pa = this.mmu.translate(va, ACCESS_WRITE);
+    if (this.triggers.watching & WATCH_STORE) this.watch(va >>> 0, (va >>> 0) + width - 1, WATCH_STORE);
     const off = this.mem.offsetOf(pa);
     if (off >= 0) {
       if (!this.mem.isRom(off)) this.mem.writeOff(off, width, value);
       if (pa === this.reservation) this.reservation = -1;
     } else this.mmioWrite(pa, width, value, va);
+  }
+
+  /**
+   * The two parts QEMU 7.2 checks of a misaligned store: from va to the start of the page
+   * holding its end, and from there to its last byte. Within one page the first part is
+   * "va to the byte before this page" (first past last), which QEMU still matches against
+   * a watchpoint that starts on an earlier page and reaches va; the second part is the page
+   * from its start, so a watchpoint anywhere below the store on its page fires.
+   */
+  private watchMisalignedStore(va: number, width: number): void {
+    const end = (va + width) >>> 0;
+    const page = (end & -4096) >>> 0;
+    const firstLast = va + width - (end & 4095) - 1;
+    this.watch(va, firstLast < 0 ? Infinity : firstLast, WATCH_STORE);
+    this.watch(page, page + (end & 4095) - 1, WATCH_STORE);
+  }
+
+  /** A load or store trigger's hit: a breakpoint exception (tval 0) before the access is done, as QEMU stops before it. */
+  private watch(first: number, last: number, kind: number): void {
+    if (this.triggers.dataHit(first, last, kind, this.priv)) this.mmu.fault(Cause.Breakpoint, 0);
   }
 
   private mmioRead(pa: number, width: Width, va: number, cause: number): number {
@@ -284,6 +337,13 @@ export class Hart {
     if (va & 3) this.mmu.fault(Cause.StoreMisaligned, va);
     const pa = this.mmu.translate(va, ACCESS_WRITE, true);
     const ok = pa === this.reservation;
+    // QEMU's sc is a compare-and-swap, a load and a store: triggers on either stop it
+    // before it drops the reservation.
+    if (ok && this.triggers.watching !== 0) {
+      const a = va >>> 0;
+      if (this.triggers.watching & WATCH_LOAD) this.watch(a, a + 3, WATCH_LOAD);
+      if (this.triggers.watching & WATCH_STORE) this.watch(a, a + 3, WATCH_STORE);
+    }
     this.reservation = -1;
     if (!ok) return 1;
     this.storeSlow(va, 4, value);
@@ -453,6 +513,12 @@ export class Hart {
       case CSR.mcause: return this.mcause | 0;
       case CSR.mtval: return this.mtval | 0;
       case CSR.mip: return this.mip();
+      case CSR.tselect:
+      case CSR.tdata1:
+      case CSR.tdata2:
+      case CSR.tdata3:
+      case CSR.tinfo:
+        return this.triggers.read(csr);
     }
     if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
       const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
@@ -535,6 +601,14 @@ export class Hart {
       case CSR.minstret: this.setMinstret(setLow(this.minstret(), v)); return true;
       case CSR.mcycleh: this.setMcycle(setHigh(this.mcycle(), v)); return true;
       case CSR.minstreth: this.setMinstret(setHigh(this.minstret(), v)); return true;
+      case CSR.tselect:
+      case CSR.tdata1:
+      case CSR.tdata2:
+      case CSR.tdata3:
+      case CSR.tinfo:
+        this.triggers.write(csr, v);
+        this.triggersChanged();
+        return true;
     }
     if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
       const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
@@ -588,6 +662,15 @@ export class Hart {
     else this.instretOffset = v - (this.icount + 1);
   }
 
+  /**
+   * While a load or store trigger is armed the data TLBs stay empty, so every access reaches
+   * the slow paths, which check it (the run loops pay nothing while none is).
+   */
+  private triggersChanged(): void {
+    this.mmu.watching = this.triggers.watching !== 0;
+    if (this.mmu.watching) this.mmu.flush();
+  }
+
   private writeMstatus(v: number): void {
     const old = this.mstatus;
     let st = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
@@ -608,9 +691,20 @@ export class Hart {
       stvec: this.stvec, sscratch: this.sscratch, sepc: this.sepc, scause: this.scause, stval: this.stval,
       satp: this.satp, mcounteren: this.mcounteren, scounteren: this.scounteren,
     });
+    for (const k of TRIGGER_FIELDS) s[k] = this[k];
     return s;
   }
+
+  // The trigger registers as fields (diff reads the state by these names).
+  get tselect(): number { return this.triggers.select; }
+  get trig0tdata1(): number { return this.triggers.tdata1[0]; }
+  get trig0tdata2(): number { return this.triggers.tdata2[0]; }
+  get trig1tdata1(): number { return this.triggers.tdata1[1]; }
+  get trig1tdata2(): number { return this.triggers.tdata2[1]; }
 }
+
+/** The trigger registers in archState, by name (QEMU 7.2 has two triggers). */
+export const TRIGGER_FIELDS = ['tselect', 'trig0tdata1', 'trig0tdata2', 'trig1tdata1', 'trig1tdata2'] as const;
 
 /** One past the last implemented mhpmcounter: 3..18, 16 counters as QEMU 7.2's virt has. */
 const HPM_END = 3 + 16;

@@ -56,6 +56,8 @@ export class Mmu {
   faultTval = 0;
   /** Notified on every flush (the JIT drops its virtual-pc jump cache). */
   flushListener: (() => void) | null = null;
+  /** Set while a load or store trigger is armed: no data entry is made, so every access reaches the hart's slow path, which checks it. */
+  watching = false;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -152,6 +154,7 @@ export class Mmu {
 
   /** Caches a translation whose page PMP treats uniformly (`priv` is the one it was made for). */
   private fill(va: number, off: number, access: Access, writable: boolean): void {
+    if (this.watching && access !== ACCESS_FETCH) return;
     const vpn = va >>> PAGE_SHIFT;
     const i = vpn & TLB_MASK;
     const pageOff = off - (off & 4095);

@@ -57,6 +57,15 @@ export class Dispatcher {
             prev = null;
             if (rec.recording !== null) rec.recording = null;
             if (hart.service()) return;
+            // While a debug trigger is armed no compiled code runs: the interpreter checks
+            // every instruction (attention stays set, so the loop comes back here).
+            if (hart.triggers.armed !== 0 && hart.icount < limit) {
+              const ic = hart.icount;
+              interp(hart, limit);
+              st.insns.interp += hart.icount - ic;
+              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              continue;
+            }
           }
           const ic = hart.icount;
           if (ic >= limit) return;

@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { defaultGuestDir } from '../../src/cli/guest.js';
 import { decode } from '../../src/isa/decode.js';
-import { disassemble, type PrivSpec } from '../../src/isa/disasm.js';
+import { csrName, disassemble, type PrivSpec } from '../../src/isa/disasm.js';
+import { CSR } from '../../src/cpu/constants.js';
 import { ENCODINGS } from '../../src/isa/encodings.js';
 
 const OBJDUMP = 'riscv64-linux-gnu-objdump';
@@ -112,6 +113,15 @@ function guestFile(name: string): string {
   }
   throw new Error(`guest file ${name} not found in ${dirs.join(' or ')}: run \`npm run guest\` or set DEJA_GUEST_DIR`);
 }
+
+describe('CSR names', () => {
+  it('every CSR the hart implements is named as src/cpu/constants.ts names it', () => {
+    for (const [name, csr] of Object.entries(CSR)) expect(csrName(csr), `0x${csr.toString(16)}`).toBe(name);
+    // the debug trigger CSRs (Sdtrig)
+    expect(disassemble(0x7a0025f3, 0)).toBe('csrr\ta1,tselect');
+    expect(disassemble(0x7a159073, 0)).toBe('csrw\ttdata1,a1');
+  });
+});
 
 describe('disassemble() matches objdump on the reference guest', () => {
   // Minimum counts guard against a parser that silently matches nothing.
