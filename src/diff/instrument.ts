@@ -9,12 +9,14 @@
 // trace). The instrumented function is therefore the very code under test, injected faults
 // included, plus read-only observation points between its instructions.
 
-import { blockFunctions, blockListing, compileUnit } from '../jit/block-compiler.js';
-import { traceListing } from '../jit/trace-compiler.js';
+import { blockListing, blockUnit } from '../jit/block-compiler.js';
+import { hartArrays, TranslationCache } from '../jit/translation-cache.js';
+import { traceListing, traceUnit } from '../jit/trace-compiler.js';
 import { faultedBlockSource as blockSource, faultedTrace as buildTrace } from '../jit/faults.js';
 import { Block, Trace } from '../jit/unit.js';
 import type { Hart } from '../cpu/hart.js';
 import { disassemble } from '../isa/disasm.js';
+import { insnCount } from './report.js';
 
 /** The global the instrumented code calls (new Function code sees only globals besides its parameters). */
 export const PROBE = '__dejaDiffProbe';
@@ -65,12 +67,11 @@ export function instrumentUnit(u: Block | Trace, hart: Hart): Instrumented | str
   if (u instanceof Block) {
     // Its direct links stay unset: every block it runs returns to the dispatcher, which
     // the lockstep observer watches.
-    const { fn } = blockFunctions(`diff_block_${u.id}_${u.vpc.toString(16)}`, body, hart);
+    const [fn] = new TranslationCache().make<[UnitFn]>(blockUnit(`diff_blk_${u.vpc.toString(16)}`, body), hartArrays(hart), u.id * 4);
     return { fn, locals };
   }
-  const name = `diff_trace_${u.id}_${u.head.vpc.toString(16)}`;
-  const factory = compileUnit<(T: Trace) => UnitFn>(`${name}_factory`, 'T', `return (function ${name}(hart, limit) {\n  ${body}\n});`, hart);
-  return { fn: factory(u), locals };
+  const fn = new TranslationCache().make<UnitFn>(traceUnit(`diff_trace_${u.head.vpc.toString(16)}`, body), hartArrays(hart), u);
+  return { fn, locals };
 }
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
@@ -98,7 +99,7 @@ export function unitInfo(u: Block | Trace): UnitInfo {
   if (u instanceof Block) {
     return {
       kind: 'block', id: u.id, pc: u.vpc, blocks: [{ id: u.id, pc: u.vpc, insns: u.n }], insns: u.n, valid: u.valid, fault: u.fault,
-      listing: `block ${u.id} at ${hex(u.vpc)} (priv ${u.priv}, ${u.n} instructions)\n${blockListing(u)}`,
+      listing: `block ${u.id} at ${hex(u.vpc)} (priv ${u.priv}, ${insnCount(u.n)})\n${blockListing(u)}`,
       code: blockSource(u, true, u.fault),
     };
   }

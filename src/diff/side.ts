@@ -5,6 +5,7 @@
 
 import { StopReason } from '../cpu/hart.js';
 import { PAGE_SHIFT, PAGE_WATCH } from '../cpu/memory.js';
+import { TranslationCache } from '../jit/translation-cache.js';
 import { Jit } from '../jit/jit.js';
 import type { Block, Trace } from '../jit/unit.js';
 import { Machine, type ExitStatus } from '../machine/machine.js';
@@ -38,6 +39,18 @@ export interface Outcome {
   consoleTail: string;
   /** Units compiled and instructions per tier, from icount 0 to where the run ended (I10). */
   exercised: Exercised;
+}
+
+/**
+ * Replays of one recording in one process (diff's two sides, bisect's probes, fuzz's draws,
+ * a threshold scan) share their translations: a unit whose source was compiled for an
+ * earlier replay reuses that function's code.
+ */
+const translations = new WeakMap<Recording, TranslationCache>();
+function translationsFor(rec: Recording): TranslationCache {
+  let t = translations.get(rec);
+  if (!t) translations.set(rec, (t = new TranslationCache()));
+  return t;
 }
 
 export class Side {
@@ -77,7 +90,7 @@ export class Side {
     this.port = new ReplayPort(rec.events);
     this.machine = new Machine(replayConfig(rec, images), this.port);
     if (settings.jit) {
-      this.jit = new Jit(this.machine.hart, settings.jit);
+      this.jit = new Jit(this.machine.hart, settings.jit, translationsFor(rec));
       this.jit.dump = (text) => process.stderr.write(text);
       this.machine.useJit(this.jit);
       // The hook is installed only where it is needed: it makes the dispatcher see every

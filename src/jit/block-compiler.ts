@@ -2,10 +2,10 @@
 // into one generated JavaScript function whose registers are the hart's own array.
 
 import { decode } from '../isa/decode.js';
-import { mulh, mulhsu, mulhu } from '../isa/arith.js';
 import { disassemble } from '../isa/disasm.js';
 import type { PhysMemory } from '../cpu/memory.js';
-import { TLB_MASK, TRAP } from '../cpu/mmu.js';
+import { instantiate, type HartArrays, type TranslationCache, type UnitSource } from './translation-cache.js';
+import { TLB_MASK } from '../cpu/mmu.js';
 import { branchCondition, branchTarget, emitJump, emitPlain, emitSystem, hex, insnComment, isCall, kindOf, type Insn, type UnitEnv } from './emit.js';
 import { Block, type BlockFn, type LinkFn } from './unit.js';
 
@@ -65,7 +65,7 @@ export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number
  */
 function leaveBy(b: Block, pc: string, k: number, slot: number): string {
   // An indirect jump's target is looked up by the dispatcher.
-  if (slot === SLOT_INDIRECT) return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exitCode(b.id, slot)}; }`;
+  if (slot === SLOT_INDIRECT) return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exitCode(slot)}; }`;
   let guard = `d > 0 && L${slot} !== null && ic + ${k} + N${slot} <= limit`;
   if (b.cross[slot] === 1) {
     const vpn = b.exitPcs[slot] >>> 12;
@@ -73,7 +73,7 @@ function leaveBy(b: Block, pc: string, k: number, slot: number): string {
   }
   const ret = returnPc(b);
   if (ret === null || slot === SLOT_NEXT) {
-    return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? L${slot}(hart, limit, d - 1) : ${exitCode(b.id, slot)}; }`;
+    return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? L${slot}(hart, limit, d - 1) : ${exitCode(slot)}; }`;
   }
   // A call: when the callee's blocks come back here by a return (a block's exit code with
   // slot 2, pc at the call's return address, nothing else in between), run on into the
@@ -81,7 +81,7 @@ function leaveBy(b: Block, pc: string, k: number, slot: number): string {
   const vpn = ret >>> 12;
   const mapped = `hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === ${b.pageOff}`;
   const back = `rr >= 0 && (rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && L3 !== null && d > 1 && hart.icount + N3 <= limit && ${mapped}`;
-  return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(b.id, slot)}; const rr = L${slot}(hart, limit, d - 1); return ${back} ? L3(hart, limit, d - 1) : rr; }`;
+  return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(slot)}; const rr = L${slot}(hart, limit, d - 1); return ${back} ? L3(hart, limit, d - 1) : rr; }`;
 }
 
 /**
@@ -95,9 +95,13 @@ export function returnPc(b: Block): number | null {
   return (end & 4095) === 0 ? null : end;
 }
 
-/** What a block returns when it leaves by exit `slot` (the dispatcher decodes it). */
-export function exitCode(id: number, slot: number): number {
-  return id * 4 + slot;
+/**
+ * What a block returns when it leaves by exit `slot`, as source: its id * 4 + slot (the
+ * dispatcher decodes it). `B` (id * 4) is an argument of the block's factory, so blocks
+ * translated alike share their code whatever their ids (translation-cache.ts).
+ */
+function exitCode(slot: number): string {
+  return `B + ${slot}`;
 }
 
 /**
@@ -119,6 +123,7 @@ export function blockInput(b: Block): BlockInput {
     leave: (pc, k, exit) => (exit < 0 ? `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }` : leaveBy(b, pc, k, exit)),
     flush: () => '',
     leaveAfterSystem: () => 'return -1;',
+    compact: true,
   };
   return { block: b, insns: b.insns, env };
 }
@@ -130,7 +135,7 @@ export function blockSource({ block: b, insns, env }: BlockInput, annotate = fal
   // checked at the back-edge (as in a trace).
   const loops = selfLoop(b);
   const out: string[] = [`${loops ? 'let' : 'const'} ic = hart.icount;`, 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
-  const tlb = tlbPrologue(insns);
+  const tlb = env.compact ? '' : tlbPrologue(insns);
   if (tlb) out.push(`const mmu = hart.mmu${tlb};`);
   if (loops) out.push('for (;;) {');
   for (let k = 0; k < n; k++) {
@@ -151,7 +156,7 @@ export function selfLoop(b: Block): boolean {
 
 /** The back-edge of a self-looping block: count the pass, leave if the next would pass the limit. */
 function backEdge(b: Block): string {
-  return `{ ic += ${b.n}; if (ic + ${b.n} > limit) { hart.pc = ${hex(b.vpc)}; hart.icount = ic; return ${exitCode(b.id, SLOT_TAKEN)}; } continue; }`;
+  return `{ ic += ${b.n}; if (ic + ${b.n} > limit) { hart.pc = ${hex(b.vpc)}; hart.icount = ic; return ${exitCode(SLOT_TAKEN)}; } continue; }`;
 }
 
 /** The TLB arrays a unit's fast paths read (after `const mmu = hart.mmu`), as declarations. */
@@ -185,44 +190,33 @@ function insnSource(i: Insn, k: number, env: UnitEnv, b: Block, loops: boolean):
   }
 }
 
-/** Turns source into a function closed over the machine's arrays. */
-export function compileUnit<F>(name: string, params: string, body: string, hart: { x: Int32Array; mem: PhysMemory }): F {
-  const mem = hart.mem;
-  const factory = new Function(
-    'x', 'u8', 'u16', 'i32', 'mulh', 'mulhsu', 'mulhu', 'TRAP',
-    // Parenthesized, so V8 compiles the inner function with the factory instead of
-    // pre-parsing it now and parsing it again on its first call.
-    `return (function ${name}(${params}) {\n  ${body}\n});\n//# sourceURL=deja-${name}.js`,
-  );
-  return factory(hart.x, mem.u8, mem.u16, mem.i32, mulh, mulhsu, mulhu, TRAP) as F;
-}
-
-/**
- * Compiles a block's source (as blockSource made it) into its function and the setter of
- * its direct links: `link(slot, fn, n, pageOff)` makes exit `slot` (or SLOT_RETURN) call
- * `fn`, a block of `n` instructions translated from the page at `pageOff`, or (fn null)
- * return to the dispatcher.
- */
-export function blockFunctions(name: string, source: string, hart: { x: Int32Array; mem: PhysMemory }): { fn: BlockFn; link: LinkFn } {
-  const factory = compileUnit<() => [BlockFn, LinkFn]>(
-    `${name}_factory`,
-    '',
-    [
+/** A block's unit: a factory of (B = id * 4) that returns its function and its link setter. */
+export function blockUnit(name: string, source: string): UnitSource {
+  return {
+    name,
+    params: 'B',
+    body: [
       'let L0 = null, L1 = null, L3 = null, N0 = 0, N1 = 0, N3 = 0, O0 = 0, O1 = 0;',
-      `return [function ${name}(hart, limit, d) {\n  ${source}\n}, (s, f, n, o) => {`,
+      `return [(function ${name}(hart, limit, d) {\n  ${source}\n}), (s, f, n, o) => {`,
       '  if (s === 0) { L0 = f; N0 = n; O0 = o; } else if (s === 1) { L1 = f; N1 = n; O1 = o; } else { L3 = f; N3 = n; }',
       '}];',
     ].join('\n  '),
-    hart,
-  );
-  const [fn, link] = factory();
-  return { fn, link };
+  };
 }
 
-/** Compiles block `b` from its source (blockSource's, as it runs: faults.ts), which it keeps. */
-export function compileBlock(b: Block, source: string, hart: { x: Int32Array; mem: PhysMemory }): { fn: BlockFn; link: LinkFn } {
-  b.source = source;
-  return blockFunctions(`block_${b.id}_${b.vpc.toString(16)}`, source, hart);
+/**
+ * Compiles blocks (their ids given) from their sources (blockSource's, as they run:
+ * faults.ts), which they keep, into their functions and the setters of their direct links:
+ * `linkFn(slot, fn, n, pageOff)` makes exit `slot` (or SLOT_RETURN) call `fn`, a block of
+ * `n` instructions translated from the page at `pageOff`, or (fn null) return to the
+ * dispatcher. The blocks are compiled together (translation-cache.ts).
+ */
+export function compileBlocks(bs: Block[], sources: string[], arrays: HartArrays, cache: TranslationCache): void {
+  const factories = cache.factoriesFor(bs.map((b, i) => blockUnit(`blk_${b.vpc.toString(16)}`, sources[i])));
+  bs.forEach((b, i) => {
+    b.source = sources[i];
+    [b.fn, b.linkFn] = instantiate<[BlockFn, LinkFn]>(factories[i], arrays, b.id * 4);
+  });
 }
 
 /** A block's guest disassembly, one instruction a line. */

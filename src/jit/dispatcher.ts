@@ -69,6 +69,7 @@ export class Dispatcher {
           }
           const ic = hart.icount;
           if (ic >= limit) return;
+          if (ic >= heat.flushAt) heat.flush();
           let b: Block | null = null;
           if (prev !== null && slot >= 0) {
             b = prev.links[slot];
@@ -99,7 +100,7 @@ export class Dispatcher {
               // cold block.
               prev = null;
               this.last = null;
-              heat.runCold(hart, limit);
+              heat.runCold(hart, limit < heat.flushAt ? limit : heat.flushAt);
               st.insns.interp += hart.icount - ic;
               // The interpreter returns without progress only from a trap storm: so does this loop.
               if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;

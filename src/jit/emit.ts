@@ -38,6 +38,25 @@ export interface UnitEnv {
   leaveAfterSystem(): string;
   /** The unit's page caches (see pageCaches), or none. */
   caches?: PageCaches;
+  /** Loads and stores call the shared helpers of translation-cache.ts (compact code) instead of inlining the TLB lookup. */
+  compact?: boolean;
+}
+
+/**
+ * Memory macros for compact code: an access calls a shared helper (`M.lw(addr, pc, icount)`,
+ * translation-cache.ts) that does the TLB lookup and, with the exact pc and icount of its
+ * instruction, the slow path. Only a slow path can raise the hart's attention, so the unit
+ * leaves when it is raised after the access.
+ */
+function compactMacros(pc: number, k: number, inline: Record<string, (...a: string[]) => string>): Record<string, (...a: string[]) => string> {
+  const at = `${hex(pc)}, ic + ${k}`;
+  const load = (name: string) => (a: string) => `M.${name}(${a}, ${at})`;
+  const store = (name: string) => (a: string, v: string) => `M.${name}(${a}, ${v}, ${at})`;
+  return {
+    ...inline,
+    LOAD32: load('lw'), LOAD_U16: load('lhu'), LOAD_S16: load('lh'), LOAD_U8: load('lbu'), LOAD_S8: load('lb'),
+    STORE32: store('sw'), STORE16: store('sh'), STORE8: store('sb'),
+  };
 }
 
 /**
@@ -113,9 +132,11 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const names = operands(d, pc, env);
   // A slow path that needs the unit to leave sets `sl` (DESIGN.md I5, I6).
   const c = env.caches;
-  const macros = c && c.reset
+  const inline = c && c.reset
     ? memoryMacros(env.sync(pc, k), `sl = hart.attention, ${c.reset}`, c.load(d.rs1), c.store(d.rs1))
     : memoryMacros(env.sync(pc, k), 'sl = hart.attention');
+  const compact = env.compact === true && (sem.mem === 'load' || sem.mem === 'store');
+  const macros = compact ? compactMacros(pc, k, inline) : inline;
   let s = '';
   if (sem.effect) s += `${instantiate(sem.effect, names, macros)};`;
   if (sem.rd) {
@@ -125,7 +146,7 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   }
   // A slow path (MMIO, a store to a page with code) may have changed interrupt state or
   // the code itself: the unit ends right after this instruction (DESIGN.md I5, I6).
-  if (sem.mem) s += ` if (sl) ${env.leave(hex(pc + d.len), k + 1, -1)}`;
+  if (sem.mem) s += ` if (${compact ? 'hart.attention' : 'sl'}) ${env.leave(hex(pc + d.len), k + 1, -1)}`;
   return s;
 }
 

@@ -32,6 +32,31 @@ const SAMPLE_PERIOD = 1 << 20;
 const SAMPLE_INSNS = 256;
 export const SAMPLED_FROM = 4096;
 
+/**
+ * Where heads are counted from 1 up (low thresholds, where most blocks that run get
+ * compiled), a block that is due waits in a queue, run by the interpreter meanwhile, and the
+ * queue is compiled together: when it holds BATCH_BLOCKS, or a window after its first block
+ * was queued of a sixteenth of the instructions run so far (from BATCH_WINDOW_MIN to
+ * BATCH_WINDOW_MAX), so that a short program still runs its hot code compiled. One V8
+ * compile per batch instead of per block, and a block that is due runs in the interpreter,
+ * rather than as cold generated code, until then. Threshold 0 compiles a block at once.
+ */
+const BATCH_BLOCKS = 64;
+const BATCH_WINDOW_MIN = 256;
+const BATCH_WINDOW_MAX = 65536;
+
+/** The heat of a queued block: below any threshold, so the interpreter runs it meanwhile. */
+const HEAT_QUEUED = -0x20000000;
+
+/**
+ * The block threshold the JIT applies: under the trace tier, a loop head must be compiled to
+ * be counted toward a trace, so blocks are compiled at min(block threshold, trace threshold)
+ * executions, and a head's interpreted runs count toward its trace (see handOver).
+ */
+export function blockThresholdOf(s: JitSettings): number {
+  return s.tier === 'trace' ? Math.min(s.blockThreshold, s.traceThreshold) : s.blockThreshold;
+}
+
 export class Heat {
   /** Runs cold code: the counting interpreter, or where heads are sampled, the plain one. */
   readonly interp: RunFn;
@@ -40,17 +65,29 @@ export class Heat {
   /** The heat counters of the heads a sample met (a page's slots, an index). */
   private readonly sampleHeats: Int32Array[] = [];
   private readonly sampleAt: number[] = [];
+  /** Executions before a block is compiled (blockThresholdOf). */
+  readonly threshold: number;
+  /** Blocks due for compiling, in the order they became due (batched only where heads are counted). */
+  private readonly pending: Block[] = [];
+  /** Whether due blocks wait in the queue (batched) or are compiled at once. */
+  private readonly batched: boolean;
+  private readonly startIcount: number;
+  /** The icount at which the queue is compiled (Infinity while empty). */
+  flushAt = Infinity;
 
   constructor(
     private readonly hart: Hart,
     private readonly settings: JitSettings,
     private readonly stats: JitStats,
     private readonly cache: CodeCache,
-    /** Where a block goes once it is hot (the Jit). */
-    private readonly compiler: { compile(b: Block): void },
+    /** Where blocks go once they are hot (the Jit): compiled together, in order. */
+    private readonly compiler: { compile(bs: Block[]): void },
   ) {
-    hart.decodeCache.heatThreshold = Math.min(settings.blockThreshold, HEAT_HOT);
-    this.sampled = settings.blockThreshold >= SAMPLED_FROM;
+    this.threshold = blockThresholdOf(settings);
+    hart.decodeCache.heatThreshold = Math.min(this.threshold, HEAT_HOT);
+    this.sampled = this.threshold >= SAMPLED_FROM;
+    this.batched = !this.sampled && this.threshold > 0;
+    this.startIcount = hart.icount;
     this.interp = interpreter(!this.sampled, hart);
   }
 
@@ -64,13 +101,36 @@ export class Heat {
     const page = this.heatPage(b);
     const i = heatIndex(b.off);
     const h = page[i];
+    if (b.queued) return;
     if (!b.compilable) page[i] = HEAT_NEVER;
-    else if (h < this.settings.blockThreshold) page[i] = Math.min(h + weight, this.settings.blockThreshold);
-    else if (this.stats.blocksCompiled < this.settings.blockLimit) this.compiler.compile(b);
-    else page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
+    else if (h < this.threshold) page[i] = Math.min(h + weight, this.threshold);
+    else if (this.stats.blocksCompiled + this.pending.length >= this.settings.blockLimit) page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
+    else {
+      b.hot = Math.max(b.hot, h);
+      if (!this.batched) return this.compiler.compile([b]);
+      b.queued = true;
+      page[i] = HEAT_QUEUED;
+      const now = this.hart.icount;
+      if (this.pending.length === 0) this.flushAt = now + Math.min(Math.max((now - this.startIcount) >> 4, BATCH_WINDOW_MIN), BATCH_WINDOW_MAX);
+      this.pending.push(b);
+      if (this.pending.length >= BATCH_BLOCKS) this.flushAt = now;
+    }
   }
 
-  /** `b` is being compiled: the interpreter hands it to the dispatcher at its slot (the counting one, at a head, by its heat first). */
+  /** Compiles the queue (the dispatcher calls it once icount reaches flushAt). */
+  flush(): void {
+    const due = this.pending.splice(0);
+    this.flushAt = Infinity;
+    for (const b of due) b.queued = false;
+    const live = due.filter((b) => b.valid);
+    if (live.length > 0) this.compiler.compile(live);
+  }
+
+  /**
+   * `b` is being compiled: the interpreter hands it to the dispatcher at its slot (the
+   * counting one, at a head, by its heat first). Its runs so far count toward a trace
+   * (b.hot took its heat when it became due).
+   */
   handOver(b: Block): void {
     const page = this.heatPage(b);
     page[heatIndex(b.off)] = HEAT_HOT;
@@ -90,7 +150,7 @@ export class Heat {
     const interp = this.interp;
     if (!this.sampled) return interp(hart, limit);
     const dc = hart.decodeCache;
-    const threshold = this.settings.blockThreshold;
+    const threshold = this.threshold;
     for (;;) {
       const at = hart.icount - (hart.icount % SAMPLE_PERIOD) + SAMPLE_PERIOD;
       if (at >= limit) return interp(hart, limit);

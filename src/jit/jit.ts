@@ -5,7 +5,8 @@
 
 import type { Hart } from '../cpu/hart.js';
 import type { RunFn } from '../cpu/interpreter.js';
-import { blockListing, compileBlock, returnPc } from './block-compiler.js';
+import { blockListing, compileBlocks, returnPc } from './block-compiler.js';
+import { hartArrays, TranslationCache, type HartArrays } from './translation-cache.js';
 import { CodeCache } from './code-cache.js';
 import { Dispatcher } from './dispatcher.js';
 import { hex } from './emit.js';
@@ -106,11 +107,17 @@ export class Jit {
   private readonly recorder: TraceRecorder;
   private readonly dispatcher: Dispatcher;
 
+  /** The arrays the hart's units close over. */
+  private readonly arrays: HartArrays;
+
   constructor(
     private readonly hart: Hart,
     readonly settings: JitSettings,
+    /** Translations made so far in this process; replays of one recording share them. */
+    readonly translations = new TranslationCache(),
   ) {
     this.startIcount = hart.icount;
+    this.arrays = hartArrays(hart);
     this.faults = new FaultInjector(settings.fault);
     this.linker = new Linker(this.stats, settings.tier === 'trace');
     this.cache = new CodeCache(hart, settings, this.stats, this.linker, this.faults);
@@ -152,26 +159,30 @@ export class Jit {
     if (this.cache.codeWritten(page, from, to)) this.recorder.recording = null;
   }
 
-  /** Compiles a hot block (Heat decides when), with a fault if it is the one to carry it. */
-  compile(b: Block): void {
+  /** Compiles hot blocks (Heat decides when) together, each with a fault if it is the one to carry it. */
+  compile(bs: Block[]): void {
     if (this.onFirstCompile !== null) {
       this.onFirstCompile();
       this.onFirstCompile = null;
     }
     const t0 = this.now();
-    this.heat.handOver(b);
-    b.id = this.stats.blocksCompiled++;
-    this.blocks.push(b);
-    b.fault = this.faults.forBlock(b);
-    const { fn, link } = compileBlock(b, faultedBlockSource(b), this.hart);
-    b.fn = fn;
-    b.linkFn = link;
-    for (let s = 0; s < b.links.length; s++) this.linker.setDirect(b, s);
-    this.linkReturn(b);
-    this.linker.refreshIncoming(b);
+    for (const b of bs) {
+      this.heat.handOver(b);
+      b.id = this.stats.blocksCompiled++;
+      this.blocks.push(b);
+      b.fault = this.faults.forBlock(b);
+    }
+    compileBlocks(bs, bs.map((b) => faultedBlockSource(b)), this.arrays, this.translations);
+    for (const b of bs) {
+      for (let s = 0; s < b.links.length; s++) this.linker.setDirect(b, s);
+      this.linkReturn(b);
+      this.linker.refreshIncoming(b);
+    }
     this.stats.blockCompileMs += this.now() - t0;
-    if (this.settings.dumpBlocks.has(b.vpc)) {
-      this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${faultedBlockSource(b, true)}\n`);
+    for (const b of bs) {
+      if (this.settings.dumpBlocks.has(b.vpc)) {
+        this.dump(`block ${b.id} at ${hex(b.vpc)} (priv ${b.priv}, ${b.n} instructions)\n${blockListing(b)}\n--- generated ---\n${faultedBlockSource(b, true)}\n`);
+      }
     }
   }
 
@@ -192,7 +203,7 @@ export class Jit {
     const t0 = this.now();
     const head = root.blocks[0];
     const lost = this.faults.forTrace(id, head.vpc);
-    const t = compileTrace(faultedTrace(id, root, false, lost), this.hart);
+    const t = compileTrace(faultedTrace(id, root, false, lost), this.arrays, this.translations);
     if (lost) t.fault = 'lost-writeback';
     this.stats.traceCompileMs += this.now() - t0;
     this.stats.tracesCompiled++;

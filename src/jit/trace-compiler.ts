@@ -7,7 +7,8 @@
 import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
-import { compileUnit, SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
+import { SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
+import type { HartArrays, TranslationCache, UnitSource } from './translation-cache.js';
 import { branchCondition, emitJump, emitPlain, emitSystem, hex, insnComment, isCall, kindOf, pageCaches, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
 
@@ -241,12 +242,15 @@ export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = fals
 }
 
 /** Compiles a trace from its code (buildTrace's, as it runs: faults.ts), which it keeps. */
-export function compileTrace({ trace, body }: { trace: Trace; body: string }, hart: { x: Int32Array; mem: PhysMemory }): Trace {
+export function compileTrace({ trace, body }: { trace: Trace; body: string }, arrays: HartArrays, cache: TranslationCache): Trace {
   trace.source = body;
-  const name = `trace_${trace.id}_${trace.head.vpc.toString(16)}`;
-  const factory = compileUnit<(T: Trace) => TraceFn>(`${name}_factory`, 'T', `return (function ${name}(hart, limit) {\n  ${body}\n});`, hart);
-  trace.fn = factory(trace);
+  trace.fn = cache.make<TraceFn>(traceUnit(`trace_${trace.head.vpc.toString(16)}`, body), arrays, trace);
   return trace;
+}
+
+/** A trace's unit: a factory of (T, the Trace whose counters the code updates) that returns its function. */
+export function traceUnit(name: string, body: string): UnitSource {
+  return { name, params: 'T', body: `return (function ${name}(hart, limit) {\n  ${body}\n});` };
 }
 
 /** A trace's paths and their guest disassembly. */

@@ -60,6 +60,8 @@ export class Block extends Unit {
   linkFn: LinkFn | null = null;
   /** For a block that ends in a call: the block at its return address (its direct link). */
   returnTo: Block | null = null;
+  /** Due for compiling: waiting in the JIT's queue (heat.ts). */
+  queued = false;
   /** Executions at a loop head toward the trace threshold (cold ones count in the heat counters). */
   hot = 0;
   /** The trace that starts here; whoever runs this block runs it instead. */
