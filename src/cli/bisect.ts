@@ -32,7 +32,7 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const steps = o.thresholdSteps === undefined ? undefined : parseCount(o.thresholdSteps, '--threshold-steps');
   if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
-  const rec = await loadRecording(file);
+  const rec = await loadRecording(file, 'bisect');
   announceFaults(a, b);
   const log = progress(o.quiet || o.json);
   const p = (s: string) => process.stdout.write(s + '\n');

@@ -54,3 +54,27 @@ export function attachConsoleInput(port: LivePort, onQuit: () => void): () => vo
     stdin.pause();
   };
 }
+
+/**
+ * SIGINT and SIGTERM call `onStop` (the run loop then stops the guest between two steps);
+ * a second signal kills the process at once. Returns a function that removes the handlers.
+ */
+export function catchStopSignals(onStop: (signal: NodeJS.Signals) => void): () => void {
+  let caught = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (caught) {
+      release();
+      process.kill(process.pid, signal); // no handler now: the default action ends the process
+      return;
+    }
+    caught = true;
+    onStop(signal);
+  };
+  const release = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return release;
+}

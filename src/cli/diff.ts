@@ -37,7 +37,7 @@ export async function diffCommand(file: string, o: DiffCliOptions): Promise<numb
   setClock(() => performance.now());
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
-  const rec = await loadRecording(file);
+  const rec = await loadRecording(file, 'diff');
   announceFaults(a, b);
   const r = diffRecording(rec, a, b, { images: o.images, log: progress(o.quiet || o.json) });
   if (o.json) process.stdout.write(JSON.stringify(diffJson(r), null, 2) + '\n');

@@ -1,7 +1,7 @@
 // Reading input files before a run starts, with one-line errors naming the file.
 
 import { readFileSync, statSync } from 'node:fs';
-import { UserError, ExitCode } from '../errors.js';
+import { UserError, ExitCode, fileError } from '../errors.js';
 
 /** Files larger than this are refused rather than read (images, disks). */
 export const MAX_IMAGE_BYTES = 2 * 1024 ** 3;
@@ -14,14 +14,13 @@ export function readInput(path: string, what: string): Uint8Array {
     size = st.size;
   } catch (e) {
     if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${path}: cannot read ${what}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`, ExitCode.BadInput);
+    throw fileError(path, `read ${what}`, e);
   }
   if (size > MAX_IMAGE_BYTES) throw new UserError(`${path}: ${what} is ${size} bytes, more than deja accepts`, ExitCode.BadInput);
   try {
     const b = readFileSync(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
-    throw new UserError(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, ExitCode.BadInput);
+    throw fileError(path, `read ${what}`, e);
   }
 }

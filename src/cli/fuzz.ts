@@ -22,12 +22,13 @@ export interface FuzzCliOptions {
 
 export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<number> {
   setClock(() => performance.now());
-  const runs = o.runs === undefined ? 20 : parseCount(o.runs, '--runs');
-  const seed = o.seed === undefined ? 1 : parseCount(o.seed, '--seed');
+  const runs = o.runs === undefined ? 20 : parseCount(o.runs, '--runs', 'a number of runs (example: 50)');
+  const seed = o.seed === undefined ? 1 : parseCount(o.seed, '--seed', 'a seed (a whole number, example: 7)');
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const base = parseSettingsText(o.base ?? '', '--base');
-  if (o.base) announceFaults(sideSettings(o.base.includes('tier=') ? o.base : `tier=trace,${o.base}`, '--base'));
-  const rec = await loadRecording(file);
+  // Named by --base alone: each draw picks its own tier and thresholds around it.
+  if (o.base) announceFaults({ ...sideSettings(o.base.includes('tier=') ? o.base : `tier=trace,${o.base}`, '--base'), text: `--base ${o.base}, in every draw` });
+  const rec = await loadRecording(file, 'fuzz');
   const r = fuzzRecording(rec, a, base, runs, seed, { images: o.images, log: progress(o.quiet || o.json) });
   const p = (s: string) => process.stdout.write(s + '\n');
   if (o.json) p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));

@@ -9,6 +9,18 @@ export const GUEST_BUILD_COMMAND = 'npm run guest';
 
 export const GUEST_FILES = { bios: 'fw_jump.bin', kernel: 'Image', initrd: 'initramfs.cpio' } as const;
 
+/** The reference guest's /init modes (tools/guest/init/init.c). */
+export const GUEST_MODES = ['boot', 'bench', 'stress', 'panic', 'shell'] as const;
+
+/**
+ * The least RAM the reference guest boots in. Its firmware, OpenSBI fw_jump, copies the
+ * device tree to FW_JUMP_FDT_ADDR = 0x80000000 + 0x2200000 (the guest kit's README) before
+ * it has a trap handler: with RAM ending below that, the copy faults and the firmware waits
+ * in wfi for good. 0x2200000 is 34 MiB; the tree and the room OpenSBI grows it into
+ * need RAM past that, and 35 MiB boots.
+ */
+export const GUEST_MIN_RAM = 35 * 1024 * 1024;
+
 /** Same rule as tools/guest/guest-dir.mjs: $DEJA_GUEST_DIR, else <cache>/guest/current. */
 export function defaultGuestDir(): string {
   if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;

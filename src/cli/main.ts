@@ -9,6 +9,7 @@ import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
+import { DEJA_VERSION } from './version.js';
 
 // Each command's module is loaded when the command runs: start-up loads only what it needs.
 
@@ -26,8 +27,10 @@ function addDiagnosisOptions(cmd: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('deja')
     .description('Full-system RISC-V (rv32, QEMU virt) emulator with deterministic record and replay')
+    .version(`deja ${DEJA_VERSION}`, '--version', 'print the version')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s) });
+    .configureOutput({ outputError: (s, write) => write(s) })
+    .hook('preAction', (_program, action) => refuseOptionsAsValues(action));
 
   const run = program
     .command('run')
@@ -44,13 +47,15 @@ export function buildProgram(): Command {
     .option('--disk-write', 'write disk changes back to the image files at exit')
     .option('--max-insns <n>', 'stop after n instructions (exit reason "limit")')
     .option('--stats-json <file>', 'write run statistics as JSON at exit')
-    .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second)')
+    .option('--pace', 'pace idle time to the wall clock (guest sleep 1 takes a second; the default when stdin is a terminal)')
+    .option('--no-pace', 'jump over idle time at once (the default when stdin is not a terminal)')
     .option('--rtc <time>', 'fixed wall-clock time for the RTC instead of the host clock (ISO 8601, or ns since the epoch)')
     .option('-q, --quiet', 'do not print the guest console')
     .option('--record <file>', 'record the run to a .deja file (runs from a terminal record to $DEJA_RECORDINGS_DIR by default)')
     .option('--no-record', 'do not record, not even to the default place')
     .option('--embed', 'embed the images in the recording (one self-contained file)')
     .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
+    .option('--force', 'let --record overwrite a file that is not a deja recording')
     .action(async (o: RunOptions) => {
       process.exitCode = await (await import('./run.js')).runCommand(o);
     });
@@ -114,6 +119,23 @@ export function buildProgram(): Command {
       process.exitCode = await (await import('./replay.js')).inspectCommand(file, o);
     });
   return program;
+}
+
+/**
+ * An option's value that is another of the command's options (`--append-extra -q`) is a
+ * value forgotten, not the value: commander takes the next word whatever it is.
+ */
+function refuseOptionsAsValues(cmd: Command): void {
+  const flags = new Set(cmd.options.flatMap((o) => [o.short, o.long]).filter((f): f is string => !!f));
+  for (const opt of cmd.options) {
+    if (!opt.required && !opt.optional) continue;
+    const v: unknown = cmd.getOptionValue(opt.attributeName());
+    for (const word of Array.isArray(v) ? v : [v]) {
+      if (typeof word === 'string' && flags.has(word)) {
+        throw new UserError(`${opt.long ?? opt.short}: '${word}' is an option, not a value for ${opt.long ?? opt.short} (give its value after it)`, ExitCode.Usage);
+      }
+    }
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -9,11 +9,11 @@ import type { Recording } from '../record/reader.js';
 import { INSNS_PER_TICK, TIMEBASE_HZ } from '../machine/clock.js';
 import { UserError, ExitCode } from '../errors.js';
 import { readInput } from './files.js';
+import { DEJA_VERSION } from './version.js';
 
 /** Instructions between checkpoints unless --checkpoint-every says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY = 20_000_000;
 
-export const DEJA_VERSION = '0.1.0';
 
 type Role = 'bios' | 'kernel' | 'initrd' | 'elf';
 const ROLES: Role[] = ['bios', 'kernel', 'initrd', 'elf'];

@@ -4,10 +4,13 @@ import { UserError, ExitCode } from '../errors.js';
 
 const SCALE: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
 
-/** A count like 1000, 1_000_000, 40M or 4G (decimal suffixes). */
-export function parseCount(value: string, option: string): number {
+/**
+ * A count like 1000, 1_000_000, 40M or 4G (decimal suffixes). `what` names what the option
+ * expects, for the message.
+ */
+export function parseCount(value: string, option: string, what = 'a count (examples: 1000000, 40M, 4G)'): number {
   const m = /^(\d[\d_]*)([kmg]?)$/i.exec(value.trim());
-  if (!m) throw new UserError(`${option}: '${value}' is not a count (examples: 1000000, 40M, 4G)`, ExitCode.Usage);
+  if (!m) throw new UserError(`${option}: '${value}' is not ${what}`, ExitCode.Usage);
   const n = Number(m[1].replace(/_/g, '')) * SCALE[m[2].toLowerCase()];
   if (!Number.isSafeInteger(n)) throw new UserError(`${option}: '${value}' is too large`, ExitCode.Usage);
   return n;

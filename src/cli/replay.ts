@@ -1,6 +1,6 @@
 // `deja replay FILE` and `deja inspect FILE`.
 
-import { Machine, type ExitStatus } from '../machine/machine.js';
+import { Machine, formatExit, type ExitStatus } from '../machine/machine.js';
 import { readRecording, type Recording } from '../record/reader.js';
 import { RecordingError } from '../record/format.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
@@ -9,7 +9,7 @@ import { UserError, ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
 import { replayConfig } from './manifest.js';
 import { exitCodeFor, writeStats } from './run.js';
-import { applyTier, prepareTier, tierSettings, tierStats, type TierOptions } from './tier.js';
+import { applyTier, prepareTier, reportDumps, tierSettings, tierStats, type TierOptions } from './tier.js';
 import type { Jit } from '../jit/jit.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
 
@@ -21,14 +21,24 @@ export interface ReplayOptions extends TierOptions {
   json?: boolean;
 }
 
-export async function loadRecording(file: string): Promise<Recording> {
+/**
+ * Reads a recording; a bad one is a one-line user error (exit 3). `needsEnd` names a command
+ * that cannot use a truncated recording (diff, bisect, fuzz compare how replays end): that
+ * is refused too, rather than compared up to where the file stops.
+ */
+export async function loadRecording(file: string, needsEnd?: string): Promise<Recording> {
   await initZstd();
+  let rec: Recording;
   try {
-    return readRecording(file);
+    rec = readRecording(file);
   } catch (e) {
     if (e instanceof RecordingError) throw new UserError(e.message, ExitCode.BadInput);
     throw e;
   }
+  if (needsEnd && rec.truncated) {
+    throw new UserError(`${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); ${needsEnd} needs a whole recording (deja replay checks this one up to where it ends)`, ExitCode.BadInput);
+  }
+  return rec;
 }
 
 export interface ReplayResult {
@@ -102,6 +112,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
     setup: (m) => (jit = applyTier(m, tiers, () => performance.now())),
   });
   out.flush();
+  reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount);
   if (o.statsJson) {
     writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran } });
@@ -119,7 +130,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
     process.stderr.write(`deja: ${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); replayed to there, ${verified}${compiled}\n`);
     return ExitCode.BadInput;
   }
-  process.stderr.write(`deja: replay: ${r.exit.reason} (code ${r.exit.code}) at icount ${r.icount} as recorded, ${verified}${compiled}\n`);
+  process.stderr.write(`deja: replay: ${formatExit(r.exit)} at icount ${r.icount} as recorded, ${verified}${compiled}\n`);
   return exitCodeFor(r.exit);
 }
 
@@ -164,7 +175,7 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
   p(`icounts    ${info.icountSpan[0]} .. ${info.icountSpan[1]}`);
   p(`console    ${info.consoleBytes} bytes`);
   p(`checkpoints ${checkpoints.length}${checkpoints.length ? ` (every ${info.config.checkpointEvery} instructions)` : ''}`);
-  p(`end        ${end && end.kind === 'end' ? `${end.reason} (code ${end.code}) at icount ${end.icount}` : 'none (recorder did not finish)'}`);
+  p(`end        ${end && end.kind === 'end' ? `${formatExit(end)} at icount ${end.icount}` : 'none (recorder did not finish)'}`);
   if (rec.truncated) p(`truncated  at icount ${rec.truncatedAt}: ${rec.truncated}`);
   p(`size       ${info.sizes.total} bytes: header ${info.sizes.header}, images ${info.sizes.images}, ${rec.chunks} chunks ${info.sizes.chunks}`);
   return 0;

@@ -1,16 +1,17 @@
 // `deja run`: build the machine from options, run it live with the console attached.
 
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { VirtioBlk } from '../machine/devices/virtio-blk.js';
-import { Machine, type MachineConfig, type ExitStatus } from '../machine/machine.js';
-import { LivePort } from '../record/input-port.js';
+import { Machine, formatExit, type MachineConfig, type ExitStatus } from '../machine/machine.js';
+import { INPUT_ENDED_QUIET_SECONDS, LivePort } from '../record/input-port.js';
+import { MAGIC } from '../record/format.js';
 import { DEFAULT_RAM_BYTES } from '../machine/board.js';
-import { UserError, ExitCode } from '../errors.js';
+import { UserError, ExitCode, fileError } from '../errors.js';
 import { readInput } from './files.js';
-import { defaultGuest, guestAppend } from './guest.js';
-import { parseCount, parseRam } from './options.js';
-import { applyTier, prepareTier, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
-import { ConsoleOut, attachConsoleInput } from './console.js';
+import { GUEST_MIN_RAM, GUEST_MODES, defaultGuest, guestAppend } from './guest.js';
+import { parseChoice, parseCount, parseRam } from './options.js';
+import { applyTier, prepareTier, reportDumps, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
+import { ConsoleOut, attachConsoleInput, catchStopSignals } from './console.js';
 import type { RecordingWriter } from '../record/writer.js';
 import type { Recorder, RecordingPort } from '../record/recorder.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from './manifest.js';
@@ -32,6 +33,7 @@ export interface RunOptions extends TierOptions {
   diskWrite?: boolean;
   maxInsns?: string;
   statsJson?: string;
+  /** --pace / --no-pace; unset: pace when stdin is a terminal. */
   pace?: boolean;
   /** A fixed RTC wall-clock time instead of the host's (the RTC reading is an input). */
   rtc?: string;
@@ -40,17 +42,34 @@ export interface RunOptions extends TierOptions {
   record?: string | false;
   embed?: boolean;
   checkpointEvery?: string;
+  /** Overwrite a --record file that is not a recording. */
+  force?: boolean;
 }
 
 /** Machine configuration from command-line options (reads the image files). */
 export function machineConfig(o: RunOptions): MachineConfig {
   const ramBytes = o.ram ? parseRam(o.ram) : DEFAULT_RAM_BYTES;
+  if (o.mode !== undefined) parseChoice(o.mode, '--mode', GUEST_MODES);
+  // --mode and --append-extra add to the reference guest's command line: refuse where they
+  // would be dropped rather than drop them.
+  const guestWords = [o.mode !== undefined ? '--mode' : '', o.appendExtra !== undefined ? '--append-extra' : ''].filter(Boolean).join(' and ');
+  if (guestWords && o.append !== undefined) {
+    throw new UserError(`--append replaces the whole kernel command line, so ${guestWords} would be ignored: give one or the other`, ExitCode.Usage);
+  }
+  if (guestWords && o.elf) throw new UserError(`${guestWords} ${guestWords.includes(' and ') ? 'are' : 'is'} for the reference guest's /init; --elf runs a bare-metal program`, ExitCode.Usage);
   const disks = (o.disk ?? []).map((p) => ({ name: p, bytes: readInput(p, 'disk image'), readonly: false }));
   if (o.elf) {
     if (o.bios || o.kernel || o.initrd) throw new UserError('--elf runs a bare-metal program alone: drop --bios/--kernel/--initrd', ExitCode.Usage);
     return { ramBytes, elf: { name: o.elf, bytes: readInput(o.elf, 'ELF program') }, append: o.append ?? '', disks };
   }
   const guest = !o.bios && !o.kernel ? defaultGuest() : null;
+  if (guest && ramBytes < GUEST_MIN_RAM) {
+    throw new UserError(
+      `--ram ${o.ram}: the reference guest's firmware (OpenSBI fw_jump) copies the device tree to 0x82200000, ` +
+        `past the end of ${ramBytes / 1024 ** 2} MiB of RAM; it needs at least ${GUEST_MIN_RAM / 1024 ** 2}M`,
+      ExitCode.Usage,
+    );
+  }
   const bios = o.bios ?? guest?.bios;
   const kernel = o.kernel ?? guest?.kernel;
   const initrd = o.initrd ?? (o.kernel ? undefined : guest?.initrd);
@@ -87,6 +106,23 @@ export function exitCodeFor(exit: ExitStatus): number {
     case 'trap-loop': return ExitCode.TrapLoop;
     case 'limit': return ExitCode.Limit;
     case 'stop': return ExitCode.Stopped;
+    case 'idle-forever': return ExitCode.IdleForever;
+    case 'input-ended': return ExitCode.InputEnded;
+  }
+}
+
+/** What ended a live run, in words, after the reason: `deja: run: REASON at icount N: WHY`. */
+function whyEnded(exit: ExitStatus, machine: Machine, stoppedBy: string): string {
+  switch (exit.reason) {
+    case 'poweroff': return 'the guest powered off';
+    case 'fail': return 'the guest reported failure';
+    case 'reset': return 'the guest asked for a reset';
+    case 'panic': return 'the guest kernel panicked';
+    case 'limit': return '--max-insns reached';
+    case 'stop': return `stopped by ${stoppedBy}`;
+    case 'trap-loop': return `the guest is stuck taking traps without retiring an instruction: ${machine.trapLoop}`;
+    case 'idle-forever': return `the guest waits in wfi and nothing can wake it: ${machine.idleDetail}`;
+    case 'input-ended': return `stdin has ended and the guest then idled ${INPUT_ENDED_QUIET_SECONDS} s of virtual time without printing: it waits for input that cannot come`;
   }
 }
 
@@ -101,26 +137,58 @@ export function writeStats(file: string, r: RunResult, extra: Record<string, unk
   try {
     writeFileSync(file, JSON.stringify(stats, null, 2) + '\n');
   } catch (e) {
-    throw new UserError(`${file}: cannot write stats: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+    throw fileError(file, 'write stats', e);
   }
 }
 
-/** Runs a machine live until it exits, hits the limit, or the user stops it. */
-export async function runLive(machine: Machine, port: LivePort, maxInsns: number, out: ConsoleOut, tick: () => void = () => {}): Promise<ExitStatus> {
-  let stopped = false;
-  const detach = attachConsoleInput(port, () => (stopped = true));
+/**
+ * --record FILE may replace an earlier recording, never another file (unless --force): an
+ * existing file must be empty or start with the recording's magic.
+ */
+export function refuseOverwrite(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return; // nothing there (or unreadable: opening it to write says why)
+  }
+  const head = new Uint8Array(MAGIC.length);
+  let n = 0;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } catch {
+    return; // a folder: opening it to write says so
+  } finally {
+    closeSync(fd);
+  }
+  if (n > 0 && Buffer.from(head.subarray(0, n)).toString('latin1') !== MAGIC) {
+    throw new UserError(`${path}: exists and is not a deja recording; not overwriting it (--force does)`, ExitCode.BadInput);
+  }
+}
+
+/** Who stopped a live run (Ctrl-A X, or a signal), or null while it runs. */
+export interface StopRequest {
+  by: string | null;
+}
+
+/**
+ * Runs a machine live until it exits, hits the limit, or the user stops it (Ctrl-A X, or
+ * `stop.by` set by a signal handler): between steps, so always at an instruction boundary.
+ */
+export async function runLive(machine: Machine, port: LivePort, maxInsns: number, out: ConsoleOut, tick: () => void = () => {}, stop: StopRequest = { by: null }): Promise<ExitStatus> {
+  const detach = attachConsoleInput(port, () => (stop.by ??= 'Ctrl-A X'));
   try {
     for (;;) {
+      if (stop.by) return { reason: 'stop', code: 0 };
       // Short steps, so the recorder flushes at least every second.
       const r = machine.runUntil(Math.min(maxInsns, machine.hart.icount + 10_000_000));
       out.flush();
       tick();
       if (r === 'exit') return machine.exit!;
-      if (stopped) return { reason: 'stop', code: 0 };
+      if (stop.by) return { reason: 'stop', code: 0 };
       if (r === 'limit' && machine.hart.icount >= maxInsns) return { reason: 'limit', code: 0 };
       // Let the host deliver console input (and pace idle time) before going on.
       await new Promise((res) => (r === 'wait' ? setTimeout(res, 1) : setImmediate(res)));
-      if (stopped) return { reason: 'stop', code: 0 };
     }
   } finally {
     detach();
@@ -128,6 +196,17 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
 }
 
 export async function runCommand(o: RunOptions): Promise<number> {
+  // SIGINT and SIGTERM stop the guest as Ctrl-A X does; a second one kills at once.
+  const stop: StopRequest = { by: null };
+  const release = catchStopSignals((sig) => (stop.by ??= sig));
+  try {
+    return await runWith(o, stop);
+  } finally {
+    release();
+  }
+}
+
+async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const tiers = tierSettings(o);
   const tier = tiers.tier;
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
@@ -135,10 +214,13 @@ export async function runCommand(o: RunOptions): Promise<number> {
   if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
   const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
   const config = machineConfig(o);
+  if (typeof o.record === 'string' && !o.force) refuseOverwrite(o.record);
   // Options and images are good: train the interpreter, which V8 then compiles while the
   // machine is built.
   prepareTier(tiers);
-  const live = new LivePort({ pace: o.pace ?? false, rtcNanos });
+  // An idle guest at a terminal waits in wall-clock time rather than spinning a host core;
+  // piped runs jump over idle time (both are inputs, logged: replays never wait).
+  const live = new LivePort({ pace: o.pace ?? process.stdin.isTTY === true, rtcNanos });
   let recording: { writer: RecordingWriter; port: RecordingPort; recorder: (m: Machine) => Recorder } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
@@ -153,7 +235,13 @@ export async function runCommand(o: RunOptions): Promise<number> {
     await initZstd();
     const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
     try {
-      if (byDefault) ensureRecordingsDir();
+      if (byDefault) {
+        try {
+          ensureRecordingsDir();
+        } catch (e) {
+          throw fileError(recordingsDir(), 'make the folder for recordings', e);
+        }
+      }
       const writer = new RecordingWriter(recordTo, header, o.embed ? embeddedImages(config) : []);
       recording = { writer, port: new RecordingPort(live, writer), recorder: (m) => new Recorder(m, writer, every) };
       if (byDefault) pruneRecordings(recordingsDir(), recordingsKeep());
@@ -168,18 +256,21 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {
     out.write(b);
+    live.noteOutput();
     recorder?.console.push(b);
   };
   const t0 = performance.now();
-  const exit = await runLive(machine, live, maxInsns, out, () => recording?.writer.maybeFlush(performance.now()));
+  const exit = await runLive(machine, live, maxInsns, out, () => recording?.writer.maybeFlush(performance.now()), stop);
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
   recorder?.finish(exit);
   if (o.diskWrite) writeBackDisks(machine, o.disk ?? []);
   const result = { exit, icount: machine.hart.icount, seconds };
   if (o.statsJson) writeStats(o.statsJson, result, { ...tierStats(tier, jit, result.icount), ...(recording ? { recording: { file: recordTo, bytes: recording.writer.bytesWritten } } : {}) });
+  reportDumps(tiers, jit);
+  // One line for every end, -q or not (-q silences the guest's console only).
+  process.stderr.write(`deja: run: ${formatExit(exit)} at icount ${result.icount}: ${whyEnded(exit, machine, stop.by ?? 'the user')}\n`);
   if (byDefault && recording) process.stderr.write(`deja: recorded to ${recordTo} (replay with: deja replay ${recordTo})\n`);
-  if (exit.reason === 'trap-loop') process.stderr.write(`deja: the guest is stuck taking traps without retiring an instruction: ${machine.trapLoop}\n`);
   return exitCodeFor(exit);
 }
 
@@ -192,7 +283,7 @@ function writeBackDisks(machine: Machine, paths: string[]): void {
     try {
       fd = openSync(path, 'r+');
     } catch (e) {
-      throw new UserError(`${path}: cannot write disk back: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+      throw fileError(path, 'write disk back', e);
     }
     try {
       for (const [sector, bytes] of blk.overlayEntries()) writeSync(fd, bytes, 0, bytes.length, sector * 512);

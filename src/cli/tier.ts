@@ -70,13 +70,15 @@ export function tierSettings(o: TierOptions): { tier: Tier; jit: JitSettings | n
     traceLimit: count(o.traceLimit, '--trace-limit', DEFAULT_JIT.traceLimit),
     noTraceAt: new Set((o.noTraceAt ?? (Array.isArray(o.traceAt) ? o.traceAt : [])).map((v) => parseAddress(v, '--no-trace-at'))),
     dumpBlocks: new Set((o.dumpBlock ?? []).map((v) => parseAddress(v, '--dump-block'))),
-    dumpTraces: new Set((o.dumpTrace ?? []).map((v) => (/^0x/i.test(v) ? parseAddress(v, '--dump-trace') : parseCount(v, '--dump-trace')))),
+    dumpTraces: new Set((o.dumpTrace ?? []).map((v) => (/^0x/i.test(v) ? parseAddress(v, '--dump-trace') : parseCount(v, '--dump-trace', 'a trace id or a head pc (examples: 0, 0x80001234)')))),
     fault: null,
   };
   if (o.jitFault !== undefined) {
     jit.fault = { kind: parseChoice(o.jitFault, '--jit-fault', FAULT_KINDS), from: o.jitFaultFrom === undefined ? 0 : parseCount(o.jitFaultFrom, '--jit-fault-from') };
   } else if (o.jitFaultFrom !== undefined) throw new UserError('--jit-fault-from needs --jit-fault', ExitCode.Usage);
   if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
+  if (jit.dumpBlocks.size && tier === 'interp') throw new UserError('--dump-block needs --tier block or trace (the interpreter compiles no blocks)', ExitCode.Usage);
+  if (jit.dumpTraces.size && tier !== 'trace') throw new UserError('--dump-trace needs --tier trace', ExitCode.Usage);
   if (jit.maxBlockInsns < 1) throw new UserError('--max-block-insns must be at least 1', ExitCode.Usage);
   if (jit.maxTraceBlocks < 1) throw new UserError('--max-trace-blocks must be at least 1', ExitCode.Usage);
   return { tier, jit: tier === 'interp' ? null : jit };
@@ -121,6 +123,20 @@ export function applyTier(machine: Machine, t: { jit: JitSettings | null }, now:
   if (t.jit.fault) process.stderr.write(`deja: *** JIT FAULT INJECTION ON: ${t.jit.fault.kind}, in the first eligible unit from ${t.jit.fault.from} — results are deliberately wrong ***\n`);
   machine.useJit(jit);
   return jit;
+}
+
+/** At exit: one line for each --dump-block or --dump-trace that matched no compiled unit. */
+export function reportDumps(t: { jit: JitSettings | null }, jit: Jit | null): void {
+  if (!t.jit || !jit) return;
+  const hex = (v: number) => `0x${v.toString(16)}`;
+  for (const pc of t.jit.dumpBlocks) {
+    if (!jit.blocks.some((b) => b.vpc === pc)) process.stderr.write(`deja: --dump-block ${hex(pc)}: no block was compiled at that pc (${jit.blocks.length} blocks compiled; a block is compiled once it has run --block-threshold times, ${t.jit.blockThreshold} here)\n`);
+  }
+  for (const v of t.jit.dumpTraces) {
+    if (!jit.traces.some((x) => x.id === v || x.head.vpc === v)) {
+      process.stderr.write(`deja: --dump-trace ${v > 0xffff ? hex(v) : v}: no such trace was formed (${jit.traces.length} traces formed)\n`);
+    }
+  }
 }
 
 /** What --stats-json reports about the tier. */

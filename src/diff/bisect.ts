@@ -11,6 +11,7 @@ import { now } from './clock.js';
 import { UserError, ExitCode } from '../errors.js';
 import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
+import { formatExit } from '../machine/machine.js';
 import { diffRecording, type DiffResult } from './diff.js';
 import { unitInfo, type UnitInfo } from './instrument.js';
 import { Side } from './side.js';
@@ -40,7 +41,7 @@ export function verifyReplay(rec: Recording, s: SideSettings, images?: string): 
   const f = out.divergence;
   return {
     settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
-    exit: `${out.exit.reason} (code ${out.exit.code}) at icount ${out.icount}`,
+    exit: `${formatExit(out.exit)} at icount ${out.icount}`,
     seconds: (now() - t0) / 1000,
     exercised: out.exercised, jit: side.jit,
   };

@@ -27,6 +27,7 @@ import { runPass, type Mismatch, type PassResult, type Point, type SideSetup } f
 import { Side, type Outcome } from './side.js';
 import type { SideSettings } from './settings.js';
 import { compiledNothing } from './exercised.js';
+import { insnCount } from './report.js';
 
 export interface DiffOptions {
   images?: string;
@@ -116,7 +117,7 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
   if (fail) {
     pass = runPass(rec, a, b, o.images, { start: lo, mode: 'insn', giveUpAt: hi, outcome: true }, o.setup);
     result.passes++;
-    log(`lockstep from icount ${lo}: ${pass.mismatch ? `first difference at icount ${pass.mismatch.at.icount}` : 'no difference'} (${pass.seconds.toStart.toFixed(2)} s to the start, ${pass.seconds.observe.toFixed(2)} s observing)`);
+    log(`lockstep from icount ${lo}: ${pass.mismatch ? `the state first differs at icount ${pass.mismatch.at.icount}` : 'no difference'} (${pass.seconds.toStart.toFixed(2)} s to the start, ${pass.seconds.observe.toFixed(2)} s observing)`);
     if (pass.mismatch && pass.startOk) return done(result, pass, T0, T1);
     if (!pass.startOk) notes.push(`the sides already differ at icount ${lo} (${pass.mismatch ? describeFields(pass.mismatch) : '?'}): searching from the start with RAM comparisons`);
     else notes.push(`no difference seen in lockstep up to icount ${hi}: searching with RAM comparisons`);
@@ -160,7 +161,7 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
   const narrow = good !== null && bad.ordinal !== null && bad.ordinal - good.ordinal <= 1;
   pass = runPass(rec, a, b, o.images, { start, fromOrdinal: good ? good.ordinal : undefined, mode: 'insn', giveUpAt: bad.icount, outcome: true, ramAtUnits: narrow }, o.setup);
   result.passes++;
-  log(`lockstep from ${good ? `unit ${good.ordinal} (icount ${good.icount})` : 'the start'}: ${pass.mismatch ? `first difference at icount ${pass.mismatch.at.icount}` : 'no difference'}`);
+  log(`lockstep from ${good ? `unit ${good.ordinal} (icount ${good.icount})` : 'the start'}: ${pass.mismatch ? `the state first differs at icount ${pass.mismatch.at.icount}` : 'no difference'}`);
   if (!pass.mismatch) notes.push('the lockstep search found no difference; the suspect still fails against the recording (see suspectVsRecording)');
   return done(result, pass, T0, T1);
 }
@@ -302,7 +303,7 @@ function explain(pass: PassResult, m: Mismatch): FirstDifference {
         execStart = good.icount - good.k;
       }
       if (skippedIrq) {
-        why.push(`${unitWord(prev)} left at icount ${good.icount} with an interrupt pending and enabled but hart.attention clear: the reference takes the interrupt before its next instruction; nothing in the suspect checks it (not its dispatcher, not its interpreter) until its next stop, so it runs on${m.between ? ` (${m.between} instructions)` : ''} and the state differs at icount ${at.icount}${at.kind === 'end' ? ', where its run ended' : ''}`);
+        why.push(`${unitWord(prev)} left at icount ${good.icount} with an interrupt pending and enabled but hart.attention clear: the reference takes the interrupt before its next instruction; nothing in the suspect checks it (not its dispatcher, not its interpreter) until its next stop, so it runs on${m.between ? ` (${insnCount(m.between)})` : ''} and the state differs at icount ${at.icount}${at.kind === 'end' ? ', where its run ended' : ''}`);
       } else if (good.kind === 'after' && m.between === 0) {
         why.push(`the state matched when ${unitWord(prev)} left at icount ${good.icount}; before the next unit (pc ${hex(at.pc)}) it differs without an instruction retiring`);
       } else if (good.kind === 'after') {
@@ -312,12 +313,12 @@ function explain(pass: PassResult, m: Mismatch): FirstDifference {
         unit = prev;
         execStart = good.icount - good.k;
         indexInExec = Math.max(0, good.k - 1);
-        why.push(`the state matched when ${unitWord(prev)} left at icount ${good.icount}; the suspect then ran ${m.between} instructions outside compiled units before the next unit (icount ${at.icount}), where it differs`);
+        why.push(`the state matched when ${unitWord(prev)} left at icount ${good.icount}; the suspect then ran ${insnCount(m.between)} outside compiled units before the next unit (icount ${at.icount}), where it differs`);
       } else if (good.kind === 'boundary' || good.kind === 'start') {
         where = 'boundary';
         pc = good.pc;
         icount = good.icount;
-        why.push(`the state matched at the run loop's boundary at icount ${good.icount} and differs at the next unit (icount ${at.icount}, pc ${hex(at.pc)}); in between: the boundary's device and input work${at.icount > good.icount ? ` and ${at.icount - good.icount} instructions outside compiled units` : ''}`);
+        why.push(`the state matched at the run loop's boundary at icount ${good.icount} and differs at the next unit (icount ${at.icount}, pc ${hex(at.pc)}); in between: the boundary's device and input work${at.icount > good.icount ? ` and ${insnCount(at.icount - good.icount)} outside compiled units` : ''}`);
       } else if (good.kind === 'probe') {
         // The unit left mid-way by a trap: the instruction at the last probe trapped.
         where = 'instruction';

@@ -4,8 +4,12 @@ import { fieldLabel } from './compare.js';
 import type { DiffResult, FirstDifference } from './diff.js';
 import type { Outcome } from './side.js';
 import { VACUOUS, formatExercised } from './exercised.js';
+import { formatExit } from '../machine/machine.js';
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
+
+/** "1 instruction", "2 instructions". */
+export const insnCount = (n: number): string => `${n} instruction${n === 1 ? '' : 's'}`;
 const DECIMAL = new Set(['icount', 'traps', 'idleTicks', 'priv']);
 
 function value(name: string, v: number): string {
@@ -13,7 +17,7 @@ function value(name: string, v: number): string {
 }
 
 export function formatOutcome(o: Outcome): string {
-  const how = o.stopped ? `replay stopped ${o.stopped}` : `${o.exit.reason} (code ${o.exit.code}) at icount ${o.icount}`;
+  const how = o.stopped ? `replay stopped ${o.stopped}` : `${formatExit(o.exit)} at icount ${o.icount}`;
   return o.divergence ? `${how}; leaves the recording at icount ${o.divergence.icount}: ${o.divergence.what}` : `${how}, as recorded (${o.checkpointsOk} of ${o.checkpointsTotal} checkpoints match)`;
 }
 
@@ -31,6 +35,7 @@ function indent(s: string, pad: string): string {
 
 export function formatFirst(f: FirstDifference, opts: { code?: boolean } = {}): string[] {
   const lines: string[] = [];
+  // README, Positions: the instruction at icount N is the one that runs from icount N.
   lines.push(`first difference: the instruction at icount ${f.icount}, pc ${hex(f.pc)}: ${f.insn}${f.unitInsn ? `   (the unit compiled: ${f.unitInsn})` : ''}`);
   lines.push(`  where: ${f.where}`);
   lines.push(`  why: ${f.explanation}`);
@@ -54,7 +59,7 @@ export function formatFirst(f: FirstDifference, opts: { code?: boolean } = {}): 
   const u = f.unit;
   if (u) {
     const spans = u.kind === 'trace' ? `, spans blocks ${u.blocks.map((b) => `${b.id}@${hex(b.pc)}`).join(' ')}` : '';
-    lines.push(`  unit: ${u.kind} ${u.id} at ${hex(u.pc)} (${u.insns} instructions${u.kind === 'trace' ? ' in its longest pass' : ''}${spans})${u.valid ? '' : ', INVALIDATED'}${u.fault ? `, injected fault ${u.fault}` : ''}`);
+    lines.push(`  unit: ${u.kind} ${u.id} at ${hex(u.pc)} (${insnCount(u.insns)}${u.kind === 'trace' ? ' in its longest pass' : ''}${spans})${u.valid ? '' : ', INVALIDATED'}${u.fault ? `, injected fault ${u.fault}` : ''}`);
     lines.push(`    this execution started at icount ${u.execStart}; the instruction is number ${u.indexInExec} of it`);
     lines.push('  guest code:');
     lines.push(indent(mark(u.listing, f.pc), '    '));

@@ -6,7 +6,7 @@ import type { PhysMemory } from '../cpu/memory.js';
 import type { VirtualClock } from './clock.js';
 import type { InputPort } from '../record/input-port.js';
 
-export type ExitReason = 'poweroff' | 'reset' | 'fail' | 'panic' | 'limit' | 'stop' | 'trap-loop';
+export type ExitReason = 'poweroff' | 'reset' | 'fail' | 'panic' | 'limit' | 'stop' | 'trap-loop' | 'idle-forever' | 'input-ended';
 
 export interface DeviceContext {
   readonly hart: Hart;

@@ -3,6 +3,7 @@
 
 import { Hart, StopReason } from '../cpu/hart.js';
 import { PhysMemory, PAGE_CODE, PAGE_WATCH, PAGE_SHIFT } from '../cpu/memory.js';
+import { MIP_MEIP, MIP_SEIP } from '../cpu/constants.js';
 import { interpreter, type RunFn } from '../cpu/interpreter.js';
 import { UserError, ExitCode } from '../errors.js';
 import { Bus, type Device } from './bus.js';
@@ -44,6 +45,14 @@ export interface MachineConfig {
 export interface ExitStatus {
   reason: ExitReason;
   code: number;
+}
+
+/**
+ * An exit as users read it: the reason, with the guest's code where the guest gave one (a
+ * failure's code, or an HTIF exit code); no other reason carries a code.
+ */
+export function formatExit(e: { reason: string; code: number }): string {
+  return e.reason === 'fail' || e.code !== 0 ? `${e.reason} (code ${e.code})` : e.reason;
 }
 
 /** Where each image went (for the recording's manifest and for messages). */
@@ -113,6 +122,8 @@ export class Machine {
   private trapStorms = 0;
   /** Where the guest was when it was found stuck in a trap loop (for the exit message). */
   trapLoop = '';
+  /** Why and where the guest waits with nothing to wake it (for the exit message of 'idle-forever'). */
+  idleDetail = '';
   private fromhost = -1;
   /** The halves of tohost written since the last command: 1 = low word, 2 = high word. */
   private tohostWritten = 0;
@@ -353,13 +364,43 @@ export class Machine {
     this.rtc.update();
   }
 
+  /**
+   * Ticks until a timer deadline that can still wake the hart, or Infinity. A CLINT compare
+   * value already reached has raised MTIP: if that did not wake the hart, waiting for it
+   * again never will.
+   */
+  private ticksToWake(): number {
+    const clint = this.clint.ticksToDeadline();
+    return Math.min(clint > 0 ? clint : Infinity, this.rtc.ticksToDeadline());
+  }
+
+  /** Ends the run: the hart waits in wfi and nothing can wake it. */
+  private idleForever(why: string): void {
+    const h = this.hart;
+    const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+    let last = '';
+    if (h.mcause !== 0 || h.mtval !== 0) {
+      last = `; the last M-mode trap: mcause ${hex(h.mcause)}, mtval ${hex(h.mtval)}`;
+      const cause = h.mcause >>> 0;
+      const ramEnd = MAP.ram + this.mem.ramBytes;
+      // An access fault just past RAM: a firmware placing something (a device tree) where
+      // this much RAM does not reach.
+      if ((cause === 1 || cause === 5 || cause === 7) && h.mtval >>> 0 >= ramEnd && h.mtval >>> 0 < ramEnd + 0x40000000) {
+        last += ` (an access beyond the end of RAM at ${hex(ramEnd)}: try a larger --ram)`;
+      }
+    }
+    this.idleDetail = `${why}: pc ${hex(h.pc)}, priv ${h.priv}, mie ${hex(h.mie)}${last}`;
+    this.requestExit('idle-forever', 0);
+  }
+
   private deadline(): number {
     return Math.min(this.clint.deadlineIcount(), this.rtc.deadlineIcount(), this.tohostDeadline);
   }
 
   /**
    * Runs until the guest exits, `maxIcount` is reached ('limit'), the hart idles and the
-   * input port says to wait for the host ('wait'), or a live run has idled ('idled').
+   * input port says to wait for the host ('wait'), or a live run has idled ('idled'). A hart
+   * that idles with nothing that could wake it exits ('idle-forever', 'input-ended').
    */
   runUntil(maxIcount: number): 'exit' | 'limit' | 'wait' | 'idled' {
     const hart = this.hart;
@@ -370,9 +411,20 @@ export class Machine {
         if ((hart.mip() & hart.mie) !== 0) {
           hart.stop = StopReason.None;
         } else {
-          const until = Math.min(this.clint.ticksToDeadline(), this.rtc.ticksToDeadline());
+          const until = this.ticksToWake();
+          // Only a timer deadline or an external interrupt (a device, from input) can end
+          // this wait; software interrupts need software, and the hart runs none.
+          if (until === Infinity && (hart.mie & (MIP_MEIP | MIP_SEIP)) === 0) {
+            this.idleForever('no interrupt that a timer or device could raise is enabled');
+            break;
+          }
           const ticks = this.input.idle(hart.icount, until);
           if (ticks === 'wait') return 'wait';
+          if (ticks === 'never') {
+            if (until === Infinity) this.idleForever('no timer is set, and no input can arrive (stdin has ended)');
+            else this.requestExit('input-ended', 0);
+            break;
+          }
           this.clock.idleTicks += ticks;
           // A live run gives the host a turn after each idle period (console input).
           if (this.input.live) return 'idled';

@@ -69,7 +69,7 @@ export interface RecordingHeader {
 export class RecordingError extends Error {}
 
 /** The reasons an end record may give (ExitStatus reasons). */
-export const END_REASONS: readonly string[] = ['poweroff', 'reset', 'fail', 'panic', 'limit', 'stop', 'trap-loop'];
+export const END_REASONS: readonly string[] = ['poweroff', 'reset', 'fail', 'panic', 'limit', 'stop', 'trap-loop', 'idle-forever', 'input-ended'];
 
 // ---- CRC-32 (IEEE) ----
 const CRC_TABLE = (() => {

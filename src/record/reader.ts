@@ -8,6 +8,7 @@ import {
   RecordingError, crc32, decodeChunk, type LogEvent, type RecordingHeader,
 } from './format.js';
 import { zstdContentSize, zstdDecompress } from './zstd.js';
+import { fsErrorWords } from '../errors.js';
 
 export const MAX_RECORDING_BYTES = 4 * 1024 ** 3;
 
@@ -33,15 +34,14 @@ export function readRecording(path: string): Recording {
   try {
     size = statSync(path).size;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new RecordingError(`${path}: cannot read recording: ${code === 'ENOENT' ? 'no such file' : code}`);
+    throw new RecordingError(`${path}: cannot read recording: ${fsErrorWords(e)}`);
   }
   if (size > MAX_RECORDING_BYTES) throw new RecordingError(`${path}: ${size} bytes is larger than deja reads`);
   let buf: Uint8Array;
   try {
     buf = new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new RecordingError(`${path}: cannot read recording: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new RecordingError(`${path}: cannot read recording: ${fsErrorWords(e)}`);
   }
   return parseRecording(buf, path);
 }

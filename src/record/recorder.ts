@@ -32,7 +32,9 @@ export class RecordingPort implements InputPort {
 
   idle(icount: number, untilDeadline: number): IdleAnswer {
     const a = this.inner.idle(icount, untilDeadline);
-    if (a !== 'wait') this.writer.add({ kind: 'idle', icount, ticks: a });
+    // 'wait' and 'never' are not logged: a replay meets the first again where the host
+    // ended the run, and the second is the end record's reason.
+    if (typeof a === 'number') this.writer.add({ kind: 'idle', icount, ticks: a });
     return a;
   }
 

@@ -4,7 +4,7 @@
 
 import type { IdleAnswer, InputPort } from './input-port.js';
 import type { LogEvent } from './format.js';
-import type { Machine } from '../machine/machine.js';
+import { formatExit, type Machine } from '../machine/machine.js';
 import { ConsoleLog, archState, deviceHash, stateHash } from './state-hash.js';
 
 type InputEvent = Extract<LogEvent, { kind: 'uart-rx' | 'rtc' | 'idle' }>;
@@ -47,6 +47,8 @@ export class ReplayPort implements InputPort {
    * killed recorder): the live run's last turn there is replayed as it happened.
    */
   private readonly openEnd: boolean;
+  /** The recorded run ended because no input could arrive any more (the live port said "never"). */
+  private readonly inputGone: boolean;
   private lastTaken = -1;
 
   constructor(events: LogEvent[]) {
@@ -54,6 +56,7 @@ export class ReplayPort implements InputPort {
     const end = events.find((e) => e.kind === 'end') as End | undefined;
     this.endIcount = end ? end.icount : events.length ? events[events.length - 1].icount : 0;
     this.openEnd = !end || end.reason === 'stop' || end.reason === 'limit';
+    this.inputGone = end?.reason === 'idle-forever' || end?.reason === 'input-ended';
   }
 
   /**
@@ -130,6 +133,9 @@ export class ReplayPort implements InputPort {
     // The live run idled here with nothing to wait for and was ended by the host: the
     // answer it got, "wait for the host", was not logged.
     if (this.openEnd && !this.peek() && icount >= this.endIcount) return 'wait';
+    // The live run ended here: its port said no input could come any more (I3: the end
+    // record carries that answer).
+    if (this.inputGone && !this.peek() && icount >= this.endIcount) return 'never';
     return (this.take('idle', icount) as Extract<InputEvent, { kind: 'idle' }>).ticks;
   }
 
@@ -290,10 +296,10 @@ export function endMismatch(m: Machine, events: LogEvent[], port: ReplayPort, ch
   const ic = m.hart.icount;
   const exit = m.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
   if (end && (ic !== end.icount || exit.reason !== end.reason || exit.code !== end.code)) {
-    return `the recording ended with ${end.reason} (code ${end.code}) at icount ${end.icount}; the replay ended with ${exit.reason} (code ${exit.code}) at icount ${ic}`;
+    return `the recording ended with ${formatExit(end)} at icount ${end.icount}; the replay ended with ${formatExit(exit)} at icount ${ic}`;
   }
   if (!end && m.exit && ic < stopAt) {
-    return `the replay ended with ${m.exit.reason} (code ${m.exit.code}) at icount ${ic}; the recording goes on to icount ${stopAt}`;
+    return `the replay ended with ${formatExit(m.exit)} at icount ${ic}; the recording goes on to icount ${stopAt}`;
   }
   // A truncated recording stops at its last event: an input logged at that very icount
   // (an RTC read by the instruction there) is one the guest has not reached yet.

@@ -3,7 +3,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, MAGIC_LINE, encodeChunk, encodeHeader, encodeImage, frame, type LogEvent, type RecordingHeader } from './format.js';
-import { UserError, ExitCode } from '../errors.js';
+import { fileError } from '../errors.js';
 
 /** Buffered event bytes (about) that make the writer write a chunk at once. */
 const MAX_PENDING_BYTES = 1024 * 1024;
@@ -24,7 +24,7 @@ export class RecordingWriter {
     try {
       this.fd = openSync(path, 'w');
     } catch (e) {
-      throw new UserError(`${path}: cannot write recording: ${(e as NodeJS.ErrnoException).code ?? e}`, ExitCode.BadInput);
+      throw fileError(path, 'write recording', e);
     }
     this.write(new TextEncoder().encode(MAGIC_LINE));
     this.write(frame(FRAME_HEADER, encodeHeader(header)));
@@ -32,7 +32,11 @@ export class RecordingWriter {
   }
 
   private write(b: Uint8Array): void {
-    writeSync(this.fd, b);
+    try {
+      writeSync(this.fd, b);
+    } catch (e) {
+      throw fileError(this.path, 'write recording', e); // a full disk, say
+    }
     this.bytesWritten += b.length;
   }
 

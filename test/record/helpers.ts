@@ -63,7 +63,7 @@ export function rewrite(rec: Recording, edit: (events: LogEvent[]) => LogEvent[]
 }
 
 /** Exit codes the README documents for `deja replay`. */
-export const DOCUMENTED_CODES: readonly number[] = [0, 1, 3, 4, 5, 6, 7, 8];
+export const DOCUMENTED_CODES: readonly number[] = [0, 1, 3, 4, 5, 6, 7, 8, 9, 11, 12];
 
 export interface Outcome {
   /** The exit code `deja replay` gives. */

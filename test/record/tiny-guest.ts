@@ -74,7 +74,8 @@ class Asm {
 
 /**
  * The program: `rounds` rounds of (timer 50 ticks ahead, wfi, echo console input or '.'),
- * then power off; or, `endless`, idle for ever with no timer set (a live run then waits).
+ * then power off; or, `endless`, idle for ever with no timer set and only the external
+ * interrupt enabled (a live run then waits for the host).
  */
 export function tinyProgram(rounds = 12, endless = false): Uint8Array {
   const a = new Asm();
@@ -116,6 +117,10 @@ export function tinyProgram(rounds = 12, endless = false): Uint8Array {
     a.li(R.t0, -1);
     a.sw(R.t0, R.s2, 4); // mtimecmp: never
     a.sw(R.t0, R.s2, 0);
+    // mie = MEIE: only an external interrupt (console input) could end the wait, so a live
+    // run waits for the host (with nothing enabled at all, the run would end idle-forever).
+    a.li(R.t0, 0x800);
+    a.csrw(0x304, R.t0);
     a.label('idle');
     a.wfi();
     a.j('idle');
