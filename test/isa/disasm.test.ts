@@ -3,9 +3,9 @@
 // 32-bit entry of the encoding table. Needs binutils-riscv64-linux-gnu (objdump, as, readelf).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmp } from '../helpers/cli.js';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { defaultGuestDir } from '../../src/cli/guest.js';
@@ -154,7 +154,7 @@ function prng(seed: number): () => number {
 
 /** Assembles raw words into an object (via `.insn`, so no $d mapping symbols) for objdump. */
 function assembleWords(words: number[], opts: { privSpec: PrivSpec }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deja-disasm-'));
+  const dir = tmp('deja-disasm-');
   const lines = [
     // The kernel's code is built with Zihintpause: objdump then prints fence w,0 as pause.
     '.option arch, +zihintpause',

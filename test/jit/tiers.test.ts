@@ -3,12 +3,11 @@
 // and their recordings replay with identical checkpoints under every tier setting.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGuestPrograms, describeRun, isaPrograms, runElf } from '../helpers/run-elf.js';
 import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
-import { deja } from '../helpers/cli.js';
+import { deja, tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
 import { loadRecording } from '../../src/cli/replay.js';
 import type { Jit } from '../../src/jit/jit.js';
@@ -77,7 +76,7 @@ describe('at the default thresholds, where the interpreter is sampled', () => {
 
 describe('recordings of the ISA programs replay under every tier setting', () => {
   beforeAll(() => buildGuestPrograms());
-  const dir = mkdtempSync(join(tmpdir(), 'deja-tiers-'));
+  const dir = tmp('deja-tiers-');
 
   it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop', 'triggers'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;

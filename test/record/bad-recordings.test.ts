@@ -2,14 +2,13 @@
 // names the file and the problem, the exit code the README documents, no stack trace.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_CHUNK } from '../../src/record/format.js';
 import { parseRecording } from '../../src/record/reader.js';
 import type { LogEvent } from '../../src/record/format.js';
-import { deja } from '../helpers/cli.js';
+import { deja, tmp } from '../helpers/cli.js';
 import { recordTiny, tinyConfig, tinyProgram } from './tiny-guest.js';
 import { encodeRecording, frames, headerOf, rewrite, stackLines } from './helpers.js';
 
@@ -35,7 +34,7 @@ function write(name: string, bytes: Uint8Array): string {
 
 beforeAll(async () => {
   await initZstd();
-  dir = mkdtempSync(join(tmpdir(), 'deja-bad-'));
+  dir = tmp('deja-bad-');
   good = join(dir, 'good.deja');
   recordTiny(good, tinyConfig(dir), { input: [null, 'hi', null, 'x'] });
   buf = new Uint8Array(readFileSync(good));
@@ -99,7 +98,7 @@ describe('deja replay and inspect of bad recordings', () => {
   });
 
   it('a wrong image: exit 3, naming the image and the recording', () => {
-    const other = mkdtempSync(join(tmpdir(), 'deja-other-'));
+    const other = tmp('deja-other-');
     writeFileSync(join(other, 'tiny.bin'), tinyProgram(3));
     const r = deja(['replay', good, '-q', '--images', other]);
     expect(r.status).toBe(3);
@@ -115,7 +114,7 @@ describe('deja replay and inspect of bad recordings', () => {
     expect(r.status).toBe(3);
     expect(oneLine(r.stderr, f)).toMatch(/: bios image \/.*\/tinx\.bin is not embedded and not found: give --images DIR$/);
     // With --images naming a folder that has it (by its base name), it replays.
-    const other = mkdtempSync(join(tmpdir(), 'deja-found-'));
+    const other = tmp('deja-found-');
     writeFileSync(join(other, 'tinx.bin'), tinyProgram());
     expect(deja(['replay', f, '-q', '--images', other]).status).toBe(0);
   });

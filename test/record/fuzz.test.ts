@@ -7,9 +7,9 @@
 // exit 70), no hang. And no corruption may pass unnoticed.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmp } from '../helpers/cli.js';
 import { pack } from 'msgpackr';
 import { initZstd, zstdCompress } from '../../src/record/zstd.js';
 import {
@@ -25,7 +25,7 @@ let embedded: Uint8Array;
 
 beforeAll(async () => {
   await initZstd();
-  const dir = mkdtempSync(join(tmpdir(), 'deja-fuzz-'));
+  const dir = tmp('deja-fuzz-');
   const config = tinyConfig(dir, 6);
   recordTiny(join(dir, 'plain.deja'), config, { input: [null, 'ab', null, 'c'], steps: 5, stepInsns: 2000, every: 1500 });
   recordTiny(join(dir, 'embedded.deja'), config, { input: [null, 'ab', null, 'c'], steps: 5, stepInsns: 2000, every: 1500, embed: true });

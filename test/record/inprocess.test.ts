@@ -3,9 +3,9 @@
 // inputs found, truncated files replayed up to their last whole chunk, image checks.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmp } from '../helpers/cli.js';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, frame, encodeImage, type LogEvent } from '../../src/record/format.js';
 import { parseRecording, readRecording, type Recording } from '../../src/record/reader.js';
@@ -32,7 +32,7 @@ function count(rec: Recording, kind: LogEvent['kind']): number {
 
 beforeAll(async () => {
   await initZstd();
-  dir = mkdtempSync(join(tmpdir(), 'deja-record-'));
+  dir = tmp('deja-record-');
   const file = join(dir, 'base.deja');
   const r = recordTiny(file, tinyConfig(dir), { input: INPUT });
   const buf = new Uint8Array(readFileSync(file));
@@ -142,7 +142,7 @@ describe('record and replay in-process (tiny guest)', () => {
     it('a console byte changed while it waits in the UART FIFO: found by the device hash, before any register sees it', () => {
       // Checkpoints at every instruction: the first one after the byte arrives must differ,
       // in the device registers alone (the guest has not yet read the byte).
-      const sub = mkdtempSync(join(tmpdir(), 'deja-fifo-'));
+      const sub = tmp('deja-fifo-');
       const file = join(sub, 'every.deja');
       recordTiny(file, tinyConfig(sub), { input: INPUT, every: 1 });
       const rec = readRecording(file);
@@ -225,7 +225,7 @@ describe('record and replay in-process (tiny guest)', () => {
     ];
     for (const c of cases) {
       it(c.name, () => {
-        const sub = mkdtempSync(join(tmpdir(), 'deja-stop-'));
+        const sub = tmp('deja-stop-');
         const file = join(sub, 'stop.deja');
         const r = recordTiny(file, tinyConfig(sub, c.endless ? 4 : 12, c.endless), { input: INPUT, stopAfter: c.stopAfter, steps: 10 });
         expect(r.exit.reason).toBe(c.stopAfter.reason ?? 'stop');
@@ -268,7 +268,7 @@ describe('record and replay in-process (tiny guest)', () => {
 
   describe('images', () => {
     it('an embedded image replays without the file; a tampered one is refused', () => {
-      const sub = mkdtempSync(join(tmpdir(), 'deja-embed-'));
+      const sub = tmp('deja-embed-');
       const file = join(sub, 'emb.deja');
       const r = recordTiny(file, tinyConfig(sub), { input: INPUT, embed: true });
       rmSync(join(sub, 'tiny.bin'));
@@ -292,7 +292,7 @@ describe('record and replay in-process (tiny guest)', () => {
     });
 
     it('a wrong image file is refused, naming it and the recording', () => {
-      const sub = mkdtempSync(join(tmpdir(), 'deja-image-'));
+      const sub = tmp('deja-image-');
       const file = join(sub, 'img.deja');
       recordTiny(file, tinyConfig(sub), { input: INPUT });
       const rec = readRecording(file);
@@ -309,7 +309,7 @@ describe('record and replay in-process (tiny guest)', () => {
       expect((err as Error).message).toContain(file);
       expect((err as Error).message).toMatch(/does not match/);
       // --images pointing to a folder with the right file fixes it.
-      const good = mkdtempSync(join(tmpdir(), 'deja-good-'));
+      const good = tmp('deja-good-');
       writeFileSync(join(good, 'tiny.bin'), tinyProgram());
       expect(replayRecording(rec, { images: good }).divergence).toBeNull();
     });
