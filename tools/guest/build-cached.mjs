@@ -4,10 +4,10 @@
 // Plain Node, no dependencies: it runs before anything else is built.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, openSync, closeSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,16 +46,40 @@ if (complete(dir)) {
 const tmp = `${dir}.tmp`;
 const log = join(guestRoot, `build-${key}.log`);
 rmSync(tmp, { recursive: true, force: true });
-console.log(`guest: building into ${dir} (log: ${log}); this takes a few minutes`);
+console.log(`guest: building into ${dir} (log: ${log}); this takes about four minutes`);
 const fd = openSync(log, 'w');
-const r = spawnSync('bash', [join(here, 'build.sh'), tmp], { stdio: ['ignore', fd, fd] });
+const status = await buildLogged(fd);
 closeSync(fd);
-if (r.status !== 0 || !complete(tmp)) {
+if (status !== 0 || !complete(tmp)) {
   const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
-  console.error(`${tail}\nguest: build failed (exit ${r.status}); full log in ${log}`);
+  console.error(`${tail}\nguest: build failed (exit ${status}); full log in ${log}`);
   process.exit(1);
 }
 rmSync(dir, { recursive: true, force: true });
 renameSync(tmp, dir);
 pointCurrent();
 console.log(`guest: built in ${dir}`);
+
+/**
+ * Runs build.sh with its output going to the log, and echoes its stage lines (`=== [ 12s]
+ * STAGE`) and the packages it installs, so a long build shows where it is.
+ */
+function buildLogged(fd) {
+  return new Promise((resolve) => {
+    const child = spawn('bash', [join(here, 'build.sh'), tmp], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    const take = (chunk) => {
+      writeSync(fd, chunk);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop();
+      for (const l of lines) {
+        const stage = /^=== (\[\s*\d+s\] .*)$/.exec(l);
+        if (stage) console.log(`guest: ${stage[1]}`);
+        else if (l.startsWith('installing: ')) console.log(`guest: apt-get install ${l.slice(12)}`);
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
