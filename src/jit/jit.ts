@@ -71,6 +71,12 @@ export interface JitStats {
   invalidations: number;
   tracesCompiled: number;
   traceCompileMs: number;
+  /** Mean translation cost (generating, compiling, linking) per block and per trace compile, in µs. */
+  blockCompileUsMean: number;
+  traceCompileUsMean: number;
+  /** Units whose source an earlier translation in this process had (their code was reused), and units V8 compiled. */
+  translationsReused: number;
+  translationsMade: number;
   loopIterations: number;
   sideExits: number;
   traceUnlinks: number;
@@ -82,7 +88,7 @@ export interface JitStats {
 export class Jit {
   readonly stats: JitStats = {
     blocksCompiled: 0, blockCompileMs: 0, lookups: 0, jumpCacheHits: 0, linksMade: 0, linksBroken: 0,
-    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, samples: 0,
+    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, samples: 0,
     insns: { interp: 0, block: 0, trace: 0 },
   };
   /** Compiled blocks in compile order (index = block id). */
@@ -109,6 +115,9 @@ export class Jit {
 
   /** The arrays the hart's units close over. */
   private readonly arrays: HartArrays;
+  /** This JIT's share of the translation cache's counts. */
+  private made = 0;
+  private reused = 0;
 
   constructor(
     private readonly hart: Hart,
@@ -172,7 +181,7 @@ export class Jit {
       this.blocks.push(b);
       b.fault = this.faults.forBlock(b);
     }
-    compileBlocks(bs, bs.map((b) => faultedBlockSource(b)), this.arrays, this.translations);
+    this.translated(() => compileBlocks(bs, bs.map((b) => faultedBlockSource(b)), this.arrays, this.translations));
     for (const b of bs) {
       for (let s = 0; s < b.links.length; s++) this.linker.setDirect(b, s);
       this.linkReturn(b);
@@ -203,7 +212,7 @@ export class Jit {
     const t0 = this.now();
     const head = root.blocks[0];
     const lost = this.faults.forTrace(id, head.vpc);
-    const t = compileTrace(faultedTrace(id, root, false, lost), this.arrays, this.translations);
+    const t = this.translated(() => compileTrace(faultedTrace(id, root, false, lost), this.arrays, this.translations));
     if (lost) t.fault = 'lost-writeback';
     this.stats.traceCompileMs += this.now() - t0;
     this.stats.tracesCompiled++;
@@ -224,6 +233,15 @@ export class Jit {
     }
   }
 
+  /** Runs a translation, counting the units it made and reused. */
+  private translated<T>(f: () => T): T {
+    const { made, reused } = this.translations;
+    const r = f();
+    this.made += this.translations.made - made;
+    this.reused += this.translations.reused - reused;
+    return r;
+  }
+
   /** Side exits and loop iterations, summed from the traces. */
   finalStats(): JitStats {
     let iters = 0;
@@ -239,6 +257,11 @@ export class Jit {
     this.stats.insns.block = this.hart.icount - this.startIcount - this.stats.insns.interp - inTraces;
     this.stats.loopIterations = iters;
     this.stats.sideExits = side;
-    return this.stats;
+    const st = this.stats;
+    st.blockCompileUsMean = st.blocksCompiled ? Math.round((st.blockCompileMs * 1000) / st.blocksCompiled) : 0;
+    st.traceCompileUsMean = st.tracesCompiled ? Math.round((st.traceCompileMs * 1000) / st.tracesCompiled) : 0;
+    st.translationsReused = this.reused;
+    st.translationsMade = this.made;
+    return st;
   }
 }
