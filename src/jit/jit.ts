@@ -52,7 +52,10 @@ export const DEFAULT_JIT: JitSettings = {
   blockThreshold: 100000,
   maxBlockInsns: 64,
   blockLimit: Infinity,
-  traceThreshold: 20000,
+  // Under the trace tier blocks compile at the lower of the two thresholds (heat.ts,
+  // blockThresholdOf), so a lower trace threshold would compile more blocks: at 20000 a
+  // boot took 0.65 s of CPU against 0.52 s at 100000, and bench(3000) 0.96 s against 0.87 s.
+  traceThreshold: 100000,
   maxTraceBlocks: 16,
   traceLimit: Infinity,
   noTraceAt: new Set(),
