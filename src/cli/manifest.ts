@@ -33,7 +33,7 @@ export function recordingHeader(c: MachineConfig, settings: Record<string, unkno
   return {
     deja: DEJA_VERSION,
     created: new Date().toISOString(),
-    config: { ramBytes: c.ramBytes, append: c.append, disks: c.disks.map((d) => ({ name: d.name, readonly: d.readonly })), checkpointEvery },
+    config: { ramBytes: c.ramBytes, append: c.append, disks: c.disks.map((d) => ({ name: d.name, readonly: d.readonly })), checkpointEvery, debugTriggers: c.debugTriggers !== false },
     // Absolute paths, so a replay from another directory finds the images again.
     images: configImages(c).map(({ role, img }): ImageEntry => ({
       role, name: resolve(img.name), size: img.bytes.length, sha256: sha256(img.bytes), addr: 0, embedded: false,
@@ -72,7 +72,7 @@ export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig 
     }
     return { name: e.name, bytes };
   };
-  const config: MachineConfig = { ramBytes: h.config.ramBytes, append: h.config.append, disks: [] };
+  const config: MachineConfig = { ramBytes: h.config.ramBytes, append: h.config.append, disks: [], debugTriggers: h.config.debugTriggers === true };
   for (const e of h.images) {
     if (e.role === 'disk') {
       const d = h.config.disks[config.disks.length];

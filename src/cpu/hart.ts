@@ -83,6 +83,8 @@ export class Hart {
   reservation = -0.5;
   /** The debug triggers (tselect, tdata1-3, tinfo). */
   readonly triggers = new Triggers();
+  /** Whether the trigger CSRs exist (a machine without them makes them illegal, as before Sdtrig). */
+  hasTriggers = true;
 
   /**
    * Set whenever something may need the run loop's attention before the next instruction:
@@ -518,7 +520,7 @@ export class Hart {
       case CSR.tdata2:
       case CSR.tdata3:
       case CSR.tinfo:
-        return this.triggers.read(csr);
+        return this.hasTriggers ? this.triggers.read(csr) : null;
     }
     if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
       const c = this.mmu.pmpcfg, b = (csr - CSR.pmpcfg0) * 4;
@@ -606,6 +608,7 @@ export class Hart {
       case CSR.tdata2:
       case CSR.tdata3:
       case CSR.tinfo:
+        if (!this.hasTriggers) return false;
         this.triggers.write(csr, v);
         this.triggersChanged();
         return true;

@@ -40,6 +40,11 @@ export interface MachineConfig {
   append: string;
   disks: DiskConfig[];
   rngSeed?: Uint8Array;
+  /**
+   * The debug trigger module (Sdtrig, src/cpu/triggers.ts); on unless false. Recordings made
+   * before it existed replay without it (their guests found no triggers).
+   */
+  debugTriggers?: boolean;
 }
 
 export interface ExitStatus {
@@ -143,6 +148,7 @@ export class Machine {
     const ramBytes = config.ramBytes || DEFAULT_RAM_BYTES;
     this.mem = new PhysMemory({ ramBase: MAP.ram, ramBytes, romBase: MAP.rom, romBytes: MAP.romSize }, this.bus);
     this.hart = new Hart(this.mem, this.clock);
+    this.hart.hasTriggers = config.debugTriggers !== false;
     this.mem.codeWriteListener = (page) => this.hart.decodeCache.pageWritten(page);
     const ctx: DeviceContext = {
       hart: this.hart,

@@ -59,7 +59,8 @@ export interface ImageEntry {
 export interface RecordingHeader {
   deja: string;
   created: string;
-  config: { ramBytes: number; append: string; disks: { name: string; readonly: boolean }[]; checkpointEvery: number };
+  /** debugTriggers: absent in recordings made before the machine had Sdtrig (they replay without it). */
+  config: { ramBytes: number; append: string; disks: { name: string; readonly: boolean }[]; checkpointEvery: number; debugTriggers?: boolean };
   images: ImageEntry[];
   argv: string[];
   clock: { timebaseHz: number; insnsPerTick: number };

@@ -149,6 +149,7 @@ function decodeHeader(body: Uint8Array, at: string): RecordingHeader {
   if (!isStr(c.append, 65536)) throw bad('lacks the kernel command line');
   if (!Array.isArray(c.disks) || c.disks.length > 8 || !c.disks.every((d) => isObj(d) && isStr(d.name) && typeof d.readonly === 'boolean')) throw bad('has a malformed disk list');
   if (!isInt(c.checkpointEvery, 0, Number.MAX_SAFE_INTEGER)) throw bad('lacks the checkpoint interval');
+  if (c.debugTriggers !== undefined && typeof c.debugTriggers !== 'boolean') throw bad('has a malformed debug-trigger setting');
   if (!Array.isArray(h.images) || h.images.length > MAX_IMAGES) throw bad('has a malformed image manifest');
   for (const i of h.images as unknown[]) {
     if (!isObj(i) || !isStr(i.role, 16) || !isStr(i.name) || !isInt(i.size, 0, MAX_IMAGE_BYTES) || !isStr(i.sha256, 64) || !/^[0-9a-f]{64}$/.test(i.sha256)) {
