@@ -34,19 +34,25 @@ export const SAMPLED_FROM = 4096;
 
 /**
  * Where heads are counted from 1 up (low thresholds, where most blocks that run get
- * compiled), a block that is due waits in a queue, run by the interpreter meanwhile, and the
- * queue is compiled together: when it holds BATCH_BLOCKS, or a window after its first block
- * was queued of a sixteenth of the instructions run so far (from BATCH_WINDOW_MIN to
- * BATCH_WINDOW_MAX), so that a short program still runs its hot code compiled. One V8
- * compile per batch instead of per block, and a block that is due runs in the interpreter,
- * rather than as cold generated code, until then. Threshold 0 compiles a block at once.
+ * compiled), a block that becomes due once the run is past BATCH_FROM instructions waits in
+ * a queue, run by the interpreter meanwhile, and the queue is compiled together: when it
+ * holds BATCH_BLOCKS, when one of its blocks has run QUEUED_RUNS more times, or a window
+ * after its first block was queued of a sixteenth of the instructions run so far (at most
+ * BATCH_WINDOW_MAX). One V8 compile per batch instead of per block, and a due block runs in
+ * the interpreter, rather than as cold generated code, until then. Before BATCH_FROM (a
+ * short program, a boot's firmware) and at threshold 0, a block compiles when it is due
+ * and that run already runs its code.
  */
+const BATCH_FROM = 1 << 20;
 const BATCH_BLOCKS = 64;
-const BATCH_WINDOW_MIN = 256;
 const BATCH_WINDOW_MAX = 65536;
 
-/** The heat of a queued block: below any threshold, so the interpreter runs it meanwhile. */
-const HEAT_QUEUED = -0x20000000;
+/**
+ * A queued block's heat starts QUEUED_RUNS below the threshold: the interpreter runs it
+ * meanwhile and returns at it once it has run that many more times, and the dispatcher
+ * then compiles the queue, so a block that keeps running is not kept waiting.
+ */
+const QUEUED_RUNS = 8;
 
 /**
  * The block threshold the JIT applies: under the trace tier, a loop head must be compiled to
@@ -101,17 +107,21 @@ export class Heat {
     const page = this.heatPage(b);
     const i = heatIndex(b.off);
     const h = page[i];
-    if (b.queued) return;
+    if (b.queued) {
+      if (h + weight >= this.threshold) this.flush();
+      else page[i] = h + weight;
+      return;
+    }
     if (!b.compilable) page[i] = HEAT_NEVER;
     else if (h < this.threshold) page[i] = Math.min(h + weight, this.threshold);
     else if (this.stats.blocksCompiled + this.pending.length >= this.settings.blockLimit) page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
     else {
       b.hot = Math.max(b.hot, h);
-      if (!this.batched) return this.compiler.compile([b]);
-      b.queued = true;
-      page[i] = HEAT_QUEUED;
       const now = this.hart.icount;
-      if (this.pending.length === 0) this.flushAt = now + Math.min(Math.max((now - this.startIcount) >> 4, BATCH_WINDOW_MIN), BATCH_WINDOW_MAX);
+      if (!this.batched || now - this.startIcount < BATCH_FROM) return this.compiler.compile([b]);
+      b.queued = true;
+      page[i] = this.threshold - QUEUED_RUNS;
+      if (this.pending.length === 0) this.flushAt = now + Math.min((now - this.startIcount) >> 4, BATCH_WINDOW_MAX);
       this.pending.push(b);
       if (this.pending.length >= BATCH_BLOCKS) this.flushAt = now;
     }
