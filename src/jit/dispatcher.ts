@@ -70,6 +70,8 @@ export class Dispatcher {
           const ic = hart.icount;
           if (ic >= limit) return;
           if (ic >= heat.flushAt) heat.flush();
+          // Units stop at the queue's flush point too, so it is compiled exactly there (I7).
+          const lim = limit < heat.flushAt ? limit : heat.flushAt;
           let b: Block | null = null;
           if (prev !== null && slot >= 0) {
             b = prev.links[slot];
@@ -82,13 +84,13 @@ export class Dispatcher {
           if (rec.recording !== null) rec.recordNext(b);
           const tr: Trace | null = b.trace;
           let r: number;
-          if (tr !== null && ic + tr.iterLen <= limit && rec.recording === null) {
+          if (tr !== null && ic + tr.iterLen <= lim && rec.recording === null) {
             this.last = tr;
             if (this.onUnit !== null) this.onUnit(tr, ic);
-            r = tr.fn(hart, limit);
+            r = tr.fn(hart, lim);
           } else {
             // I4: a unit that would pass the limit is not entered; the interpreter finishes.
-            const overBudget = ic + b.n > limit;
+            const overBudget = ic + b.n > lim;
             if (overBudget) rec.recording = null;
             else {
               if (traceTier && rec.recording === null && b.loopHead && !b.noTrace && b.trace === null && ++b.hot >= traceThreshold) rec.start(b);
@@ -100,7 +102,7 @@ export class Dispatcher {
               // cold block.
               prev = null;
               this.last = null;
-              heat.runCold(hart, limit < heat.flushAt ? limit : heat.flushAt);
+              heat.runCold(hart, lim);
               st.insns.interp += hart.icount - ic;
               // The interpreter returns without progress only from a trap storm: so does this loop.
               if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
@@ -124,7 +126,7 @@ export class Dispatcher {
             if (this.onUnit !== null) this.onUnit(b, ic);
             // While a path is recorded, a self-looping block makes one pass at a time, and
             // blocks do not run on into their successors (the recorder sees each one).
-            r = rec.recording === null ? b.fn(hart, limit, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(limit, ic + b.n), 0);
+            r = rec.recording === null ? b.fn(hart, lim, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(lim, ic + b.n), 0);
             // A block that retires nothing has trapped (or is broken, under --jit-fault):
             // count it toward the trap storm, as the interpreter counts traps.
             if (hart.icount === ic && ++traps > TRAP_STORM) return;

@@ -114,26 +114,43 @@ export class Heat {
     }
     if (!b.compilable) page[i] = HEAT_NEVER;
     else if (h < this.threshold) page[i] = Math.min(h + weight, this.threshold);
-    else if (this.stats.blocksCompiled + this.pending.length >= this.settings.blockLimit) page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
     else {
       b.hot = Math.max(b.hot, h);
       const now = this.hart.icount;
-      if (!this.batched || now - this.startIcount < BATCH_FROM) return this.compiler.compile([b]);
+      if (!this.batched || now - this.startIcount < BATCH_FROM) {
+        if (this.stats.blocksCompiled < this.settings.blockLimit) this.compiler.compile([b]);
+        else page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
+        return;
+      }
+      // Queued whatever --block-limit says, so that batches form as in the unlimited run
+      // (bisect's probes are that run up to their limit): the limit applies at the flush.
       b.queued = true;
       page[i] = this.threshold - QUEUED_RUNS;
-      if (this.pending.length === 0) this.flushAt = now + Math.min((now - this.startIcount) >> 4, BATCH_WINDOW_MAX);
       this.pending.push(b);
-      if (this.pending.length >= BATCH_BLOCKS) this.flushAt = now;
+      if (this.pending.length >= BATCH_BLOCKS) this.flush();
+      else if (this.pending.length === 1) this.flushAt = now + Math.max(1, Math.min(Math.floor((now - this.startIcount) / 16), BATCH_WINDOW_MAX));
     }
   }
 
-  /** Compiles the queue (the dispatcher calls it once icount reaches flushAt). */
+  /** Compiles the queue (when full, when a queued block ran QUEUED_RUNS more times, or at flushAt). */
   flush(): void {
     const due = this.pending.splice(0);
     this.flushAt = Infinity;
-    for (const b of due) b.queued = false;
-    const live = due.filter((b) => b.valid);
-    if (live.length > 0) this.compiler.compile(live);
+    const live: Block[] = [];
+    for (const b of due) {
+      b.queued = false;
+      if (!b.valid) continue; // dropped while queued (its heat was reset then)
+      const page = this.heatPage(b);
+      const i = heatIndex(b.off);
+      // Its runs while queued count toward a trace as well.
+      b.hot += Math.max(0, page[i] - (this.threshold - QUEUED_RUNS));
+      if (this.stats.blocksCompiled + live.length < this.settings.blockLimit) live.push(b);
+      else page[i] = HEAT_NEVER; // past --block-limit: it stays interpreted
+    }
+    if (live.length > 0) {
+      this.stats.batches++;
+      this.compiler.compile(live);
+    }
   }
 
   /**

@@ -83,6 +83,8 @@ export interface JitStats {
   loopIterations: number;
   sideExits: number;
   traceUnlinks: number;
+  /** Queues of due blocks compiled together (heat.ts, batches). */
+  batches: number;
   /** Samples of the interpreter taken to find hot blocks (runCold). */
   samples: number;
   insns: { interp: number; block: number; trace: number };
@@ -91,7 +93,7 @@ export interface JitStats {
 export class Jit {
   readonly stats: JitStats = {
     blocksCompiled: 0, blockCompileMs: 0, lookups: 0, jumpCacheHits: 0, linksMade: 0, linksBroken: 0,
-    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, samples: 0,
+    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, batches: 0, samples: 0,
     insns: { interp: 0, block: 0, trace: 0 },
   };
   /** Compiled blocks in compile order (index = block id). */

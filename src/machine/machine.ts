@@ -419,15 +419,19 @@ export class Machine {
         } else {
           const until = this.ticksToWake();
           // Only a timer deadline or an external interrupt (a device, from input) can end
-          // this wait; software interrupts need software, and the hart runs none.
-          if (until === Infinity && (hart.mie & (MIP_MEIP | MIP_SEIP)) === 0) {
-            this.idleForever('no interrupt that a timer or device could raise is enabled');
+          // this wait; software interrupts need software, and the hart runs none. A live
+          // run ends at once; a replay asks its port, which answers as the recording ended
+          // (I3: a recording made before this rule ended such a wait otherwise).
+          const hopeless = until === Infinity && (hart.mie & (MIP_MEIP | MIP_SEIP)) === 0;
+          const noIrq = 'no interrupt that a timer or device could raise is enabled';
+          if (hopeless && this.input.live) {
+            this.idleForever(noIrq);
             break;
           }
           const ticks = this.input.idle(hart.icount, until);
           if (ticks === 'wait') return 'wait';
           if (ticks === 'never') {
-            if (until === Infinity) this.idleForever('no timer is set, and no input can arrive (stdin has ended)');
+            if (until === Infinity) this.idleForever(hopeless ? noIrq : 'no timer is set, and no input can arrive (stdin has ended)');
             else this.requestExit('input-ended', 0);
             break;
           }

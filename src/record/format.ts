@@ -13,7 +13,12 @@ import { pack, unpack } from 'msgpackr';
 import { zstdCompress, zstdDecompress, zstdContentSize } from './zstd.js';
 
 export const MAGIC = 'deja-recording';
-export const FORMAT_VERSION = 1;
+/**
+ * 2: the header's config says whether the machine had debug triggers, and an end record
+ * may say idle-forever or input-ended. A reader of version 1 would replay such a file on
+ * the wrong machine, so it is told the file is newer; this reader reads both.
+ */
+export const FORMAT_VERSION = 2;
 export const MAGIC_LINE = `${MAGIC} ${FORMAT_VERSION}\n`;
 
 export const FRAME_HEADER = 1;
