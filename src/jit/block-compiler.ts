@@ -123,7 +123,7 @@ export function blockInput(b: Block): BlockInput {
     leave: (pc, k, exit) => (exit < 0 ? `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }` : leaveBy(b, pc, k, exit)),
     flush: () => '',
     leaveAfterSystem: () => 'return -1;',
-    compact: true,
+    compact: b.compact,
   };
   return { block: b, insns: b.insns, env };
 }

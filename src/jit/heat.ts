@@ -67,7 +67,7 @@ export class Heat {
   /** Runs cold code: the counting interpreter, or where heads are sampled, the plain one. */
   readonly interp: RunFn;
   /** Whether heads are sampled (runCold) rather than counted. */
-  private readonly sampled: boolean;
+  readonly sampled: boolean;
   /** The heat counters of the heads a sample met (a page's slots, an index). */
   private readonly sampleHeats: Int32Array[] = [];
   private readonly sampleAt: number[] = [];

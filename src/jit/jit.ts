@@ -183,6 +183,7 @@ export class Jit {
     for (const b of bs) {
       this.heat.handOver(b);
       b.id = this.stats.blocksCompiled++;
+      b.compact = !this.heat.sampled;
       this.blocks.push(b);
       b.fault = this.faults.forBlock(b);
     }

@@ -60,6 +60,11 @@ export class Block extends Unit {
   linkFn: LinkFn | null = null;
   /** For a block that ends in a call: the block at its return address (its direct link). */
   returnTo: Block | null = null;
+  /**
+   * Translated as compact code (loads and stores call shared helpers): where heads are
+   * counted (low thresholds, most blocks cold); hot blocks of the sampled range inline them.
+   */
+  compact = false;
   /** Due for compiling: waiting in the JIT's queue (heat.ts). */
   queued = false;
   /** Executions at a loop head toward the trace threshold (cold ones count in the heat counters). */
