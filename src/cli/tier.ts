@@ -39,7 +39,7 @@ export function addTierOptions(cmd: Command, defaultTier: Tier): Command {
     .option('--block-threshold <n>', `executions before a block is translated (0: at once; from ${SAMPLED_FROM} up, estimated by sampling the interpreter; default ${DEFAULT_JIT.blockThreshold})`)
     .option('--max-block-insns <n>', `longest block in instructions (default ${DEFAULT_JIT.maxBlockInsns})`)
     .option('--block-limit <n>', 'translate only the first N blocks, in their deterministic order')
-    .option('--trace-threshold <n>', `executions of a translated block before a trace is formed there (default ${DEFAULT_JIT.traceThreshold})`)
+    .option('--trace-threshold <n>', `executions of a loop head before a trace starts there, whatever --block-threshold is (under --tier trace blocks compile at the lower of the two; default ${DEFAULT_JIT.traceThreshold})`)
     .option('--max-trace-blocks <n>', `longest trace in blocks (default ${DEFAULT_JIT.maxTraceBlocks})`)
     .option('--trace-limit <n>', 'compile only the first N traces, in their deterministic order')
     .option('--no-trace-at <pc>', 'form no trace headed at this pc (repeatable)', collect)
