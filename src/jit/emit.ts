@@ -53,6 +53,7 @@ function compactMacros(pc: number, k: number, inline: Record<string, (...a: stri
   const load = (name: string) => (a: string) => `M.${name}(${a}, ${at})`;
   const store = (name: string) => (a: string, v: string) => `M.${name}(${a}, ${v}, ${at})`;
   return {
+    // LR and SC count as a load and a store too: they keep the inline macros' slow path.
     ...inline,
     LOAD32: load('lw'), LOAD_U16: load('lhu'), LOAD_S16: load('lh'), LOAD_U8: load('lbu'), LOAD_S8: load('lb'),
     STORE32: store('sw'), STORE16: store('sh'), STORE8: store('sb'),

@@ -57,7 +57,7 @@ const QUEUED_RUNS = 8;
 /**
  * The block threshold the JIT applies: under the trace tier, a loop head must be compiled to
  * be counted toward a trace, so blocks are compiled at min(block threshold, trace threshold)
- * executions, and a head's interpreted runs count toward its trace (see handOver).
+ * executions, and a head's interpreted runs count toward its trace (b.hot: warm, flush).
  */
 export function blockThresholdOf(s: JitSettings): number {
   return s.tier === 'trace' ? Math.min(s.blockThreshold, s.traceThreshold) : s.blockThreshold;
