@@ -4,6 +4,7 @@ import { Machine, formatExit, type ExitStatus } from '../machine/machine.js';
 import { readRecording, type Recording } from '../record/reader.js';
 import { RecordingError } from '../record/format.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
+import { hashesFor } from '../record/state-hash.js';
 import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
@@ -55,7 +56,7 @@ export function replayRecording(rec: Recording, o: { images?: string; verify?: b
   const port = new ReplayPort(rec.events);
   const machine = new Machine(config, port);
   o.setup?.(machine);
-  const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port);
+  const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port, null, hashesFor(rec.version));
   // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
   if (!checker) machine.boundaryHook = (m) => port.check(m.hart.icount);
   machine.consoleSink = (b) => {

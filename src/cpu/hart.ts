@@ -81,6 +81,8 @@ export class Hart {
   readonly hpmEvent = new Int32Array(32);
   /** LR reservation: a physical address, or negative for none. */
   reservation = -0.5;
+  /** The word lr loaded: an sc succeeds only if memory still holds it (QEMU's cmpxchg). */
+  reservedValue = 0;
   /** The debug triggers (tselect, tdata1-3, tinfo). */
   readonly triggers = new Triggers();
   /** Whether the trigger CSRs exist (a machine without them makes them illegal, as before Sdtrig). */
@@ -266,9 +268,11 @@ export class Hart {
     const pa = this.mmu.translate(va, ACCESS_WRITE);
     if (this.triggers.watching & WATCH_STORE) this.watch(va >>> 0, (va >>> 0) + width - 1, WATCH_STORE);
     const off = this.mem.offsetOf(pa);
+    // A store leaves the LR reservation alone: whether it comes this way or through a TLB
+    // entry is not architectural, so it must not decide an sc. An sc compares the word
+    // with what lr loaded instead, as QEMU's does.
     if (off >= 0) {
       if (!this.mem.isRom(off)) this.mem.writeOff(off, width, value);
-      if (pa === this.reservation) this.reservation = -1;
     } else this.mmioWrite(pa, width, value, va);
   }
 
@@ -332,13 +336,15 @@ export class Hart {
     if (va & 3) this.mmu.fault(Cause.LoadMisaligned, va);
     const v = this.loadSlow(va, 4, true);
     this.reservation = this.mmu.translate(va, ACCESS_READ);
+    this.reservedValue = v;
     return v;
   }
 
   sc(va: number, value: number): number {
     if (va & 3) this.mmu.fault(Cause.StoreMisaligned, va);
     const pa = this.mmu.translate(va, ACCESS_WRITE, true);
-    const ok = pa === this.reservation;
+    const off = this.mem.offsetOf(pa);
+    const ok = pa === this.reservation && off >= 0 && this.mem.readOff(off, 4) === this.reservedValue;
     // QEMU's sc is a compare-and-swap, a load and a store: triggers on either stop it
     // before it drops the reservation.
     if (ok && this.triggers.watching !== 0) {
@@ -684,7 +690,45 @@ export class Hart {
     if ((old ^ st) & MSTATUS_TLB_SELECT) this.mmu.select();
   }
 
-  /** Everything a state hash and a divergence report compare. */
+  /**
+   * The hart's whole state as plain data (DESIGN.md I8): what checkpoints hash, `diff`
+   * compares and snapshots keep. Caches (TLBs, decoded instructions, PMP answers) are not
+   * state: restore drops them. A stop the run loop asked for is not state either; a wfi the
+   * hart waits in is.
+   */
+  save(): HartState {
+    const s: HartState = { pc: this.pc >>> 0, icount: this.icount, priv: this.priv, x: Array.from(this.x.subarray(0, 32)), wfi: this.stop === StopReason.Wfi };
+    for (const k of HART_SCALARS) s[k] = this[k];
+    Object.assign(s, {
+      hpmLo: [...this.hpmLo], hpmHi: [...this.hpmHi], hpmEvent: [...this.hpmEvent],
+      pmpcfg: [...this.mmu.pmpcfg], pmpaddr: [...this.mmu.pmpaddr],
+      triggers: this.triggers.save(),
+    });
+    return s;
+  }
+
+  restore(s: HartState): void {
+    this.x.fill(0);
+    this.x.set(s.x as number[]);
+    this.pc = s.pc as number;
+    this.icount = s.icount as number;
+    this.priv = s.priv as number;
+    for (const k of HART_SCALARS) (this as Record<HartScalar, number>)[k] = s[k] as number;
+    this.hpmLo.set(s.hpmLo as number[]);
+    this.hpmHi.set(s.hpmHi as number[]);
+    this.hpmEvent.set(s.hpmEvent as number[]);
+    this.mmu.pmpcfg.set(s.pmpcfg as number[]);
+    this.mmu.pmpaddr.set(s.pmpaddr as number[]);
+    this.mmu.pmpChanged(); // drops the PMP answers and flushes the TLBs
+    this.triggers.restore(s.triggers as ReturnType<Triggers['save']>);
+    this.triggersChanged();
+    this.mmu.select();
+    this.decodeCache.clear();
+    this.stop = s.wfi ? StopReason.Wfi : StopReason.None;
+    this.attention = true;
+  }
+
+  /** The registers and CSRs a divergence report shows, by name. */
   archState(): Record<string, number> {
     const s: Record<string, number> = { pc: this.pc >>> 0, priv: this.priv };
     for (let i = 1; i < 32; i++) s[`x${i}`] = this.x[i];
@@ -705,6 +749,17 @@ export class Hart {
   get trig1tdata1(): number { return this.triggers.tdata1[1]; }
   get trig1tdata2(): number { return this.triggers.tdata2[1]; }
 }
+
+/** The hart's number-valued fields, saved and restored by name. */
+const HART_SCALARS = [
+  'mstatus', 'medeleg', 'mideleg', 'mie', 'mipSw', 'mipHw', 'mtvec', 'mscratch', 'mepc', 'mcause', 'mtval',
+  'mcounteren', 'mcountinhibit', 'stvec', 'sscratch', 'sepc', 'scause', 'stval', 'scounteren', 'satp',
+  'cycleOffset', 'instretOffset', 'cycleFrozen', 'instretFrozen', 'reservation', 'reservedValue',
+] as const;
+type HartScalar = (typeof HART_SCALARS)[number];
+
+/** Hart.save()'s form: plain data, by field name. */
+export type HartState = Record<string, number | boolean | number[] | ReturnType<Triggers['save']>>;
 
 /** The trigger registers in archState, by name (QEMU 7.2 has two triggers). */
 export const TRIGGER_FIELDS = ['tselect', 'trig0tdata1', 'trig0tdata2', 'trig1tdata1', 'trig1tdata2'] as const;

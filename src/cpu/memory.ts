@@ -29,6 +29,13 @@ export class PhysMemory {
   readonly i32: Int32Array;
   readonly pageFlags: Uint8Array;
   /**
+   * RAM pages written since the last `takeDirty` (checkpoints hash them). A store through a
+   * write-TLB entry is not seen here: the entry's fill marks the page, and checkpoints drop
+   * the write TLBs (Mmu.dropWriteEntries), so the first store after one is seen again.
+   */
+  readonly dirty: Uint8Array;
+  private dirtyList: number[] = [];
+  /**
    * Called after a store (CPU or DMA) to a page with PAGE_CODE, which is cleared first:
    * whoever cached code there drops it and flags the page again when it next caches code.
    */
@@ -49,6 +56,28 @@ export class PhysMemory {
     this.u16 = new Uint16Array(this.buf);
     this.i32 = new Int32Array(this.buf);
     this.pageFlags = new Uint8Array(this.buf.byteLength >>> PAGE_SHIFT);
+    this.dirty = new Uint8Array(this.ramBytes >>> PAGE_SHIFT);
+  }
+
+  /** Marks RAM page `page` (buffer offset >> PAGE_SHIFT) written; ROM pages are ignored. */
+  markDirty(page: number): void {
+    if (page < this.dirty.length && this.dirty[page] === 0) {
+      this.dirty[page] = 1;
+      this.dirtyList.push(page);
+    }
+  }
+
+  /** The RAM pages written since the last call, in ascending order; starts a new set. */
+  takeDirty(): number[] {
+    const pages = this.dirtyList.sort((a, b) => a - b);
+    for (const p of pages) this.dirty[p] = 0;
+    this.dirtyList = [];
+    return pages;
+  }
+
+  /** A copy of one page's bytes. */
+  page(page: number): Uint8Array {
+    return this.u8.slice(page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT);
   }
 
   /** Offset of a physical address in `buf`, or -1 if it is not RAM or ROM. */
@@ -83,6 +112,8 @@ export class PhysMemory {
     else if (width === 2 && (off & 1) === 0) this.u16[off >> 1] = value;
     else for (let i = 0; i < width; i++) this.u8[off + i] = value >>> (8 * i);
     const page = off >>> PAGE_SHIFT;
+    if (this.dirty[page] === 0) this.markDirty(page);
+    if (width > 1 && (off & (PAGE_SIZE - 1)) > PAGE_SIZE - width) this.markDirty(page + 1);
     const flags = this.pageFlags[page];
     if (flags !== 0) this.flaggedWrite(page, flags, off, width, value);
   }
@@ -121,7 +152,10 @@ export class PhysMemory {
     this.u8.set(bytes, off);
     const first = off >>> PAGE_SHIFT;
     const last = (off + bytes.length - 1) >>> PAGE_SHIFT;
-    for (let p = first; p <= last; p++) if (this.pageFlags[p] & PAGE_CODE) this.codeWritten(p, off, off + bytes.length);
+    for (let p = first; p <= last; p++) {
+      this.markDirty(p);
+      if (this.pageFlags[p] & PAGE_CODE) this.codeWritten(p, off, off + bytes.length);
+    }
     return true;
   }
 

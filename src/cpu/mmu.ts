@@ -88,6 +88,12 @@ export class Mmu {
     this.flushListener?.();
   }
 
+  /** Drops every write entry, so the next store to each page is seen (PhysMemory.dirty). */
+  dropWriteEntries(): void {
+    for (const s of this.sets) s.wTag.fill(-1);
+    this.writeMapped.fill(0);
+  }
+
   /** sfence.vma with an address: drops that page from every set. */
   flushPage(va: number): void {
     const vpn = va >>> PAGE_SHIFT;
@@ -168,6 +174,7 @@ export class Mmu {
       this.wTag[i] = vpn;
       this.wOff[i] = pageOff;
       this.writeMapped[off >>> PAGE_SHIFT] = 1;
+      this.mem.markDirty(off >>> PAGE_SHIFT); // stores through this entry are not seen again
     }
   }
 

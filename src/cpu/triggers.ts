@@ -82,6 +82,17 @@ export class Triggers {
     return this.select === 0 && this.tdata1.every((v) => v === TDATA1_RESET) && this.tdata2.every((v) => v === 0);
   }
 
+  save(): { select: number; tdata1: number[]; tdata2: number[] } {
+    return { select: this.select, tdata1: [...this.tdata1], tdata2: [...this.tdata2] };
+  }
+
+  restore(s: { select: number; tdata1: number[]; tdata2: number[] }): void {
+    this.select = s.select;
+    this.tdata1.set(s.tdata1);
+    this.tdata2.set(s.tdata2);
+    this.update();
+  }
+
   read(csr: number): number {
     switch (csr) {
       case CSR.tselect: return this.select;

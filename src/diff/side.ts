@@ -12,6 +12,7 @@ import { Machine, type ExitStatus } from '../machine/machine.js';
 import type { LogEvent } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
+import { hashesFor } from '../record/state-hash.js';
 import { replayConfig } from '../cli/manifest.js';
 import type { SideSettings } from './settings.js';
 import { exercised, type Exercised } from './exercised.js';
@@ -99,7 +100,7 @@ export class Side {
     } else this.jit = null;
     const ev = (this.events = rec.events);
     const last = ev[ev.length - 1];
-    this.checker = new ReplayChecker(this.machine, ev, this.port, (r) => this.fail(r.icount, r.what));
+    this.checker = new ReplayChecker(this.machine, ev, this.port, (r) => this.fail(r.icount, r.what), hashesFor(rec.version));
     this.end = this.checker.end;
     this.stopAt = this.end ? this.end.icount : last ? last.icount : 0;
     this.machine.consoleSink = (b) => {

@@ -1,22 +1,17 @@
 // The machine: builds the board from a configuration and image bytes, and runs the hart
 // in slices that end exactly where an event is due (DESIGN.md I4).
 
-import { Hart, StopReason } from '../cpu/hart.js';
-import { PhysMemory, PAGE_CODE, PAGE_WATCH, PAGE_SHIFT } from '../cpu/memory.js';
+import { Hart, StopReason, type HartState } from '../cpu/hart.js';
+import { PhysMemory, PAGE_CODE } from '../cpu/memory.js';
 import { MIP_MEIP, MIP_SEIP } from '../cpu/constants.js';
 import { interpreter, type RunFn } from '../cpu/interpreter.js';
 import { UserError, ExitCode } from '../errors.js';
-import { Bus, type Device } from './bus.js';
-import { MAP, IRQ, DEFAULT_RAM_BYTES, KERNEL_OFFSET, bootRom, buildFdt, fdtAddress, initrdAddress } from './board.js';
+import { Bus, isDevice, type BoardPart } from './bus.js';
+import { MAP, DEFAULT_RAM_BYTES, KERNEL_OFFSET, bootRom, buildFdt, fdtAddress, initrdAddress } from './board.js';
+import { VIRT_BOARD, type BoardEntry } from './virt-board.js';
 import { VirtualClock } from './clock.js';
 import type { DeviceContext, ExitReason } from './device-context.js';
-import { Uart16550 } from './devices/uart16550.js';
-import { Clint } from './devices/clint.js';
-import { Plic } from './devices/plic.js';
-import { Syscon } from './devices/syscon.js';
-import { GoldfishRtc } from './devices/goldfish-rtc.js';
 import { VirtioMmio } from './devices/virtio-mmio.js';
-import { VirtioBlk } from './devices/virtio-blk.js';
 import { isElf, isLinuxImage, parseElf } from './loader.js';
 import type { InputPort } from '../record/input-port.js';
 
@@ -45,6 +40,17 @@ export interface MachineConfig {
    * before it existed replay without it (their guests found no triggers).
    */
   debugTriggers?: boolean;
+  /** The board's parts (default: the virt board). */
+  board?: readonly BoardEntry[];
+}
+
+/** Machine.save()'s form. */
+export interface MachineState {
+  hart: HartState;
+  idleTicks: number;
+  parts: Record<string, unknown>;
+  /** How much of the kernel's panic line the console has seen; -1 once it has all. */
+  panicMatch: number;
 }
 
 export interface ExitStatus {
@@ -83,11 +89,7 @@ function sliceAt(icount: number): number {
   return Math.min(SLICE_INSNS, Math.max(65536, Math.floor(icount / 8)));
 }
 
-/**
- * HTIF: instructions a lone write of tohost's low word waits for the high word before it is
- * taken as a command on its own (see `watchTohost`).
- */
-export const HTIF_GRACE_INSNS = 16;
+export { HTIF_GRACE_INSNS } from './devices/htif.js';
 
 const PANIC_MARKER = 'Kernel panic - not syncing';
 
@@ -99,11 +101,9 @@ export class Machine {
   readonly mem: PhysMemory;
   readonly clock = new VirtualClock();
   readonly hart: Hart;
-  readonly uart: Uart16550;
-  readonly clint: Clint;
-  readonly plic: Plic;
-  readonly rtc: GoldfishRtc;
-  readonly syscon: Syscon;
+  /** The board's parts, in table order, each under its entry's name. */
+  readonly parts = new Map<string, BoardPart>();
+  /** The virtio transports, in slot order. */
   readonly virtio: VirtioMmio[] = [];
   readonly images: LoadedImage[] = [];
   exit: ExitStatus | null = null;
@@ -123,17 +123,11 @@ export class Machine {
   set runFn(f: RunFn) {
     this.run = f;
   }
-  private tohost = -1;
   private trapStorms = 0;
   /** Where the guest was when it was found stuck in a trap loop (for the exit message). */
   trapLoop = '';
   /** Why and where the guest waits with nothing to wake it (for the exit message of 'idle-forever'). */
   idleDetail = '';
-  private fromhost = -1;
-  /** The halves of tohost written since the last command: 1 = low word, 2 = high word. */
-  private tohostWritten = 0;
-  /** When a lone low-word write of tohost is taken as a whole command (or Infinity). */
-  private tohostDeadline = Infinity;
   /** The next icount at which `checkpointHook` runs (recording and replay). */
   nextCheckpoint = Infinity;
   /** Runs at exactly `nextCheckpoint`, before inputs due then; returns the next one. */
@@ -150,33 +144,35 @@ export class Machine {
     this.hart = new Hart(this.mem, this.clock);
     this.hart.hasTriggers = config.debugTriggers !== false;
     this.mem.codeWriteListener = (page) => this.hart.decodeCache.pageWritten(page);
+    let irqController: BoardPart | null = null;
     const ctx: DeviceContext = {
       hart: this.hart,
       mem: this.mem,
       clock: this.clock,
       input,
       consoleWrite: (b) => this.console(b),
-      setPlicLine: (irq, level) => this.plic.setLine(irq, level),
+      setPlicLine: (irq, level) => irqController!.setLine!(irq, level),
       requestExit: (reason, code) => this.requestExit(reason, code),
       replan: () => this.hart.requestStop(),
     };
-    this.plic = new Plic(MAP.plic, ctx);
-    this.clint = new Clint(MAP.clint, ctx);
-    this.uart = new Uart16550(MAP.uart, IRQ.uart, ctx);
-    this.rtc = new GoldfishRtc(MAP.rtc, IRQ.rtc, ctx);
-    this.syscon = new Syscon(MAP.syscon, ctx);
-    const devices: Device[] = [this.syscon, this.rtc, this.clint, this.plic, this.uart];
-    for (let i = 0; i < MAP.virtioSlots; i++) {
-      const disk = config.disks[i];
-      const backend = disk ? new VirtioBlk(disk.bytes, { readonly: disk.readonly }) : null;
-      const slot = new VirtioMmio(MAP.virtio + i * MAP.virtioStride, IRQ.virtio0 + i, ctx, backend);
-      this.virtio.push(slot);
-      devices.push(slot);
+    const board = config.board ?? VIRT_BOARD;
+    for (const e of board) {
+      if (this.parts.has(e.name)) throw new Error(`two board parts are named ${e.name}`);
+      const part = e.make(ctx, e, config);
+      this.parts.set(e.name, part);
+      if (part.setLine && !irqController) irqController = part;
+      if (part instanceof VirtioMmio) this.virtio.push(part);
+      if (isDevice(part)) this.bus.add(part);
     }
-    if (config.disks.length > MAP.virtioSlots) throw new UserError(`at most ${MAP.virtioSlots} disks`, ExitCode.Usage);
-    for (const d of devices) this.bus.add(d);
+    this.partList = [...this.parts.values()];
+    this.timed = this.partList.filter((p) => p.deadlineIcount);
+    if (config.disks.length > this.virtio.length) throw new UserError(`at most ${this.virtio.length} disks`, ExitCode.Usage);
     this.load();
   }
+
+  private readonly partList: BoardPart[];
+  /** The parts with deadlines (the run loop asks them before every slice). */
+  private readonly timed: BoardPart[];
 
   private console(b: number): void {
     // Recognise the kernel's panic line as it streams past.
@@ -225,8 +221,7 @@ export class Machine {
     if (c.elf) {
       const e = this.loadElf('elf', c.elf);
       entry = e.entry;
-      const tohost = e.symbols.get('tohost');
-      if (tohost !== undefined) this.watchTohost(tohost, e.symbols.get('fromhost'));
+      for (const p of this.partList) p.symbolsLoaded?.(e.symbols);
     } else {
       if (!c.bios) throw new UserError('no firmware: give --bios (or --elf for a bare-metal program)', ExitCode.Usage);
       let biosEnd: number;
@@ -262,7 +257,7 @@ export class Machine {
       bootargs: c.append,
       initrd,
       devices: this.bus.list(),
-      extraRoot: this.syscon.fdtNodes(),
+      extraRoot: this.partList.flatMap((p) => p.fdtRootNodes?.() ?? []),
       rngSeed: c.rngSeed,
     });
     const fdtAddr = fdtAddress(this.mem.ramBytes, fdt.length);
@@ -285,99 +280,42 @@ export class Machine {
     };
   }
 
+  /**
+   * The machine's state as plain data, RAM and disk contents aside (DESIGN.md I8): the
+   * hart, virtual time, every board part by name, and the console's panic scan.
+   */
+  save(): MachineState {
+    const parts: Record<string, unknown> = {};
+    for (const [name, p] of this.parts) if (p.save) parts[name] = p.save();
+    return { hart: this.hart.save(), idleTicks: this.clock.idleTicks, parts, panicMatch: this.panicked ? -1 : this.panicMatch };
+  }
+
+  /** Puts a saved state back; RAM and disks are put back separately (machine-state.ts). */
+  restore(s: MachineState): void {
+    this.clock.idleTicks = s.idleTicks;
+    this.hart.restore(s.hart);
+    for (const [name, p] of this.parts) if (p.restore && name in s.parts) p.restore(s.parts[name]);
+    this.panicked = s.panicMatch === -1;
+    this.panicMatch = Math.max(0, s.panicMatch);
+    this.exit = null;
+    this.trapStorms = 0;
+  }
+
   /** The generated device tree blob. */
   fdt: Uint8Array = new Uint8Array(0);
 
-  /**
-   * HTIF, as riscv-tests and Spike use it: tohost is a 64-bit word, device in bits 63:56,
-   * command in 55:48, payload below. Device 0 command 0 with payload bit 0 set is exit
-   * (code = payload >> 1); device 1 command 1 is console putchar (the low byte), answered
-   * in fromhost. Other commands are dropped (tohost is cleared as the host would).
-   *
-   * An rv32 guest writes the word in two halves, in either order (riscv-tests: low then
-   * high; deja's macros.h: high then low). A command is taken once both halves have been
-   * written since the last one. A lone low-word write (the high word already 0) is taken
-   * by itself HTIF_GRACE_INSNS instructions later, or when the hart waits in wfi, unless
-   * the high word comes first: until then it may be the first half of a putchar, not an
-   * exit. The deadline is an icount, so this is deterministic (I1, I4).
-   */
-  private watchTohost(addr: number, fromhost: number | undefined): void {
-    const off = this.mem.offsetOf(addr);
-    if (off < 0 || this.mem.offsetOf(addr + 7) !== off + 7) return;
-    this.tohost = addr;
-    this.mem.pageFlags[off >>> PAGE_SHIFT] |= PAGE_WATCH;
-    this.mem.pageFlags[(off + 7) >>> PAGE_SHIFT] |= PAGE_WATCH;
-    if (fromhost !== undefined && this.mem.offsetOf(fromhost) >= 0 && this.mem.offsetOf(fromhost + 7) >= 0) {
-      this.fromhost = fromhost;
-    }
-    this.mem.watchListener = (pa, width) => {
-      const at = pa - this.tohost;
-      if (at + width <= 0 || at >= 8) return;
-      if (at < 4) this.tohostWritten |= 1;
-      if (at + width > 4) this.tohostWritten |= 2;
-      if (this.tohostWritten === 3) {
-        this.htifCommand();
-      } else if (this.tohostDeadline === Infinity) {
-        this.tohostDeadline = this.hart.icount + HTIF_GRACE_INSNS;
-        this.hart.requestStop(); // the run loop re-plans with the deadline
-      }
-    };
-  }
-
-  /** Takes the command in tohost (if any) and starts waiting for the next one. */
-  private htifCommand(): void {
-    this.tohostWritten = 0;
-    this.tohostDeadline = Infinity;
-    const o = this.mem.offsetOf(this.tohost);
-    const lo = this.mem.readOff(o, 4) >>> 0, hi = this.mem.readOff(o + 4, 4) >>> 0;
-    if (lo === 0 && hi === 0) return;
-    const device = hi >>> 24, cmd = (hi >>> 16) & 255;
-    if (device === 0 && cmd === 0 && lo & 1) {
-      const code = (hi & 0xffff) * 2 ** 31 + (lo >>> 1);
-      this.requestExit(code === 0 ? 'poweroff' : 'fail', code);
-      return;
-    }
-    // The host clears tohost once it has taken a command (a host store, as DMA: no listener).
-    this.mem.dmaWrite(this.tohost, new Uint8Array(8));
-    if (device === 1 && cmd === 1) {
-      this.console(lo & 255);
-      if (this.fromhost >= 0) {
-        // Spike's answer: the same device and command, payload 0x100 | the byte.
-        const answer = new Uint8Array(8);
-        const dv = new DataView(answer.buffer);
-        dv.setUint32(0, 0x100 | (lo & 255), true);
-        dv.setUint32(4, hi & 0xffff0000, true);
-        this.mem.dmaWrite(this.fromhost, answer);
-      }
-    }
-  }
-
-  /** At a loop boundary: a lone low-word write of tohost whose grace has run out. */
-  private htifBoundary(): void {
-    if (this.tohostWritten !== 0 && (this.hart.icount >= this.tohostDeadline || this.hart.stop === StopReason.Wfi)) {
-      this.htifCommand();
-    }
-  }
-
-  /** Delivers console input due now; keeps device interrupt lines current. */
+  /** Checkpoints, then every part's turn: timers fire, console input arrives. */
   private boundary(): void {
     if (this.hart.icount >= this.nextCheckpoint && this.checkpointHook) this.nextCheckpoint = this.checkpointHook(this);
     this.boundaryHook?.(this);
-    this.htifBoundary();
-    const bytes = this.input.takeConsoleInput(this.hart.icount, this.uart.rxRoom());
-    if (bytes.length) this.uart.receive(bytes);
-    this.clint.update();
-    this.rtc.update();
+    for (const p of this.partList) p.boundary?.();
   }
 
-  /**
-   * Ticks until a timer deadline that can still wake the hart, or Infinity. A CLINT compare
-   * value already reached has raised MTIP: if that did not wake the hart, waiting for it
-   * again never will.
-   */
+  /** Ticks until a timer deadline that can still wake the hart, or Infinity. */
   private ticksToWake(): number {
-    const clint = this.clint.ticksToDeadline();
-    return Math.min(clint > 0 ? clint : Infinity, this.rtc.ticksToDeadline());
+    let t = Infinity;
+    for (const p of this.partList) if (p.ticksToWake) t = Math.min(t, p.ticksToWake());
+    return t;
   }
 
   /** Ends the run: the hart waits in wfi and nothing can wake it. */
@@ -400,7 +338,9 @@ export class Machine {
   }
 
   private deadline(): number {
-    return Math.min(this.clint.deadlineIcount(), this.rtc.deadlineIcount(), this.tohostDeadline);
+    let d = Infinity;
+    for (const p of this.timed) d = Math.min(d, p.deadlineIcount!());
+    return d;
   }
 
   /**

@@ -11,14 +11,17 @@
 
 import { pack, unpack } from 'msgpackr';
 import { zstdCompress, zstdDecompress, zstdContentSize } from './zstd.js';
+import type { MemoryHash } from './state-hash.js';
 
 export const MAGIC = 'deja-recording';
 /**
+ * 3: checkpoints hash the machine's whole saved state and carry a hash of the memory
+ * written since the previous one (state-hash.ts); older files are checked as they were made.
  * 2: the header's config says whether the machine had debug triggers, and an end record
  * may say idle-forever or input-ended. A reader of version 1 would replay such a file on
  * the wrong machine, so it is told the file is newer; this reader reads both.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const MAGIC_LINE = `${MAGIC} ${FORMAT_VERSION}\n`;
 
 export const FRAME_HEADER = 1;
@@ -49,7 +52,7 @@ export type LogEvent =
   | { kind: 'uart-rx'; icount: number; bytes: number[] }
   | { kind: 'rtc'; icount: number; nanos: number }
   | { kind: 'idle'; icount: number; ticks: number }
-  | { kind: 'checkpoint'; icount: number; pc: number; priv: number; stateHash: number; consoleHash: number; console: Uint8Array; deviceHash?: number }
+  | { kind: 'checkpoint'; icount: number; pc: number; priv: number; stateHash: number; consoleHash: number; console: Uint8Array; deviceHash?: number; memory?: MemoryHash }
   | { kind: 'end'; icount: number; reason: string; code: number; stateHash: number };
 
 export interface ImageEntry {
@@ -113,10 +116,29 @@ function eventArray(e: LogEvent, delta: number): unknown[] {
       const a = [EV.checkpoint, delta, e.pc, e.priv, e.stateHash, e.consoleHash, e.console];
       // Recordings from before device hashes have none: the field is last and optional.
       if (e.deviceHash !== undefined) a.push(e.deviceHash);
+      if (e.memory) a.push(e.memory.hash, packPages(e.memory.pages));
       return a;
     }
     case 'end': return [EV.end, delta, e.reason, e.code, e.stateHash];
   }
+}
+
+/** [page, hash] pairs as little-endian u32 pairs. */
+function packPages(pages: [number, number][]): Uint8Array {
+  const out = new Uint8Array(pages.length * 8);
+  const dv = new DataView(out.buffer);
+  pages.forEach(([p, h], i) => {
+    dv.setUint32(i * 8, p, true);
+    dv.setUint32(i * 8 + 4, h, true);
+  });
+  return out;
+}
+
+function unpackPages(b: Uint8Array): [number, number][] {
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  const out: [number, number][] = [];
+  for (let i = 0; i < b.length; i += 8) out.push([dv.getUint32(i, true), dv.getUint32(i + 4, true)]);
+  return out;
 }
 
 export function encodeChunk(events: LogEvent[]): Uint8Array {
@@ -179,7 +201,12 @@ export function decodeChunk(body: Uint8Array, where: string): LogEvent[] {
       case EV.checkpoint:
         if (!isNum(a[2]) || !isNum(a[3]) || !isNum(a[4]) || !isNum(a[5]) || !(a[6] instanceof Uint8Array)) throw bad();
         if (a.length > 7 && !isNum(a[7])) throw bad();
-        events.push({ kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6], ...(a.length > 7 ? { deviceHash: a[7] } : {}) });
+        if (a.length > 8 && (!isNum(a[8]) || !(a[9] instanceof Uint8Array) || a[9].length % 8 !== 0)) throw bad();
+        events.push({
+          kind: 'checkpoint', icount, pc: a[2], priv: a[3], stateHash: a[4], consoleHash: a[5], console: a[6],
+          ...(a.length > 7 ? { deviceHash: a[7] } : {}),
+          ...(a.length > 8 ? { memory: { hash: a[8], pages: unpackPages(a[9]) } } : {}),
+        });
         break;
       case EV.end:
         if (typeof a[2] !== 'string' || !END_REASONS.includes(a[2]) || !isNum(a[3]) || !isNum(a[4])) throw bad();

@@ -14,6 +14,8 @@ export const MAX_RECORDING_BYTES = 4 * 1024 ** 3;
 
 export interface Recording {
   path: string;
+  /** The format version of its magic line (checkpoints are checked as that version made them). */
+  version: number;
   header: RecordingHeader;
   /** Embedded images by sha256. */
   embedded: Map<string, { role: string; name: string; bytes: Uint8Array; compressedBytes: number }>;
@@ -121,7 +123,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   if (truncated && last?.kind === 'end') throw new RecordingError(`${path}: data after the end record (${truncated}; corrupt data)`);
   if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'}: the recorder did not finish`;
   const truncatedAt = truncated ? (last?.icount ?? 0) : null;
-  return { path, header, embedded, events, chunks, truncated, truncatedAt, sizes };
+  return { path, version, header, embedded, events, chunks, truncated, truncatedAt, sizes };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

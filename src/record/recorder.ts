@@ -4,7 +4,7 @@
 import type { IdleAnswer, InputPort, LivePort } from './input-port.js';
 import type { RecordingWriter } from './writer.js';
 import type { Machine, ExitStatus } from '../machine/machine.js';
-import { ConsoleLog, deviceHash, stateHash } from './state-hash.js';
+import { CURRENT_HASHES, ConsoleLog } from './state-hash.js';
 
 export class RecordingPort implements InputPort {
   readonly live = true;
@@ -59,23 +59,26 @@ export class Recorder {
     machine.nextCheckpoint = every;
   }
 
+  private readonly hashes = CURRENT_HASHES;
+
   private checkpoint(m: Machine): void {
     this.writer.add({
       kind: 'checkpoint',
       icount: m.hart.icount,
       pc: m.hart.pc >>> 0,
       priv: m.hart.priv,
-      stateHash: stateHash(m),
+      stateHash: this.hashes.state(m),
       consoleHash: this.console.hash,
       console: this.console.take(),
-      deviceHash: deviceHash(m),
+      deviceHash: this.hashes.devices(m),
+      memory: this.hashes.memory(m) ?? undefined,
     });
   }
 
   finish(exit: ExitStatus): void {
     // A last checkpoint carries the console tail; then the end record.
     this.checkpoint(this.machine);
-    this.writer.add({ kind: 'end', icount: this.machine.hart.icount, reason: exit.reason, code: exit.code, stateHash: stateHash(this.machine) });
+    this.writer.add({ kind: 'end', icount: this.machine.hart.icount, reason: exit.reason, code: exit.code, stateHash: this.hashes.state(this.machine) });
     this.writer.close();
   }
 }

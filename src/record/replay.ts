@@ -5,7 +5,7 @@
 import type { IdleAnswer, InputPort } from './input-port.js';
 import type { LogEvent } from './format.js';
 import { formatExit, type Machine } from '../machine/machine.js';
-import { ConsoleLog, archState, deviceHash, stateHash } from './state-hash.js';
+import { CURRENT_HASHES, ConsoleLog, archState, type CheckpointHashes, type MemoryHash } from './state-hash.js';
 
 type InputEvent = Extract<LogEvent, { kind: 'uart-rx' | 'rtc' | 'idle' }>;
 type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
@@ -20,6 +20,18 @@ export interface DivergenceReport {
   priv?: { expected: number; actual: number };
   console?: { offset: number; expected: string; actual: string };
   state?: Record<string, number>;
+  /** Physical addresses of the RAM pages whose contents differ. */
+  pages?: number[];
+}
+
+/** The pages written in one interval whose bytes differ, or that only one side wrote. */
+function differingPages(expected: MemoryHash, actual: MemoryHash): number[] {
+  const a = new Map(actual.pages);
+  const out = new Set<number>();
+  for (const [p, h] of expected.pages) if (a.get(p) !== h) out.add(p);
+  const e = new Set(expected.pages.map(([p]) => p));
+  for (const [p] of actual.pages) if (!e.has(p)) out.add(p);
+  return [...out].sort((x, y) => x - y);
 }
 
 export class Divergence extends Error {
@@ -183,6 +195,7 @@ export class ReplayChecker {
     events: LogEvent[],
     private readonly port: ReplayPort,
     private readonly onMismatch: ((r: DivergenceReport) => void) | null = null,
+    private readonly hashes: CheckpointHashes = CURRENT_HASHES,
   ) {
     const last = events[events.length - 1], prev = events[events.length - 2];
     this.final = last?.kind === 'end' && prev?.kind === 'checkpoint' && prev.icount === last.icount ? prev : null;
@@ -241,10 +254,13 @@ export class ReplayChecker {
   private compare(m: Machine, c: Checkpoint): void {
     this.expectedConsole.push(...c.console);
     const pc = m.hart.pc >>> 0;
-    const hash = stateHash(m);
+    const hash = this.hashes.state(m);
     const consoleOk = this.console.hash === c.consoleHash;
-    const devicesOk = c.deviceHash === undefined || deviceHash(m) === c.deviceHash;
-    if (hash === c.stateHash && consoleOk && devicesOk) {
+    const devicesOk = c.deviceHash === undefined || this.hashes.devices(m) === c.deviceHash;
+    // Taken at every checkpoint, matching or not: it starts the next interval's pages.
+    const memory = this.hashes.memory(m);
+    const memoryOk = !c.memory || !memory || memory.hash === c.memory.hash;
+    if (hash === c.stateHash && consoleOk && devicesOk && memoryOk) {
       if (!this.failed) this.port.lastGood = c.icount;
       this.checked++;
       return;
@@ -261,6 +277,11 @@ export class ReplayChecker {
     }
     if (hash !== c.stateHash && parts.length === 0) parts.push('architectural state (registers/CSRs)');
     if (!devicesOk) parts.push('device registers (UART, PLIC, CLINT, RTC or virtio)');
+    if (!memoryOk) {
+      r.pages = differingPages(c.memory!, memory!).map((p) => m.mem.paOf(p * 4096));
+      const shown = r.pages.slice(0, 8).map((pa) => `0x${pa.toString(16)}`).join(', ');
+      parts.push(r.pages.length ? `memory written since the last checkpoint (${r.pages.length} page${r.pages.length === 1 ? '' : 's'}: ${shown}${r.pages.length > 8 ? ', …' : ''})` : 'disk sectors written since the last checkpoint');
+    }
     if (!consoleOk) {
       const e = this.expectedConsole, a = this.actualConsole;
       let i = 0;

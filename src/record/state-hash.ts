@@ -1,9 +1,10 @@
-// Hashes for checkpoints: the architectural state (registers, pc, privilege, CSRs, virtual
-// time), the devices' registers and the console output so far. FNV-1a, 32-bit: cheap and
-// stable across hosts.
+// Hashes for checkpoints: the machine's saved state (hart, virtual time, board parts), the
+// memory written since the last checkpoint, and the console output so far. FNV-1a, 32-bit:
+// cheap and stable across hosts.
 
 import type { Machine } from '../machine/machine.js';
 import { TRIGGER_FIELDS } from '../cpu/hart.js';
+import { PAGE_SHIFT } from '../cpu/memory.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 
@@ -18,24 +19,94 @@ export function fnv1a(h: number, v: number): number {
 /** A number into the hash: its low and high 32-bit words (icounts pass 2^32). */
 const fnvNumber = (h: number, v: number): number => fnv1a(fnv1a(h, v | 0), Math.floor(v / 4294967296) | 0);
 
-/** The architectural state a checkpoint covers, by name (also used by divergence reports). */
+/** The registers and CSRs a divergence report shows, with icount and virtual time. */
 export function archState(m: Machine): Record<string, number> {
   return { ...m.hart.archState(), icount: m.hart.icount, idleTicks: m.clock.idleTicks };
 }
 
 /**
- * The hash of archState. The debug trigger registers count once the guest has moved them
- * off their reset values, so checkpoints recorded before deja had triggers stay valid.
+ * How checkpoints hash the machine. Recordings of format 3 on hash the machine's whole
+ * saved state (Machine.save) and the memory written between checkpoints; older ones hash
+ * what deja covered when they were made, so they still verify.
  */
-export function stateHash(m: Machine): number {
-  let h = FNV_OFFSET;
-  const skip: ReadonlySet<string> = m.hart.triggers.atReset() ? TRIGGERS_AT_RESET : NONE;
-  for (const [k, v] of Object.entries(archState(m))) if (!skip.has(k)) h = fnvNumber(h, v);
-  return h;
+export interface CheckpointHashes {
+  /** The hart, virtual time and the console's panic scan. */
+  state(m: Machine): number;
+  /** Every board part's registers. */
+  devices(m: Machine): number;
+  /** RAM pages and disk sectors written since the last call (and forgets them), or null if not covered. */
+  memory(m: Machine): MemoryHash | null;
+}
+
+export interface MemoryHash {
+  hash: number;
+  /** [page, hash of its bytes] for each RAM page written, ascending (names the pages that differ). */
+  pages: [number, number][];
+}
+
+export const CURRENT_HASHES: CheckpointHashes = {
+  state: (m) => {
+    const { parts: _parts, ...rest } = m.save();
+    return hashPlain(FNV_OFFSET, rest);
+  },
+  devices: (m) => hashPlain(FNV_OFFSET, m.save().parts),
+  memory: memoryHash,
+};
+
+/** Format 1 and 2: architectural registers; triggers once moved off reset; five devices; no memory. */
+export const LEGACY_HASHES: CheckpointHashes = {
+  state: (m) => {
+    let h = FNV_OFFSET;
+    const skip: ReadonlySet<string> = m.hart.triggers.atReset() ? TRIGGERS_AT_RESET : NONE;
+    for (const [k, v] of Object.entries(archState(m))) if (!skip.has(k)) h = fnvNumber(h, v);
+    return h;
+  },
+  devices: (m) => {
+    let h = FNV_OFFSET;
+    for (const name of ['rtc', 'clint', 'plic', 'uart']) h = hashPlain(h, m.parts.get(name)!.save!());
+    for (const v of m.virtio) h = hashPlain(h, v.save());
+    return h;
+  },
+  memory: () => null,
+};
+
+/** The hashes a recording of this format version was made with. */
+export function hashesFor(formatVersion: number): CheckpointHashes {
+  return formatVersion >= 3 ? CURRENT_HASHES : LEGACY_HASHES;
 }
 
 const TRIGGERS_AT_RESET: ReadonlySet<string> = new Set(TRIGGER_FIELDS);
 const NONE: ReadonlySet<string> = new Set();
+
+/** One RAM page's bytes, a word at a time. */
+export function pageHash(words: Int32Array, page: number): number {
+  let h = fnv1a(FNV_OFFSET, page);
+  const end = (page + 1) << (PAGE_SHIFT - 2);
+  for (let i = page << (PAGE_SHIFT - 2); i < end; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The RAM pages and disk sectors written since the last call. The write TLBs are dropped
+ * so that the first store to each page after this is seen again (PhysMemory.dirty).
+ */
+function memoryHash(m: Machine): MemoryHash {
+  const pages: [number, number][] = [];
+  let h = FNV_OFFSET;
+  for (const p of m.mem.takeDirty()) {
+    const ph = pageHash(m.mem.i32, p);
+    pages.push([p, ph]);
+    h = fnv1a(h, ph);
+  }
+  m.hart.mmu.dropWriteEntries();
+  for (const part of m.parts.values()) {
+    for (const [sector, bytes] of part.takeWritten?.() ?? []) {
+      h = fnvNumber(fnvString(h, part.name), sector);
+      for (let i = 0; i < bytes.length; i++) h = fnvByte(h, bytes[i]);
+    }
+  }
+  return { hash: h, pages };
+}
 
 function fnvString(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) h = fnvByte(h, s.charCodeAt(i));
@@ -57,21 +128,6 @@ function hashPlain(h: number, v: unknown): number {
     return h;
   }
   throw new Error(`device state holds a ${typeof v}`);
-}
-
-/**
- * The devices' registers: UART (its RX FIFO included), PLIC, CLINT, RTC and the virtio
- * transports (the syscon holds none). An input the guest has not yet read shows here at
- * the next checkpoint. Disk contents are not hashed, as RAM is not.
- */
-export function deviceHash(m: Machine): number {
-  let h = FNV_OFFSET;
-  for (const d of [m.rtc, m.clint, m.plic, m.uart]) h = hashPlain(h, d.save());
-  for (const v of m.virtio) {
-    const { backend: _disk, ...regs } = v.save();
-    h = hashPlain(h, regs);
-  }
-  return h;
 }
 
 /** Running hash and buffer of console output (bytes since the last checkpoint). */

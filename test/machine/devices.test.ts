@@ -792,7 +792,11 @@ describe('virtio-mmio and virtio-blk', () => {
     const t = setup({ image: s.img });
     t.f.mem.u8.set(s.f.mem.u8);
     t.dev.restore(structuredClone(s.dev.save()));
+    t.dev.restoreStorage(s.dev.saveStorage());
     expect(t.blk.dirtySectors()).toEqual([4]);
+    // the written sector is reported once, to the next checkpoint
+    expect(s.dev.takeWritten().map(([n]) => n)).toEqual([4]);
+    expect(s.dev.takeWritten()).toEqual([]);
     expect(request(t, T_IN, 4, { len: 512 })).toBe(0);
     expect(bytesAt(t.f.mem, DATA, 512)).toEqual(data);
     expect(r16(t.f.mem, USED + 2)).toBe(2);

@@ -120,10 +120,10 @@ describe('deja replay and inspect of bad recordings', () => {
   });
 
   it('a future format version: exit 3', () => {
-    const f = write('future.deja', Buffer.concat([Buffer.from('deja-recording 3\n'), buf.subarray(buf.indexOf(10) + 1)]));
+    const f = write('future.deja', Buffer.concat([Buffer.from('deja-recording 4\n'), buf.subarray(buf.indexOf(10) + 1)]));
     const r = deja(['replay', f, '-q']);
     expect(r.status).toBe(3);
-    expect(oneLine(r.stderr, f)).toBe(`deja: ${f}: recording format version 3 is newer than this deja reads (2)`);
+    expect(oneLine(r.stderr, f)).toBe(`deja: ${f}: recording format version 4 is newer than this deja reads (3)`);
   });
 
   it('an absurd length field: exit 3, and nothing is allocated for it', () => {

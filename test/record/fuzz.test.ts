@@ -137,7 +137,7 @@ describe('corrupt recordings (in-process fuzz)', () => {
     const withLine = (line: string) => Buffer.concat([Buffer.from(line, 'latin1'), body]);
     const cases: [Uint8Array, RegExp][] = [
       [new Uint8Array(0), /empty file/],
-      [withLine('deja-recording 3\n'), /format version 3 is newer than this deja reads \(2\)/],
+      [withLine('deja-recording 4\n'), /format version 4 is newer than this deja reads \(3\)/],
       [withLine('deja-recording 999999999\n'), /format version 999999999 is newer/],
       [withLine('deja-recording 0\n'), /unknown recording format version 0/],
       [withLine('deja-recording 99999999999999999999\n'), /not a deja recording/],

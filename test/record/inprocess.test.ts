@@ -109,7 +109,7 @@ describe('record and replay in-process (tiny guest)', () => {
 
     it('a recording whose checkpoints carry no device hash (an older deja) replays, every checkpoint verified', () => {
       expect(base.rec.events.filter((e) => e.kind === 'checkpoint').every((e) => e.kind === 'checkpoint' && e.deviceHash !== undefined)).toBe(true);
-      const buf = rewrite(base.rec, (ev) => ev.map((e) => (e.kind === 'checkpoint' ? { ...e, deviceHash: undefined } : e)));
+      const buf = rewrite(base.rec, (ev) => ev.map((e) => (e.kind === 'checkpoint' ? { ...e, deviceHash: undefined, memory: undefined } : e)));
       const rec = parseRecording(buf, 'older.deja');
       expect(rec.events.some((e) => e.kind === 'checkpoint' && 'deviceHash' in e)).toBe(false);
       const r = replayRecording(rec, {});

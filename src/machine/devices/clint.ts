@@ -82,6 +82,16 @@ export class Clint implements Device {
     this.ctx.hart.setIrqLine(MIP_MTIP, this.due());
   }
 
+  boundary(): void {
+    this.update();
+  }
+
+  /** A compare value already reached has raised MTIP: if that did not wake the hart, it never will. */
+  ticksToWake(): number {
+    const t = this.ticksToDeadline();
+    return t > 0 ? t : Infinity;
+  }
+
   /** The icount at which MTIP will rise, or Infinity. */
   deadlineIcount(): number {
     const cmp = this.compareValue();

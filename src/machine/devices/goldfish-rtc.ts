@@ -155,6 +155,14 @@ export class GoldfishRtc implements Device {
     this.drive();
   }
 
+  boundary(): void {
+    this.update();
+  }
+
+  ticksToWake(): number {
+    return this.ticksToDeadline();
+  }
+
   /** Virtual ticks until the alarm is due, or Infinity. */
   ticksToDeadline(): number {
     if (!this.s.alarmRunning) return Infinity;

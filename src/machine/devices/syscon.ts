@@ -27,7 +27,7 @@ export class Syscon implements Device {
     else if (cmd === 0x3333) this.ctx.requestExit('fail', (v >>> 16) & 0xffff);
   }
 
-  fdtNodes(): FdtNode[] {
+  fdtRootNodes(): FdtNode[] {
     const regmap = { offset: [0], regmap: [PHANDLE.test] };
     return [
       node('poweroff', { ...regmap, value: [0x5555], compatible: 'syscon-poweroff' }),

@@ -140,6 +140,12 @@ export class Uart16550 implements Device {
     this.ctx.setPlicLine(this.irq, (this.iir() & 0xf) !== IIR_NO_INT);
   }
 
+  /** Console input due now, as much as the FIFO takes (the rest stays with the port). */
+  boundary(): void {
+    const bytes = this.ctx.input.takeConsoleInput(this.ctx.hart.icount, this.rxRoom());
+    if (bytes.length) this.receive(bytes);
+  }
+
   fdtNode(): FdtNode {
     return node(`serial@${this.base.toString(16)}`, {
       interrupts: [this.irq],

@@ -30,6 +30,8 @@ export class VirtioBlk implements VirtioBackend {
   readonly features: readonly [number, number];
   /** Sectors the guest wrote, by index: the copy-on-write overlay. */
   private overlay = new Map<number, Uint8Array>();
+  /** Sectors written since the last takeWritten (checkpoints hash them). */
+  private written = new Set<number>();
   /** Capacity in 512-byte sectors (a partial last sector of the image is not visible). */
   readonly sectors: number;
   private readonly config: Uint8Array;
@@ -92,7 +94,10 @@ export class VirtioBlk implements VirtioBackend {
           const n = Math.min(CHUNK_SECTORS, (bytes - done) / SECTOR_BYTES);
           const piece = chain.read(mem, HEADER_BYTES + done, n * SECTOR_BYTES);
           const first = sector + done / SECTOR_BYTES;
-          for (let i = 0; i < n; i++) this.overlay.set(first + i, piece.slice(i * SECTOR_BYTES, (i + 1) * SECTOR_BYTES));
+          for (let i = 0; i < n; i++) {
+            this.overlay.set(first + i, piece.slice(i * SECTOR_BYTES, (i + 1) * SECTOR_BYTES));
+            this.written.add(first + i);
+          }
         }
         break;
       }
@@ -126,11 +131,18 @@ export class VirtioBlk implements VirtioBackend {
     return this.dirtySectors().map((n) => [n, this.overlay.get(n)!]);
   }
 
-  save(): [number, Uint8Array][] {
+  takeWritten(): [number, Uint8Array][] {
+    const out = [...this.written].sort((a, b) => a - b).map((n): [number, Uint8Array] => [n, this.overlay.get(n)!]);
+    this.written.clear();
+    return out;
+  }
+
+  saveStorage(): [number, Uint8Array][] {
     return this.overlayEntries().map(([n, b]) => [n, b.slice()]);
   }
 
-  restore(s: unknown): void {
-    this.overlay = new Map((s as [number, Uint8Array][]).map(([n, b]) => [n, Uint8Array.from(b)]));
+  restoreStorage(sectors: [number, Uint8Array][]): void {
+    this.overlay = new Map(sectors.map(([n, b]) => [n, Uint8Array.from(b)]));
+    this.written.clear();
   }
 }

@@ -212,9 +212,10 @@ export interface VirtioBackend {
    * Throws VirtioError for a request the device cannot make sense of.
    */
   process(queue: number, chain: DescChain, mem: PhysMemory): number;
-  /** Plain-data state for snapshots (a disk's overlay, ...). */
-  save?(): unknown;
-  restore?(s: unknown): void;
+  /** Storage: sectors written since the last call; everything written, and putting it back. */
+  takeWritten?(): [number, Uint8Array][];
+  saveStorage?(): [number, Uint8Array][];
+  restoreStorage?(sectors: [number, Uint8Array][]): void;
 }
 
 interface VirtioState {
@@ -225,7 +226,6 @@ interface VirtioState {
   queueSel: number;
   queues: VirtqueueState[];
   interrupt: number;
-  backend: unknown;
 }
 
 export class VirtioMmio implements Device {
@@ -404,7 +404,6 @@ export class VirtioMmio implements Device {
       queueSel: this.queueSel,
       queues: this.queues.map((q) => ({ ...q.s })),
       interrupt: this.interrupt,
-      backend: this.backend?.save?.(),
     };
   }
 
@@ -421,8 +420,19 @@ export class VirtioMmio implements Device {
       return q;
     });
     this.interrupt = s.interrupt;
-    this.backend?.restore?.(s.backend);
     this.ctx.setPlicLine(this.irq, this.interrupt !== 0);
+  }
+
+  takeWritten(): [number, Uint8Array][] {
+    return this.backend?.takeWritten?.() ?? [];
+  }
+
+  saveStorage(): [number, Uint8Array][] {
+    return this.backend?.saveStorage?.() ?? [];
+  }
+
+  restoreStorage(sectors: [number, Uint8Array][]): void {
+    this.backend?.restoreStorage?.(sectors);
   }
 }
 
