@@ -8,6 +8,7 @@ import { addTierOptions } from './tier.js';
 import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
+import type { StateOptions } from './state.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
 import { DEJA_VERSION } from './version.js';
 
@@ -109,6 +110,17 @@ export function buildProgram(): Command {
   )
     .action(async (file: string, o: FuzzCliOptions) => {
       process.exitCode = await (await import('./fuzz.js')).fuzzCommand(file, o);
+    });
+
+  program
+    .command('state <file> <icount>')
+    .description('the machine at an icount of a recording: pc and its instruction, privilege, registers, CSRs, memory')
+    .option('--mem <addr[:len]>', 'also LEN bytes (default 64, at most 1M) at virtual address ADDR, translated as the hart would for a load')
+    .option('--phys', 'ADDR is a physical address')
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, icount: string, o: StateOptions) => {
+      process.exitCode = await (await import('./state.js')).stateCommand(file, icount, o);
     });
 
   program

@@ -31,6 +31,16 @@ export interface MmuState {
   satp: number;
 }
 
+/** What walk returns, not committing, where the access would fault. */
+const LEAF_PAGE_FAULT = -1;
+const LEAF_ACCESS_FAULT = -2;
+
+/**
+ * What `peek` found: the physical address, or the cause the access would trap with and
+ * whether the page tables map the page at all (a page fault may be the leaf's permissions).
+ */
+export type Peeked = { pa: number; fault?: undefined } | { fault: number; mapped: boolean; pa?: undefined };
+
 /** pmpPage's answer: known, and the same for the whole page (then bits 0-2 are R, W, X). */
 const PMP_KNOWN = 0x80;
 const PMP_UNIFORM = 0x40;
@@ -141,7 +151,7 @@ export class Mmu {
     if (priv === PRIV_M || (s.satp & 0x80000000) === 0) {
       pa = va;
     } else {
-      pa = this.walk(va, access, priv, isAmo);
+      pa = this.walk(va, access, priv, isAmo, true);
       writable = this.walkDirty;
       cacheable = this.walkCacheable;
     }
@@ -182,17 +192,21 @@ export class Mmu {
   private walkDirty = false;
   private walkCacheable = false;
 
-  /** The physical address of `va` by the page tables (walkDirty, walkCacheable set too). */
-  private walk(va: number, access: Access, priv: number, isAmo: boolean): number {
+  /**
+   * The physical address of `va` by the page tables (walkDirty, walkCacheable set too).
+   * `commit` false (peek): sets no A/D bit and returns LEAF_PAGE_FAULT or LEAF_ACCESS_FAULT
+   * instead of faulting. One walk serves both, so their rules cannot drift apart.
+   */
+  private walk(va: number, access: Access, priv: number, isAmo: boolean, commit: boolean): number {
     const s = this.st;
     let table = (s.satp & 0x3fffff) * 4096;
     for (let level = 1; level >= 0; level--) {
       const vpnPart = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
       const pteAddr = table + vpnPart * 4;
       const pteOff = this.mem.offsetOf(pteAddr);
-      if (pteOff < 0) this.fault(ACCESS_FAULT[access], va);
+      if (pteOff < 0) return commit ? this.fault(ACCESS_FAULT[access], va) : LEAF_ACCESS_FAULT;
       const pmp = this.pmpPage(pteOff >>> PAGE_SHIFT, pteAddr, PRIV_S);
-      if (pmp & PMP_UNIFORM ? (pmp & 1) === 0 : !this.pmpAllows(pteAddr, 4, ACCESS_READ, PRIV_S)) this.fault(ACCESS_FAULT[access], va);
+      if (pmp & PMP_UNIFORM ? (pmp & 1) === 0 : !this.pmpAllows(pteAddr, 4, ACCESS_READ, PRIV_S)) return commit ? this.fault(ACCESS_FAULT[access], va) : LEAF_ACCESS_FAULT;
       let pte = this.mem.readOff(pteOff, 4);
       if (!(pte & PTE_V) || (!(pte & PTE_R) && pte & PTE_W)) break;
       if (!(pte & (PTE_R | PTE_X))) {
@@ -207,19 +221,45 @@ export class Mmu {
       if (access === ACCESS_WRITE && (!(pte & PTE_W) || (isAmo && !(pte & PTE_R)))) break;
       const ppn = pte >>> 10;
       if (level === 1 && ppn & 0x3ff) break; // misaligned superpage
+      const pa = level === 1 ? (ppn >>> 10) * 4194304 + (va & 0x3fffff) : ppn * 4096 + (va & 0xfff);
+      if (!commit) return pa;
       // Hardware A/D update, as QEMU does.
       const want = PTE_A | (access === ACCESS_WRITE ? PTE_D : 0);
       if ((pte & want) !== want) {
         pte |= want;
         this.mem.writeOff(pteOff, 4, pte);
       }
-      const pa = level === 1 ? (ppn >>> 10) * 4194304 + (va & 0x3fffff) : ppn * 4096 + (va & 0xfff);
       // A read allowed only through MXR is not cached, so MXR changes need no flush.
       this.walkCacheable = access !== ACCESS_READ || (pte & PTE_R) !== 0;
       this.walkDirty = (pte & PTE_D) !== 0;
       return pa;
     }
-    return this.fault(PAGE_FAULT[access], va);
+    return commit ? this.fault(PAGE_FAULT[access], va) : LEAF_PAGE_FAULT;
+  }
+
+  /**
+   * Where an access to `va` by `priv` (default: the hart's, MPRV included for data) would
+   * go, by the same rules as `translate` but with no side effect: no A/D bit set, no TLB
+   * filled, no fault taken (only PMP's memo of whole pages may be filled, which the PMP
+   * registers alone decide). For debuggers and `deja state`.
+   */
+  peek(va: number, access: Access, priv = access === ACCESS_FETCH ? this.st.priv : this.dataPriv()): Peeked {
+    va >>>= 0;
+    let pa = va;
+    if (priv !== PRIV_M && (this.st.satp & 0x80000000) !== 0) {
+      pa = this.walk(va, access, priv, false, false);
+      if (pa === LEAF_ACCESS_FAULT) return { fault: ACCESS_FAULT[access], mapped: false };
+      if (pa < 0) return { fault: PAGE_FAULT[access], mapped: this.hasLeaf(va) };
+    }
+    return this.pmpAllows(pa, 1, access, priv) ? { pa } : { fault: ACCESS_FAULT[access], mapped: true };
+  }
+
+  /**
+   * Whether a valid leaf maps `va` for anyone: it allows a read or a fetch (it has R or X),
+   * and walk's checks of the U bit concern S and U only.
+   */
+  private hasLeaf(va: number): boolean {
+    return this.walk(va, ACCESS_READ, PRIV_M, false, false) >= 0 || this.walk(va, ACCESS_FETCH, PRIV_M, false, false) >= 0;
   }
 
   /** Whether PMP lets `priv` make this access to [pa, pa+size). */

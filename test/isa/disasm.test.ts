@@ -3,12 +3,12 @@
 // 32-bit entry of the encoding table. Needs binutils-riscv64-linux-gnu (objdump, as, readelf).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmp } from '../helpers/cli.js';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { defaultGuestDir } from '../../src/cli/guest.js';
+import { guestFile } from '../helpers/guest.js';
 import { decode } from '../../src/isa/decode.js';
 import { csrName, disassemble, type PrivSpec } from '../../src/isa/disasm.js';
 import { CSR } from '../../src/cpu/constants.js';
@@ -102,16 +102,6 @@ function privSpecOf(file: string): PrivSpec {
   const spec = `${major}.${minor}`;
   if (spec !== '1.11' && spec !== '1.12') throw new Error(`${file}: priv spec ${spec} is not one disassemble() names CSRs for`);
   return spec;
-}
-
-/** A guest file from $DEJA_GUEST_DIR or the guest cache, else the shared build. */
-function guestFile(name: string): string {
-  const dirs = [defaultGuestDir(), '/work/shared/guest/out'];
-  for (const dir of dirs) {
-    const f = join(dir, name);
-    if (existsSync(f)) return f;
-  }
-  throw new Error(`guest file ${name} not found in ${dirs.join(' or ')}: run \`npm run guest\` or set DEJA_GUEST_DIR`);
 }
 
 describe('CSR names', () => {
