@@ -11,6 +11,11 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export const PAGE_CODE = 1; // holds translated code (DESIGN.md I6)
 export const PAGE_WATCH = 2; // a device watches stores here (HTIF tohost)
 
+/** PhysMemory.dirty's readers: checkpoint hashes and snapshots. */
+export const DIRTY_CHECKPOINT = 1;
+export const DIRTY_SNAPSHOT = 2;
+const DIRTY_ALL = DIRTY_CHECKPOINT | DIRTY_SNAPSHOT;
+
 export interface MemoryLayout {
   ramBase: number;
   ramBytes: number;
@@ -29,12 +34,13 @@ export class PhysMemory {
   readonly i32: Int32Array;
   readonly pageFlags: Uint8Array;
   /**
-   * RAM pages written since the last `takeDirty` (checkpoints hash them). A store through a
-   * write-TLB entry is not seen here: the entry's fill marks the page, and checkpoints drop
-   * the write TLBs (Mmu.dropWriteEntries), so the first store after one is seen again.
+   * RAM pages written, one bit per reader (DIRTY_CHECKPOINT, DIRTY_SNAPSHOT), each cleared
+   * by that reader's `takeDirty`. A store through a write-TLB entry is not seen here: the
+   * entry's fill marks the page, and every reader drops the write TLBs when it takes
+   * (Mmu.dropWriteEntries), so the first store after that is seen again.
    */
   readonly dirty: Uint8Array;
-  private dirtyList: number[] = [];
+  private readonly dirtyLists: number[][] = [[], []];
   /**
    * Called after a store (CPU or DMA) to a page with PAGE_CODE, which is cleared first:
    * whoever cached code there drops it and flags the page again when it next caches code.
@@ -59,20 +65,27 @@ export class PhysMemory {
     this.dirty = new Uint8Array(this.ramBytes >>> PAGE_SHIFT);
   }
 
-  /** Marks RAM page `page` (buffer offset >> PAGE_SHIFT) written; ROM pages are ignored. */
-  markDirty(page: number): void {
-    if (page < this.dirty.length && this.dirty[page] === 0) {
-      this.dirty[page] = 1;
-      this.dirtyList.push(page);
-    }
+  /** Marks RAM page `page` (buffer offset >> PAGE_SHIFT) written for `bits`' readers; ROM pages are ignored. */
+  markDirty(page: number, bits = DIRTY_ALL): void {
+    const was = this.dirty[page];
+    if (page >= this.dirty.length || (was & bits) === bits) return;
+    if (bits & ~was & DIRTY_CHECKPOINT) this.dirtyLists[0].push(page);
+    if (bits & ~was & DIRTY_SNAPSHOT) this.dirtyLists[1].push(page);
+    this.dirty[page] = was | bits;
   }
 
-  /** The RAM pages written since the last call, in ascending order; starts a new set. */
-  takeDirty(): number[] {
-    const pages = this.dirtyList.sort((a, b) => a - b);
-    for (const p of pages) this.dirty[p] = 0;
-    this.dirtyList = [];
+  /** The RAM pages written since `bit`'s reader last took them, ascending; starts a new set. */
+  takeDirty(bit: typeof DIRTY_CHECKPOINT | typeof DIRTY_SNAPSHOT): number[] {
+    const i = bit === DIRTY_CHECKPOINT ? 0 : 1;
+    const pages = this.dirtyLists[i].sort((a, b) => a - b);
+    for (const p of pages) this.dirty[p] &= ~bit;
+    this.dirtyLists[i] = [];
     return pages;
+  }
+
+  /** The RAM pages `bit`'s reader has not taken yet, ascending (the set is kept). */
+  peekDirty(bit: typeof DIRTY_CHECKPOINT | typeof DIRTY_SNAPSHOT): number[] {
+    return [...this.dirtyLists[bit === DIRTY_CHECKPOINT ? 0 : 1]].sort((a, b) => a - b);
   }
 
   /** A copy of one page's bytes. */
@@ -112,7 +125,7 @@ export class PhysMemory {
     else if (width === 2 && (off & 1) === 0) this.u16[off >> 1] = value;
     else for (let i = 0; i < width; i++) this.u8[off + i] = value >>> (8 * i);
     const page = off >>> PAGE_SHIFT;
-    if (this.dirty[page] === 0) this.markDirty(page);
+    if (this.dirty[page] !== DIRTY_ALL) this.markDirty(page);
     if (width > 1 && (off & (PAGE_SIZE - 1)) > PAGE_SIZE - width) this.markDirty(page + 1);
     const flags = this.pageFlags[page];
     if (flags !== 0) this.flaggedWrite(page, flags, off, width, value);

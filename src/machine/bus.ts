@@ -30,8 +30,14 @@ export interface BoardPart {
   /** Storage: the sectors written since the last call, with their bytes. */
   takeWritten?(): [number, Uint8Array][];
   /** Storage: everything written since reset, and putting it back. */
-  saveStorage?(): [number, Uint8Array][];
-  restoreStorage?(sectors: [number, Uint8Array][]): void;
+  saveStorage?(): StorageState;
+  restoreStorage?(s: StorageState): void;
+}
+
+/** A disk's writes since reset, and which of them the next checkpoint has still to hash. */
+export interface StorageState {
+  sectors: [number, Uint8Array][];
+  written: number[];
 }
 
 /** One memory-mapped device: accesses arrive as offsets within its range. */

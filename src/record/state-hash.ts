@@ -4,7 +4,7 @@
 
 import type { Machine } from '../machine/machine.js';
 import { TRIGGER_FIELDS } from '../cpu/hart.js';
-import { PAGE_SHIFT } from '../cpu/memory.js';
+import { DIRTY_CHECKPOINT, PAGE_SHIFT } from '../cpu/memory.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 
@@ -93,7 +93,7 @@ export function pageHash(words: Int32Array, page: number): number {
 function memoryHash(m: Machine): MemoryHash {
   const pages: [number, number][] = [];
   let h = FNV_OFFSET;
-  for (const p of m.mem.takeDirty()) {
+  for (const p of m.mem.takeDirty(DIRTY_CHECKPOINT)) {
     const ph = pageHash(m.mem.i32, p);
     pages.push([p, ph]);
     h = fnv1a(h, ph);

@@ -165,6 +165,16 @@ describe('record and replay in-process (tiny guest)', () => {
       expect([...found]).toEqual([`${r.divergence!.what} at icount ${r.divergence!.icount}`]);
     });
 
+    it('a store that reaches only memory: found at the next checkpoint, naming the page', () => {
+      const first = base.rec.events.find((e) => e.kind === 'checkpoint')!;
+      const pa = 0x80000000 + 0x200000 + 0x10;
+      const r = replayRecording(base.rec, { setup: (m) => m.mem.dmaWrite(pa, Uint8Array.of(0xa5)) });
+      expect(r.divergence?.what).toBe(`checkpoint at icount ${first.icount} differs: memory written since the last checkpoint (1 page: 0x80200000)`);
+      expect(r.divergence?.pages).toEqual([0x80200000]);
+      // the control: the same replay without the store verifies every checkpoint
+      expect(replayRecording(base.rec, {}).divergence).toBeNull();
+    });
+
     it('a different RTC reading', () => {
       const d = diverge((ev) => {
         (ev.find((e) => e.kind === 'rtc') as Extract<LogEvent, { kind: 'rtc' }>).nanos += 4096;

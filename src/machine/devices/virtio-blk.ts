@@ -3,7 +3,7 @@
 // in memory: the base image is never modified, and the device never touches the file system
 // (DESIGN.md I3). The CLI writes the overlay back at exit only if the user asked.
 
-import type { Width } from '../bus.js';
+import type { StorageState, Width } from '../bus.js';
 import type { PhysMemory } from '../../cpu/memory.js';
 import { QUEUE_NUM_MAX, VirtioError, type DescChain, type VirtioBackend } from './virtio-mmio.js';
 
@@ -137,12 +137,12 @@ export class VirtioBlk implements VirtioBackend {
     return out;
   }
 
-  saveStorage(): [number, Uint8Array][] {
-    return this.overlayEntries().map(([n, b]) => [n, b.slice()]);
+  saveStorage(): StorageState {
+    return { sectors: this.overlayEntries().map(([n, b]) => [n, b.slice()]), written: [...this.written].sort((a, b) => a - b) };
   }
 
-  restoreStorage(sectors: [number, Uint8Array][]): void {
-    this.overlay = new Map(sectors.map(([n, b]) => [n, Uint8Array.from(b)]));
-    this.written.clear();
+  restoreStorage(s: StorageState): void {
+    this.overlay = new Map(s.sectors.map(([n, b]) => [n, Uint8Array.from(b)]));
+    this.written = new Set(s.written);
   }
 }

@@ -3,7 +3,7 @@
 // processed synchronously on QueueNotify, so their DMA lands at the icount of the notify
 // store (DESIGN.md I1); every DMA store goes through PhysMemory.dmaWrite (I6).
 
-import type { Device, Width } from '../bus.js';
+import type { Device, StorageState, Width } from '../bus.js';
 import type { DeviceContext } from '../device-context.js';
 import type { PhysMemory } from '../../cpu/memory.js';
 import { node, cells64, PHANDLE, type FdtNode } from '../fdt.js';
@@ -214,8 +214,8 @@ export interface VirtioBackend {
   process(queue: number, chain: DescChain, mem: PhysMemory): number;
   /** Storage: sectors written since the last call; everything written, and putting it back. */
   takeWritten?(): [number, Uint8Array][];
-  saveStorage?(): [number, Uint8Array][];
-  restoreStorage?(sectors: [number, Uint8Array][]): void;
+  saveStorage?(): StorageState;
+  restoreStorage?(s: StorageState): void;
 }
 
 interface VirtioState {
@@ -427,12 +427,12 @@ export class VirtioMmio implements Device {
     return this.backend?.takeWritten?.() ?? [];
   }
 
-  saveStorage(): [number, Uint8Array][] {
-    return this.backend?.saveStorage?.() ?? [];
+  saveStorage(): StorageState {
+    return this.backend?.saveStorage?.() ?? { sectors: [], written: [] };
   }
 
-  restoreStorage(sectors: [number, Uint8Array][]): void {
-    this.backend?.restoreStorage?.(sectors);
+  restoreStorage(s: StorageState): void {
+    this.backend?.restoreStorage?.(s);
   }
 }
 

@@ -1,0 +1,60 @@
+// Snapshots: the machine's whole state at one icount (DESIGN.md I8). A snapshot keeps the
+// RAM pages written since the previous one (a zero page as null), so a chain of them,
+// applied in order to a freshly built machine, gives the RAM at the last one.
+
+import { DIRTY_CHECKPOINT, DIRTY_SNAPSHOT, PAGE_SHIFT } from '../cpu/memory.js';
+import type { StorageState } from './bus.js';
+import type { Machine, MachineState } from './machine.js';
+
+export interface Snapshot {
+  icount: number;
+  machine: MachineState;
+  /** RAM pages written since the previous snapshot of the chain: [page, bytes, or null if all zero]. */
+  pages: [number, Uint8Array | null][];
+  /** Pages the next checkpoint has still to hash (written since the last one). */
+  checkpointPages: number[];
+  /** Each storage part's writes since reset, by part name. */
+  storage: Record<string, StorageState>;
+}
+
+/**
+ * Takes a snapshot of `m` at its icount: the pages written since the previous call (the
+ * first call: since the machine was built). Call it at a loop boundary (runUntil returned).
+ */
+export function takeSnapshot(m: Machine): Snapshot {
+  const pages: [number, Uint8Array | null][] = [];
+  for (const p of m.mem.takeDirty(DIRTY_SNAPSHOT)) pages.push([p, pageOrNull(m.mem.i32, p) ? m.mem.page(p) : null]);
+  m.hart.mmu.dropWriteEntries(); // the next store to each page is seen again
+  const storage: Record<string, StorageState> = {};
+  for (const [name, part] of m.parts) if (part.saveStorage) storage[name] = part.saveStorage();
+  return { icount: m.hart.icount, machine: m.save(), pages, checkpointPages: m.mem.peekDirty(DIRTY_CHECKPOINT), storage };
+}
+
+/** Whether a page holds any non-zero byte. */
+function pageOrNull(words: Int32Array, page: number): boolean {
+  const end = (page + 1) << (PAGE_SHIFT - 2);
+  for (let i = page << (PAGE_SHIFT - 2); i < end; i++) if (words[i] !== 0) return true;
+  return false;
+}
+
+/**
+ * Puts the state of the chain's last snapshot into `m`, a machine freshly built from the
+ * same configuration and images (its RAM is the chain's starting point). Every code cache
+ * keyed by memory must be empty: a fresh machine's are.
+ */
+export function restoreSnapshot(m: Machine, chain: readonly Snapshot[]): void {
+  const last = chain[chain.length - 1];
+  const u8 = m.mem.u8;
+  for (const s of chain) {
+    for (const [p, bytes] of s.pages) {
+      if (bytes) u8.set(bytes, p << PAGE_SHIFT);
+      else u8.fill(0, p << PAGE_SHIFT, (p + 1) << PAGE_SHIFT);
+    }
+  }
+  // A snapshot taken next continues this chain; the next checkpoint hashes what it would have.
+  m.mem.takeDirty(DIRTY_SNAPSHOT);
+  m.mem.takeDirty(DIRTY_CHECKPOINT);
+  for (const p of last.checkpointPages) m.mem.markDirty(p, DIRTY_CHECKPOINT);
+  for (const [name, part] of m.parts) if (part.restoreStorage && last.storage[name]) part.restoreStorage(last.storage[name]);
+  m.restore(last.machine);
+}
