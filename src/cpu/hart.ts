@@ -751,7 +751,7 @@ export class Hart {
 }
 
 /** The hart's number-valued fields, saved and restored by name. */
-const HART_SCALARS = [
+export const HART_SCALARS = [
   'mstatus', 'medeleg', 'mideleg', 'mie', 'mipSw', 'mipHw', 'mtvec', 'mscratch', 'mepc', 'mcause', 'mtval',
   'mcounteren', 'mcountinhibit', 'stvec', 'sscratch', 'sepc', 'scause', 'stval', 'scounteren', 'satp',
   'cycleOffset', 'instretOffset', 'cycleFrozen', 'instretFrozen', 'reservation', 'reservedValue',

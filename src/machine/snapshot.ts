@@ -5,6 +5,7 @@
 import { DIRTY_CHECKPOINT, DIRTY_SNAPSHOT, PAGE_SHIFT } from '../cpu/memory.js';
 import type { StorageState } from './bus.js';
 import type { Machine, MachineState } from './machine.js';
+import type { ConsoleState } from '../record/state-hash.js';
 
 export interface Snapshot {
   icount: number;
@@ -15,6 +16,8 @@ export interface Snapshot {
   checkpointPages: number[];
   /** Each storage part's writes since reset, by part name. */
   storage: Record<string, StorageState>;
+  /** Where the replay or recording that took it stood: inputs taken, console log. */
+  log?: { inputs: number; console: ConsoleState };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Reads a .deja file (untrusted input): every length is checked against the file and a
 // limit before use; a truncated tail is reported, and everything before it is usable.
 
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { unpack } from 'msgpackr';
 import {
@@ -16,6 +17,8 @@ export interface Recording {
   path: string;
   /** The format version of its magic line (checkpoints are checked as that version made them). */
   version: number;
+  /** sha256 of its header frame: what a snapshot file names as the recording it belongs to. */
+  identity: string;
   header: RecordingHeader;
   /** Embedded images by sha256. */
   embedded: Map<string, { role: string; name: string; bytes: Uint8Array; compressedBytes: number }>;
@@ -65,6 +68,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   let p = nl + 1;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let header: RecordingHeader | null = null;
+  let identity = '';
   const embedded: Recording['embedded'] = new Map();
   const events: LogEvent[] = [];
   let chunks = 0;
@@ -92,6 +96,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
     if (type === FRAME_HEADER) {
       if (header) throw new RecordingError(`${at}: a second header`);
       header = decodeHeader(body, at);
+      identity = createHash('sha256').update(body).digest('hex');
       sizes.header += len + 9;
     } else if (type === FRAME_IMAGE) {
       if (chunks > 0) throw new RecordingError(`${at}: an image frame after the event chunks`);
@@ -123,7 +128,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   if (truncated && last?.kind === 'end') throw new RecordingError(`${path}: data after the end record (${truncated}; corrupt data)`);
   if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'}: the recorder did not finish`;
   const truncatedAt = truncated ? (last?.icount ?? 0) : null;
-  return { path, version, header, embedded, events, chunks, truncated, truncatedAt, sizes };
+  return { path, version, identity, header, embedded, events, chunks, truncated, truncatedAt, sizes };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

@@ -5,7 +5,7 @@
 import type { IdleAnswer, InputPort } from './input-port.js';
 import type { LogEvent } from './format.js';
 import { formatExit, type Machine } from '../machine/machine.js';
-import { CURRENT_HASHES, ConsoleLog, archState, type CheckpointHashes, type MemoryHash } from './state-hash.js';
+import { CURRENT_HASHES, ConsoleLog, archState, type CheckpointHashes, type ConsoleState, type MemoryHash } from './state-hash.js';
 
 type InputEvent = Extract<LogEvent, { kind: 'uart-rx' | 'rtc' | 'idle' }>;
 type Checkpoint = Extract<LogEvent, { kind: 'checkpoint' }>;
@@ -206,6 +206,18 @@ export class ReplayChecker {
     machine.nextCheckpoint = first ? first.icount : Infinity;
     machine.checkpointHook = (m) => this.check(m);
     machine.boundaryHook = (m) => port.check(m.hart.icount);
+  }
+
+  /**
+   * Goes on from a machine restored to icount `at` (a snapshot taken by a replay checked up
+   * to there): the checkpoints after `at` are checked, the console log as it stood.
+   */
+  resume(at: number, console: ConsoleState): void {
+    while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount <= at) this.port.lastGood = this.checkpoints[this.next++].icount;
+    this.console.restore(console);
+    this.actualConsole = [...console.pending];
+    const n = this.checkpoints[this.next];
+    this.machine.nextCheckpoint = n ? n.icount : Infinity;
   }
 
   onConsole(b: number): void {

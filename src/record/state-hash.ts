@@ -148,4 +148,22 @@ export class ConsoleLog {
     this.pending = [];
     return out;
   }
+
+  /** Where the log stands (a snapshot keeps it, so a replay resumed there checks on). */
+  save(): ConsoleState {
+    return { hash: this.hash, total: this.total, pending: Uint8Array.from(this.pending) };
+  }
+
+  restore(s: ConsoleState): void {
+    this.hash = s.hash;
+    this.total = s.total;
+    this.pending = [...s.pending];
+  }
+}
+
+export interface ConsoleState {
+  hash: number;
+  total: number;
+  /** Bytes since the last checkpoint. */
+  pending: Uint8Array;
 }

@@ -1,0 +1,177 @@
+// The snapshot file beside a recording (FILE.snapshots): a magic line, then frames as in a
+// recording (length, crc32, type, body):
+//
+//   type 1  header:   msgpack { recording: sha256 of the recording's header frame, every, deja }
+//   type 4  snapshot: u32 raw length | zstd(msgpack(Snapshot))
+//
+// Snapshots are in icount order, each holding the RAM pages written since the one before
+// (src/machine/snapshot.ts). Append-only, so a writer killed mid-way leaves a file whose
+// whole frames are usable. Reading it is reading untrusted input, as for recordings.
+
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { pack, unpack } from 'msgpackr';
+import { FRAME_HEADER, RecordingError, crc32, frame } from './format.js';
+import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js';
+import type { Snapshot } from '../machine/snapshot.js';
+import { fileError, fsErrorWords } from '../errors.js';
+
+export const SNAPSHOT_MAGIC_LINE = 'deja-snapshots 1\n';
+const FRAME_SNAPSHOT = 4;
+/** Largest snapshot accepted, uncompressed: all of the largest RAM, and its registers. */
+const MAX_SNAPSHOT_RAW = 2 * 1024 ** 3 + 64 * 1024 ** 2;
+const MAX_HEADER = 64 * 1024;
+
+export interface SnapshotFileHeader {
+  /** The recording's identity (Recording.identity). */
+  recording: string;
+  /** Instructions between snapshots, as asked for. */
+  every: number;
+  deja: string;
+}
+
+/** Where a recording's snapshots go. */
+export function snapshotPath(recording: string): string {
+  return `${recording}.snapshots`;
+}
+
+export class SnapshotWriter {
+  private readonly fd: number;
+  bytesWritten = 0;
+  count = 0;
+
+  constructor(readonly path: string, header: SnapshotFileHeader) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw fileError(path, 'write snapshots', e);
+    }
+    this.write(new TextEncoder().encode(SNAPSHOT_MAGIC_LINE));
+    this.write(frame(FRAME_HEADER, pack(header)));
+  }
+
+  add(s: Snapshot): void {
+    const raw = pack(s);
+    const z = zstdCompress(raw);
+    const body = new Uint8Array(4 + z.length);
+    new DataView(body.buffer).setUint32(0, raw.length, true);
+    body.set(z, 4);
+    this.write(frame(FRAME_SNAPSHOT, body));
+    this.count++;
+  }
+
+  private write(b: Uint8Array): void {
+    try {
+      writeSync(this.fd, b);
+    } catch (e) {
+      throw fileError(this.path, 'write snapshots', e);
+    }
+    this.bytesWritten += b.length;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export interface SnapshotFile {
+  path: string;
+  header: SnapshotFileHeader;
+  snapshots: Snapshot[];
+  /** What was cut off the end (a writer that did not finish), or null. */
+  truncated: string | null;
+}
+
+/**
+ * Reads the snapshots of `recording` (its identity and RAM size check them). Problems are
+ * RecordingErrors naming the file; a missing file is null.
+ */
+export function readSnapshotFile(path: string, recording: { identity: string; header: { config: { ramBytes: number } } }): SnapshotFile | null {
+  let buf: Uint8Array;
+  try {
+    buf = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new RecordingError(`${path}: cannot read snapshots: ${fsErrorWords(e)}`);
+  }
+  const magic = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
+  if (buf.length < magic.length || !magic.every((b, i) => buf[i] === b)) throw new RecordingError(`${path}: not a deja snapshot file (bad magic line)`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let p = magic.length;
+  let header: SnapshotFileHeader | null = null;
+  const snapshots: Snapshot[] = [];
+  let truncated: string | null = null;
+  const pages = recording.header.config.ramBytes / 4096;
+  while (p < buf.length) {
+    const at = `${path}: frame at byte ${p}`;
+    if (p + 9 > buf.length) {
+      truncated = `file ends inside a frame header at byte ${p}`;
+      break;
+    }
+    const len = dv.getUint32(p, true), crc = dv.getUint32(p + 4, true), type = buf[p + 8];
+    if (type !== FRAME_HEADER && type !== FRAME_SNAPSHOT) throw new RecordingError(`${at}: unknown frame type ${type} (corrupt data)`);
+    if (len > (type === FRAME_HEADER ? MAX_HEADER : MAX_SNAPSHOT_RAW)) throw new RecordingError(`${at}: frame length ${len} is absurd (corrupt data)`);
+    if (p + 9 + len > buf.length) {
+      truncated = `file ends inside a ${len}-byte frame at byte ${p}`;
+      break;
+    }
+    const body = buf.subarray(p + 9, p + 9 + len);
+    if (crc32(body) !== crc) throw new RecordingError(`${at}: checksum mismatch (corrupt data)`);
+    if (type === FRAME_HEADER) {
+      if (header) throw new RecordingError(`${at}: a second header`);
+      header = decodeHeader(body, at);
+      if (header.recording !== recording.identity) throw new RecordingError(`${path}: these snapshots belong to another recording (made from a different header)`);
+    } else {
+      if (!header) throw new RecordingError(`${at}: the first frame is not the header`);
+      const s = decodeSnapshot(body, at, pages);
+      if (snapshots.length && s.icount <= snapshots[snapshots.length - 1].icount) throw new RecordingError(`${at}: snapshots go back in time`);
+      snapshots.push(s);
+    }
+    p += 9 + len;
+  }
+  if (!header) throw new RecordingError(`${path}: truncated before the end of its header`);
+  return { path, header, snapshots, truncated };
+}
+
+function decodeHeader(body: Uint8Array, at: string): SnapshotFileHeader {
+  let h: unknown;
+  try {
+    h = unpack(body);
+  } catch {
+    throw new RecordingError(`${at}: header is not valid msgpack`);
+  }
+  const o = h as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || typeof o.recording !== 'string' || !Number.isSafeInteger(o.every) || typeof o.deja !== 'string') {
+    throw new RecordingError(`${at}: header is malformed`);
+  }
+  return { recording: o.recording, every: o.every as number, deja: o.deja };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapshot {
+  const bad = (what: string) => new RecordingError(`${at}: snapshot ${what} (corrupt data)`);
+  if (body.length < 4) throw bad('too short');
+  const rawLen = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
+  const z = body.subarray(4);
+  const declared = zstdContentSize(z);
+  if (declared === -2 || (declared >= 0 && declared !== rawLen)) throw bad('is not a whole zstd frame');
+  const raw = zstdDecompress(z, rawLen);
+  if (!raw) throw bad('does not decompress');
+  let s: unknown;
+  try {
+    s = unpack(raw);
+  } catch {
+    throw bad('is not valid msgpack');
+  }
+  if (!isObj(s) || !isCount(s.icount) || !isObj(s.machine) || !Array.isArray(s.pages) || !Array.isArray(s.checkpointPages) || !isObj(s.storage)) throw bad('is malformed');
+  const m = s.machine;
+  if (!isObj(m.hart) || !isObj(m.parts) || !isCount(m.idleTicks) || !Number.isInteger(m.panicMatch)) throw bad('machine state is malformed');
+  const h = m.hart;
+  if (!Array.isArray(h.x) || h.x.length !== 32 || h.icount !== s.icount) throw bad('hart state is malformed');
+  for (const e of s.pages) {
+    if (!Array.isArray(e) || !isCount(e[0]) || e[0] >= ramPages || !(e[1] === null || (e[1] instanceof Uint8Array && e[1].length === 4096))) throw bad('has a malformed page');
+  }
+  if (!s.checkpointPages.every((p) => isCount(p) && p < ramPages)) throw bad('has a malformed page list');
+  return s as unknown as Snapshot;
+}
