@@ -9,7 +9,7 @@ import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
-import { DEJA_VERSION } from './version.js';
+import { DEJA_VERSION } from '../version.js';
 
 // Each command's module is loaded when the command runs: start-up loads only what it needs.
 

@@ -1,16 +1,13 @@
 // `deja replay FILE` and `deja inspect FILE`.
 
-import { Machine, formatExit, type ExitStatus } from '../machine/machine.js';
-import { readRecording, type Recording } from '../record/reader.js';
-import { RecordingError } from '../record/format.js';
-import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
-import { initZstd } from '../record/zstd.js';
-import { UserError, ExitCode } from '../errors.js';
+import { formatExit } from '../machine/machine.js';
+import type { DivergenceReport } from '../record/replay.js';
+import { ExitCode } from '../errors.js';
 import { ConsoleOut } from './console.js';
-import { replayConfig } from './manifest.js';
 import { exitCodeFor, writeStats } from './run.js';
-import { applyTier, prepareTier, reportDumps, tierSettings, tierStats, type TierOptions } from './tier.js';
-import type { Jit } from '../jit/jit.js';
+import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
+import { tierSettings, type TierOptions } from '../session/tier.js';
+import { ReplaySession, loadRecording } from '../session/replay-session.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
 
 export interface ReplayOptions extends TierOptions {
@@ -19,68 +16,6 @@ export interface ReplayOptions extends TierOptions {
   verify?: boolean;
   quiet?: boolean;
   json?: boolean;
-}
-
-/**
- * Reads a recording; a bad one is a one-line user error (exit 3). `needsEnd` names a command
- * that cannot use a truncated recording (diff, bisect, fuzz compare how replays end): that
- * is refused too, rather than compared up to where the file stops.
- */
-export async function loadRecording(file: string, needsEnd?: string): Promise<Recording> {
-  await initZstd();
-  let rec: Recording;
-  try {
-    rec = readRecording(file);
-  } catch (e) {
-    if (e instanceof RecordingError) throw new UserError(e.message, ExitCode.BadInput);
-    throw e;
-  }
-  if (needsEnd && rec.truncated) {
-    throw new UserError(`${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); ${needsEnd} needs a whole recording (deja replay checks this one up to where it ends)`, ExitCode.BadInput);
-  }
-  return rec;
-}
-
-export interface ReplayResult {
-  exit: ExitStatus;
-  icount: number;
-  seconds: number;
-  checkpoints: number;
-  divergence: DivergenceReport | null;
-}
-
-/** Replays a recording in this process; the core of `replay` (and of later diff tools). */
-export function replayRecording(rec: Recording, o: { images?: string; verify?: boolean; console?: (b: number) => void; setup?: (m: Machine) => void }): ReplayResult {
-  const config = replayConfig(rec, o.images);
-  const port = new ReplayPort(rec.events);
-  const machine = new Machine(config, port);
-  o.setup?.(machine);
-  const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port);
-  // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
-  if (!checker) machine.boundaryHook = (m) => port.check(m.hart.icount);
-  machine.consoleSink = (b) => {
-    o.console?.(b);
-    checker?.onConsole(b);
-  };
-  const end = rec.events.find((e) => e.kind === 'end');
-  // A recording without an end (killed recorder) replays to its last event.
-  const last = rec.events.length ? rec.events[rec.events.length - 1].icount : 0;
-  const stopAt = end ? end.icount : last;
-  const t0 = performance.now();
-  let divergence: DivergenceReport | null = null;
-  let exit: ExitStatus;
-  try {
-    runToEnd(machine, stopAt, end ?? null, (limit) => machine.runUntil(limit));
-    if (checker) checker.finish(machine);
-    exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
-    const what = endMismatch(machine, rec.events, port, o.verify !== false);
-    if (what) throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what });
-  } catch (e) {
-    if (!(e instanceof Divergence)) throw e;
-    divergence = e.report;
-    exit = machine.exit ?? { reason: 'stop', code: 0 };
-  }
-  return { exit, icount: machine.hart.icount, seconds: (performance.now() - t0) / 1000, checkpoints: checker?.checked ?? 0, divergence };
 }
 
 /** The report: a first line that says it all (naming the recording if given), then details. */
@@ -106,11 +41,11 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const rec = await loadRecording(file);
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
-  let jit: Jit | null = null;
-  const r = replayRecording(rec, {
-    images: o.images, verify: o.verify, console: (b) => out.write(b),
-    setup: (m) => (jit = applyTier(m, tiers, () => performance.now())),
-  });
+  const now = () => performance.now();
+  const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
+  const jit = session.jit;
+  tuneJit(tiers, jit);
+  const r = session.replay();
   out.flush();
   reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount);
