@@ -67,6 +67,7 @@ export function buildProgram(): Command {
     .description('replay a recording exactly, checking every checkpoint')
     .option('--images <dir>', 'where to find images that are not embedded')
     .option('--no-verify', 'do not check checkpoints')
+    .option('--to <icount>', 'stop at this icount (after that many instructions), checking the checkpoints up to there')
     .option('--stats-json <file>', 'write replay statistics as JSON at exit')
     .option('-q, --quiet', 'do not print the guest console')
     .action(async (file: string, o: ReplayOptions) => {

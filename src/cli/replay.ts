@@ -2,12 +2,15 @@
 
 import { formatExit } from '../machine/machine.js';
 import type { DivergenceReport } from '../record/replay.js';
-import { ExitCode } from '../errors.js';
+import { deviceHash, stateHash } from '../record/state-hash.js';
+import { UserError, ExitCode } from '../errors.js';
+import { parseCount } from '../option-values.js';
 import { ConsoleOut } from './console.js';
 import { exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
-import { ReplaySession, loadRecording } from '../session/replay-session.js';
+import { ReplaySession, loadRecording, recordingEnd, type ReplayResult } from '../session/replay-session.js';
+import type { Recording } from '../record/reader.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
 
 export interface ReplayOptions extends TierOptions {
@@ -16,6 +19,8 @@ export interface ReplayOptions extends TierOptions {
   verify?: boolean;
   quiet?: boolean;
   json?: boolean;
+  /** Stop at this icount (the machine after that many instructions). */
+  to?: string;
 }
 
 /** The report: a first line that says it all (naming the recording if given), then details. */
@@ -39,24 +44,33 @@ export function formatDivergence(d: DivergenceReport, file?: string): string {
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
   const tiers = tierSettings(o);
   const rec = await loadRecording(file);
+  const stopAt = recordingEnd(rec.events).icount;
+  const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
+  if (to !== null && to > stopAt) throw new UserError(`--to ${to}: beyond the end of ${file} (icount ${stopAt}${rec.truncated ? ', where it is truncated' : ''})`, ExitCode.Usage);
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   const now = () => performance.now();
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;
   tuneJit(tiers, jit);
-  const r = session.replay();
+  const r = session.replay(to ?? stopAt);
   out.flush();
   reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount);
+  // Where --to stopped, with the hash a checkpoint there would have (state-hash.ts).
+  const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: stateHash(session.machine), deviceHash: deviceHash(session.machine) };
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran } });
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran, ...stoppedAt } });
   }
   // Under a JIT tier the last line says what it compiled, nothing included (DESIGN.md I10).
   const compiled = jit ? ` ${formatExercised(ran)}` : '';
   if (r.divergence) {
     process.stderr.write(formatDivergence(r.divergence, file) + (jit ? `\n  up to there:${compiled}` : '') + '\n');
     return ExitCode.Divergence;
+  }
+  if (to !== null) {
+    process.stderr.write(`${stopLine(rec, r, to === stopAt, o.verify !== false)}${compiled}\n`);
+    return ExitCode.Ok;
   }
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
   const verified = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
@@ -67,6 +81,16 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   }
   process.stderr.write(`deja: replay: ${formatExit(r.exit)} at icount ${r.icount} as recorded, ${verified}${compiled}\n`);
   return exitCodeFor(r.exit);
+}
+
+/** The line of a replay that stopped at --to, the guest there as recorded (whatever comes after). */
+function stopLine(rec: Recording, r: ReplayResult, atEnd: boolean, verify: boolean): string {
+  const checkpoints = rec.events.filter((e) => e.kind === 'checkpoint');
+  const total = checkpoints.filter((e) => e.icount <= r.icount).length;
+  const first = checkpoints.length ? ` (the first is at icount ${checkpoints[0].icount})` : '';
+  const verified = !verify ? 'checkpoints not checked (--no-verify)' : total ? `${r.checkpoints} of ${total} checkpoints up to there verified` : `no checkpoint up to there to verify${first}`;
+  const ended = atEnd && r.exit.reason !== 'limit' ? `; the run ended there, ${formatExit(r.exit)}, as recorded` : '';
+  return `deja: replay: stopped at icount ${r.icount} as asked, pc 0x${r.pc.toString(16).padStart(8, '0')}, ${verified}${ended}`;
 }
 
 export async function inspectCommand(file: string, o: ReplayOptions): Promise<number> {
