@@ -23,7 +23,8 @@ const dist = (m) => import(pathToFileURL(resolve(import.meta.dirname, '..', 'dis
 const { Machine } = await dist('machine/machine.js');
 const { LivePort } = await dist('record/input-port.js');
 const { machineConfig, parseRtc } = await dist('cli/run.js');
-const { applyTier, prepareTier, tierSettings } = await dist('cli/tier.js');
+const { applyTier, prepareTier } = await dist('cli/tier.js');
+const { tierSettings } = await dist('session/tier.js');
 
 const times = Object.fromEntries(tiers.map((t) => [t, []]));
 let icount = 0;

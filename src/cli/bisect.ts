@@ -9,8 +9,8 @@ import { VACUOUS, compiledNothing, formatExercised } from '../diff/exercised.js'
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings } from '../diff/settings.js';
 import { announceFaults, progress, verdictCode } from './diff.js';
-import { parseCount } from './options.js';
-import { loadRecording } from './replay.js';
+import { parseCount } from '../option-values.js';
+import { loadRecording } from '../session/replay-session.js';
 
 export interface BisectCliOptions {
   a?: string;

@@ -5,7 +5,7 @@ import { ExitCode } from '../errors.js';
 import { diffRecording } from '../diff/diff.js';
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings, type SideSettings } from '../diff/settings.js';
-import { loadRecording } from './replay.js';
+import { loadRecording } from '../session/replay-session.js';
 
 export interface DiffCliOptions {
   a?: string;

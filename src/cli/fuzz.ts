@@ -6,8 +6,8 @@ import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, parseSettingsText, sideSettings } from '../diff/settings.js';
 import { VACUOUS, formatExercised } from '../diff/exercised.js';
 import { announceFaults, progress, verdictCode } from './diff.js';
-import { parseCount } from './options.js';
-import { loadRecording } from './replay.js';
+import { parseCount } from '../option-values.js';
+import { loadRecording } from '../session/replay-session.js';
 
 export interface FuzzCliOptions {
   runs?: string;

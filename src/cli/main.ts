@@ -9,8 +9,10 @@ import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
 import type { StateOptions } from './state.js';
+import type { IndexOptions } from './index-command.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
-import { DEJA_VERSION } from './version.js';
+import { DEJA_VERSION } from '../version.js';
 
 // Each command's module is loaded when the command runs: start-up loads only what it needs.
 
@@ -68,6 +70,8 @@ export function buildProgram(): Command {
     .description('replay a recording exactly, checking every checkpoint')
     .option('--images <dir>', 'where to find images that are not embedded')
     .option('--no-verify', 'do not check checkpoints')
+    .option('--to <icount>', 'stop at this icount (after that many instructions), checking the checkpoints up to there')
+    .option('--no-snapshots', 'with --to: replay from reset, not from the snapshots beside the recording (deja index)')
     .option('--stats-json <file>', 'write replay statistics as JSON at exit')
     .option('-q, --quiet', 'do not print the guest console')
     .action(async (file: string, o: ReplayOptions) => {
@@ -119,9 +123,20 @@ export function buildProgram(): Command {
     .option('--phys', 'ADDR is a physical address')
     .option('--images <dir>', 'where to find images that are not embedded')
     .option('--json', 'machine-readable output')
+    .option('--no-snapshots', 'replay from reset, not from the snapshots beside the recording (deja index)')
     .action(async (file: string, icount: string, o: StateOptions) => {
       process.exitCode = await (await import('./state.js')).stateCommand(file, icount, o);
     });
+
+  const index = program
+    .command('index <file>')
+    .description('replay a recording once and write snapshots beside it (FILE.snapshots), so that --to and state start near any icount')
+    .option('--every <n>', `instructions between snapshots (default ${DEFAULT_SNAPSHOT_EVERY / 1e6}M)`)
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .action(async (file: string, o: IndexOptions) => {
+      process.exitCode = await (await import('./index-command.js')).indexCommand(file, o);
+    });
+  addTierOptions(index, 'trace');
 
   program
     .command('inspect <file>')

@@ -1,17 +1,17 @@
 // `deja replay FILE` and `deja inspect FILE`.
 
-import { Machine, formatExit, type ExitStatus } from '../machine/machine.js';
-import { readRecording, type Recording } from '../record/reader.js';
-import { RecordingError } from '../record/format.js';
-import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
+import { formatExit } from '../machine/machine.js';
+import type { DivergenceReport } from '../record/replay.js';
 import { hashesFor } from '../record/state-hash.js';
-import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
+import { parseCount } from '../option-values.js';
 import { ConsoleOut } from './console.js';
-import { replayConfig } from './manifest.js';
 import { exitCodeFor, writeStats } from './run.js';
-import { applyTier, prepareTier, reportDumps, tierSettings, tierStats, type TierOptions } from './tier.js';
-import type { Jit } from '../jit/jit.js';
+import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
+import { tierSettings, type TierOptions } from '../session/tier.js';
+import { loadSnapshots, startFrom } from '../session/seek.js';
+import { ReplaySession, loadRecording, recordingEnd, type ReplayResult } from '../session/replay-session.js';
+import type { Recording } from '../record/reader.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
 
 export interface ReplayOptions extends TierOptions {
@@ -20,68 +20,10 @@ export interface ReplayOptions extends TierOptions {
   verify?: boolean;
   quiet?: boolean;
   json?: boolean;
-}
-
-/**
- * Reads a recording; a bad one is a one-line user error (exit 3). `needsEnd` names a command
- * that cannot use a truncated recording (diff, bisect, fuzz compare how replays end): that
- * is refused too, rather than compared up to where the file stops.
- */
-export async function loadRecording(file: string, needsEnd?: string): Promise<Recording> {
-  await initZstd();
-  let rec: Recording;
-  try {
-    rec = readRecording(file);
-  } catch (e) {
-    if (e instanceof RecordingError) throw new UserError(e.message, ExitCode.BadInput);
-    throw e;
-  }
-  if (needsEnd && rec.truncated) {
-    throw new UserError(`${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); ${needsEnd} needs a whole recording (deja replay checks this one up to where it ends)`, ExitCode.BadInput);
-  }
-  return rec;
-}
-
-export interface ReplayResult {
-  exit: ExitStatus;
-  icount: number;
-  seconds: number;
-  checkpoints: number;
-  divergence: DivergenceReport | null;
-}
-
-/** Replays a recording in this process; the core of `replay` (and of later diff tools). */
-export function replayRecording(rec: Recording, o: { images?: string; verify?: boolean; console?: (b: number) => void; setup?: (m: Machine) => void }): ReplayResult {
-  const config = replayConfig(rec, o.images);
-  const port = new ReplayPort(rec.events);
-  const machine = new Machine(config, port);
-  o.setup?.(machine);
-  const checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, port, null, hashesFor(rec.version));
-  // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
-  if (!checker) machine.boundaryHook = (m) => port.check(m.hart.icount);
-  machine.consoleSink = (b) => {
-    o.console?.(b);
-    checker?.onConsole(b);
-  };
-  const end = rec.events.find((e) => e.kind === 'end');
-  // A recording without an end (killed recorder) replays to its last event.
-  const last = rec.events.length ? rec.events[rec.events.length - 1].icount : 0;
-  const stopAt = end ? end.icount : last;
-  const t0 = performance.now();
-  let divergence: DivergenceReport | null = null;
-  let exit: ExitStatus;
-  try {
-    runToEnd(machine, stopAt, end ?? null, (limit) => machine.runUntil(limit));
-    if (checker) checker.finish(machine);
-    exit = machine.exit ?? { reason: end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
-    const what = endMismatch(machine, rec.events, port, o.verify !== false);
-    if (what) throw new Divergence({ icount: machine.hart.icount, since: port.lastGood, what });
-  } catch (e) {
-    if (!(e instanceof Divergence)) throw e;
-    divergence = e.report;
-    exit = machine.exit ?? { reason: 'stop', code: 0 };
-  }
-  return { exit, icount: machine.hart.icount, seconds: (performance.now() - t0) / 1000, checkpoints: checker?.checked ?? 0, divergence };
+  /** Stop at this icount (the machine after that many instructions). */
+  to?: string;
+  /** false: --to replays from reset, not from the snapshots beside the recording. */
+  snapshots?: boolean;
 }
 
 /** The report: a first line that says it all (naming the recording if given), then details. */
@@ -105,24 +47,34 @@ export function formatDivergence(d: DivergenceReport, file?: string): string {
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
   const tiers = tierSettings(o);
   const rec = await loadRecording(file);
+  const stopAt = recordingEnd(rec.events).icount;
+  const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
+  if (to !== null && to > stopAt) throw new UserError(`--to ${to}: beyond the end of ${file} (icount ${stopAt}${rec.truncated ? ', where it is truncated' : ''})`, ExitCode.Usage);
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
-  let jit: Jit | null = null;
-  const r = replayRecording(rec, {
-    images: o.images, verify: o.verify, console: (b) => out.write(b),
-    setup: (m) => (jit = applyTier(m, tiers, () => performance.now())),
-  });
+  const now = () => performance.now();
+  const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
+  const jit = session.jit;
+  tuneJit(tiers, jit);
+  const from = to === null ? 0 : startFrom(session, loadSnapshots(file, rec, o.snapshots !== false)?.snapshots ?? null, to);
+  const r = session.replay(to ?? stopAt);
   out.flush();
   reportDumps(tiers, jit);
-  const ran = exercised(tiers.tier, jit, r.icount);
+  const ran = exercised(tiers.tier, jit, r.icount - from);
+  // Where --to stopped, with the hash a checkpoint there would have (state-hash.ts).
+  const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: hashesFor(rec.version).state(session.machine), deviceHash: hashesFor(rec.version).devices(session.machine) };
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount), replay: { checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran } });
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran, ...stoppedAt } });
   }
   // Under a JIT tier the last line says what it compiled, nothing included (DESIGN.md I10).
   const compiled = jit ? ` ${formatExercised(ran)}` : '';
   if (r.divergence) {
     process.stderr.write(formatDivergence(r.divergence, file) + (jit ? `\n  up to there:${compiled}` : '') + '\n');
     return ExitCode.Divergence;
+  }
+  if (to !== null) {
+    process.stderr.write(`${stopLine(rec, r, from, to === stopAt, o.verify !== false)}${compiled}\n`);
+    return ExitCode.Ok;
   }
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
   const verified = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
@@ -133,6 +85,17 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   }
   process.stderr.write(`deja: replay: ${formatExit(r.exit)} at icount ${r.icount} as recorded, ${verified}${compiled}\n`);
   return exitCodeFor(r.exit);
+}
+
+/** The line of a replay that stopped at --to, the guest there as recorded (whatever comes after). */
+function stopLine(rec: Recording, r: ReplayResult, from: number, atEnd: boolean, verify: boolean): string {
+  const checkpoints = rec.events.filter((e) => e.kind === 'checkpoint' && e.icount > from);
+  const total = checkpoints.filter((e) => e.icount <= r.icount).length;
+  const first = checkpoints.length ? ` (the ${from ? 'next' : 'first'} is at icount ${checkpoints[0].icount})` : '';
+  const verified = !verify ? 'checkpoints not checked (--no-verify)' : total ? `${r.checkpoints} of ${total} checkpoints up to there verified` : `no checkpoint up to there to verify${first}`;
+  const ended = atEnd && r.exit.reason !== 'limit' ? `; the run ended there, ${formatExit(r.exit)}, as recorded` : '';
+  const start = from ? ` from the snapshot at icount ${from},` : '';
+  return `deja: replay: stopped at icount ${r.icount} as asked,${start} pc 0x${r.pc.toString(16).padStart(8, '0')}, ${verified}${ended}`;
 }
 
 export async function inspectCommand(file: string, o: ReplayOptions): Promise<number> {

@@ -7,18 +7,17 @@ import { INPUT_ENDED_QUIET_SECONDS, LivePort } from '../record/input-port.js';
 import { MAGIC } from '../record/format.js';
 import { DEFAULT_RAM_BYTES } from '../machine/board.js';
 import { UserError, ExitCode, fileError } from '../errors.js';
-import { readInput } from './files.js';
+import { readInput } from '../input-files.js';
 import { GUEST_MIN_RAM, GUEST_MODES, defaultGuest, guestAppend } from './guest.js';
-import { parseChoice, parseCount, parseRam } from './options.js';
-import { applyTier, prepareTier, reportDumps, settingsForJson, tierSettings, tierStats, type TierOptions } from './tier.js';
+import { parseChoice, parseCount, parseRam } from '../option-values.js';
+import { applyTier, prepareTier, reportDumps, settingsForJson, tierStats } from './tier.js';
+import { tierSettings, type TierOptions } from '../session/tier.js';
 import { ConsoleOut, attachConsoleInput, catchStopSignals } from './console.js';
 import type { RecordingWriter } from '../record/writer.js';
 import type { Recorder, RecordingPort } from '../record/recorder.js';
-import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from './manifest.js';
+import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from '../record/manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
 import { basename } from 'node:path';
-
-export { TIERS, type Tier } from './tier.js';
 
 export interface RunOptions extends TierOptions {
   bios?: string;

@@ -1,20 +1,19 @@
 // `deja state FILE N`: the machine at icount N of a recording (README, "Positions").
 
-import { Machine } from '../machine/machine.js';
-import type { Recording } from '../record/reader.js';
-import { Divergence, ReplayPort } from '../record/replay.js';
 import { UserError, ExitCode } from '../errors.js';
 import { MAX_VIEW_BYTES } from '../inspect/memory-view.js';
 import { formatMachineView, machineView, machineViewJson } from '../inspect/machine-view.js';
-import { replayConfig } from './manifest.js';
-import { parseCount, parseSize } from './options.js';
-import { loadRecording } from './replay.js';
+import { parseCount, parseSize } from '../option-values.js';
+import { loadRecording, recordingEnd } from '../session/replay-session.js';
+import { loadSnapshots, seek } from '../session/seek.js';
 
 export interface StateOptions {
   json?: boolean;
   mem?: string;
   phys?: boolean;
   images?: string;
+  /** false: replay from reset, not from the snapshots beside the recording. */
+  snapshots?: boolean;
 }
 
 /** Bytes `--mem ADDR` shows without a length. */
@@ -41,46 +40,19 @@ function parseInteger(text: string): number {
   return /^0x[0-9a-f]+$/i.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
 }
 
-/** Where a recording ends: its end record, or (truncated) its last event. */
-function lastIcount(rec: Recording): number {
-  const end = rec.events.find((e) => e.kind === 'end');
-  return end ? end.icount : rec.events.length ? rec.events[rec.events.length - 1].icount : 0;
-}
-
-/**
- * The machine at icount `n`, replayed from reset under the interpreter with the recorded
- * inputs, each checked as it is taken (as `replay --no-verify` does). The session module's
- * seek replaces this.
- */
-function replayTo(rec: Recording, n: number, images: string | undefined): Machine {
-  const port = new ReplayPort(rec.events);
-  const machine = new Machine(replayConfig(rec, images), port);
-  machine.boundaryHook = (m) => port.check(m.hart.icount);
-  try {
-    // A replay returns before its limit only at the recording's end (the host's turn).
-    for (let turns = 0; turns < 1000 && !machine.exit && machine.hart.icount < n; turns++) {
-      if (machine.runUntil(n) === 'wait') break;
-    }
-  } catch (e) {
-    if (e instanceof Divergence) throw new UserError(`${rec.path}: the replay diverged at icount ${e.report.icount} before reaching ${n}: ${e.report.what}`, ExitCode.Divergence);
-    throw e;
-  }
-  if (machine.hart.icount !== n) {
-    const why = machine.exit ? `the guest ended (${machine.exit.reason})` : 'it stopped';
-    throw new UserError(`${rec.path}: the replay reached icount ${machine.hart.icount}, not ${n}: ${why}`, ExitCode.Divergence);
-  }
-  return machine;
-}
-
 export async function stateCommand(file: string, icount: string, o: StateOptions): Promise<number> {
   const n = parseCount(icount, 'N', 'an icount (examples: 1000000, 40M)');
   if (o.phys && o.mem === undefined) throw new UserError('--phys: give the address with --mem ADDR[:LEN]', ExitCode.Usage);
   const mem = o.mem === undefined ? undefined : { ...parseMem(o.mem), phys: o.phys === true };
   const rec = await loadRecording(file);
-  const end = lastIcount(rec);
+  const end = recordingEnd(rec.events).icount;
   if (n > end) throw new UserError(`${file}: icount ${n} is past the end of the recording (icount ${end})`, ExitCode.Usage);
-  const machine = replayTo(rec, n, o.images);
-  const view = machineView(machine, mem);
+  const snaps = loadSnapshots(file, rec, o.snapshots !== false);
+  const { session, result } = seek(rec, n, snaps?.snapshots ?? null, undefined, { images: o.images });
+  const r = result;
+  if (r.divergence) throw new UserError(`${file}: the replay diverged at icount ${r.divergence.icount} before reaching ${n}: ${r.divergence.what}`, ExitCode.Divergence);
+  if (r.icount !== n) throw new UserError(`${file}: the replay reached icount ${r.icount}, not ${n}`, ExitCode.Divergence);
+  const view = machineView(session.machine, mem);
   process.stdout.write((o.json ? JSON.stringify({ file, ...machineViewJson(view) }, null, 2) : formatMachineView(view)) + '\n');
   return 0;
 }

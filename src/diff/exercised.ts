@@ -3,7 +3,7 @@
 // in the one text form below; a check whose suspect compiled nothing is not a pass.
 
 import type { Jit } from '../jit/jit.js';
-import type { Tier } from '../cli/tier.js';
+import type { Tier } from '../session/tier.js';
 
 export interface Exercised {
   tier: Tier;

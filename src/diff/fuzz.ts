@@ -4,7 +4,7 @@
 
 import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
-import type { TierOptions } from '../cli/tier.js';
+import type { TierOptions } from '../session/tier.js';
 import { diffRecording, type DiffResult } from './diff.js';
 import { verdictLine, verifyReplay } from './bisect.js';
 import { compiledNothing, type Exercised } from './exercised.js';

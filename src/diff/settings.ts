@@ -4,8 +4,7 @@
 // the CLI options give, and checked by the same `tierSettings`.
 
 import { UserError, ExitCode } from '../errors.js';
-import { tierSettings, type Tier, type TierOptions } from '../cli/tier.js';
-import type { JitSettings } from '../jit/jit.js';
+import { tierSettings, type TierOptions, type TierSettings } from '../session/tier.js';
 
 /** What `diff`, `bisect` and `fuzz` compare when --a and --b are not given. */
 export const DEFAULT_A = 'tier=interp';
@@ -31,11 +30,9 @@ const KEYS: Record<string, Key> = {
 const LISTS = new Set<Key>(['noTraceAt', 'dumpBlock', 'dumpTrace']);
 
 /** One side of a comparison: the text it was given, its options and the checked settings. */
-export interface SideSettings {
+export interface SideSettings extends TierSettings {
   text: string;
   opts: TierOptions;
-  tier: Tier;
-  jit: JitSettings | null;
 }
 
 /** Parses "key=value,key=value" (option names as on the command line, without dashes). */
@@ -69,7 +66,7 @@ export function formatSettings(o: TierOptions): string {
 /** Parses and checks one side's settings (errors name the option, exit code 2). */
 export function sideSettings(text: string, option: string): SideSettings {
   const opts = parseSettingsText(text, option);
-  let t: ReturnType<typeof tierSettings>;
+  let t: TierSettings;
   try {
     t = tierSettings(opts);
   } catch (e) {

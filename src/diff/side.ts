@@ -6,14 +6,14 @@
 import { StopReason } from '../cpu/hart.js';
 import { PAGE_SHIFT, PAGE_WATCH } from '../cpu/memory.js';
 import { TranslationCache } from '../jit/translation-cache.js';
-import { Jit } from '../jit/jit.js';
+import type { Jit } from '../jit/jit.js';
 import type { Block, Trace } from '../jit/unit.js';
-import { Machine, type ExitStatus } from '../machine/machine.js';
+import type { Machine, ExitStatus } from '../machine/machine.js';
 import type { LogEvent } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
-import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd } from '../record/replay.js';
-import { hashesFor } from '../record/state-hash.js';
-import { replayConfig } from '../cli/manifest.js';
+import { Divergence, endMismatch, runToEnd, type ReplayChecker, type ReplayPort } from '../record/replay.js';
+import { ReplaySession } from '../session/replay-session.js';
+import { runTo } from '../session/run-to.js';
 import type { SideSettings } from './settings.js';
 import { exercised, type Exercised } from './exercised.js';
 
@@ -88,25 +88,19 @@ export class Side {
     readonly settings: SideSettings,
     images?: string,
   ) {
-    this.port = new ReplayPort(rec.events);
-    this.machine = new Machine(replayConfig(rec, images), this.port);
-    if (settings.jit) {
-      this.jit = new Jit(this.machine.hart, settings.jit, translationsFor(rec));
-      this.jit.dump = (text) => process.stderr.write(text);
-      this.machine.useJit(this.jit);
-      // The hook is installed only where it is needed: it makes the dispatcher see every
-      // unit (no chaining of linked blocks), which changes no JIT decision but costs time.
-      if (settings.jit.fault) this.watch(true);
-    } else this.jit = null;
-    const ev = (this.events = rec.events);
-    const last = ev[ev.length - 1];
-    this.checker = new ReplayChecker(this.machine, ev, this.port, (r) => this.fail(r.icount, r.what), hashesFor(rec.version));
-    this.end = this.checker.end;
-    this.stopAt = this.end ? this.end.icount : last ? last.icount : 0;
-    this.machine.consoleSink = (b) => {
-      this.consoleBytes.push(b);
-      this.checker.onConsole(b);
-    };
+    const session = new ReplaySession(rec, settings, {
+      images,
+      translations: translationsFor(rec),
+      dump: (text) => process.stderr.write(text),
+      onMismatch: (r) => this.fail(r.icount, r.what),
+      console: (b) => this.consoleBytes.push(b),
+    });
+    ({ machine: this.machine, jit: this.jit, port: this.port, end: this.end, stopAt: this.stopAt } = session);
+    this.checker = session.checker!;
+    this.events = rec.events;
+    // The hook is installed only where it is needed: it makes the dispatcher see every
+    // unit (no chaining of linked blocks), which changes no JIT decision but costs time.
+    if (settings.jit?.fault) this.watch(true);
   }
 
   /** Called at every checkpoint boundary (before the check), for lockstep observation. */
@@ -179,10 +173,7 @@ export class Side {
     const force = this.boundaryPending;
     this.boundaryPending = false;
     try {
-      for (let turns = 0; turns < 4 && (this.machine.hart.icount < limit || (force && turns === 0)) && !this.machine.exit; turns++) {
-        const r = this.machine.runUntil(limit);
-        if (r === 'limit' || r === 'exit') break;
-      }
+      runTo(this.machine, limit, force);
     } catch (e) {
       if (e instanceof Divergence) {
         this.dead = true;

@@ -5,6 +5,7 @@
 
 import type { Hart } from '../cpu/hart.js';
 import type { RunFn } from '../cpu/interpreter.js';
+import { PAGE_CODE } from '../cpu/memory.js';
 import { blockListing, compileBlocks, returnPc } from './block-compiler.js';
 import { hartArrays, TranslationCache, type HartArrays } from './translation-cache.js';
 import { CodeCache } from './code-cache.js';
@@ -90,12 +91,16 @@ export interface JitStats {
   insns: { interp: number; block: number; trace: number };
 }
 
-export class Jit {
-  readonly stats: JitStats = {
+function emptyStats(): JitStats {
+  return {
     blocksCompiled: 0, blockCompileMs: 0, lookups: 0, jumpCacheHits: 0, linksMade: 0, linksBroken: 0,
     invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, batches: 0, samples: 0,
     insns: { interp: 0, block: 0, trace: 0 },
   };
+}
+
+export class Jit {
+  readonly stats: JitStats = emptyStats();
   /** Compiled blocks in compile order (index = block id). */
   readonly blocks: Block[] = [];
   /** Traces by id (a grown trace replaces its old self). */
@@ -106,17 +111,18 @@ export class Jit {
   now: () => number = () => 0;
   /** Called once, before the first block is compiled (the CLI tunes V8 for generated code there). */
   onFirstCompile: (() => void) | null = null;
-  /** The run loop (the dispatcher's), with the interpreter's contract. */
-  readonly run: RunFn;
+  /** The run loop (the dispatcher's: `reset` makes a new one), with the interpreter's contract. */
+  readonly run: RunFn = (hart, limit) => this.dispatcher.run(hart, limit);
 
-  private readonly startIcount: number;
-  private readonly faults: FaultInjector;
+  // The parts, made new by `reset`.
+  private startIcount!: number;
+  private faults!: FaultInjector;
   /** Links between units, and the direct calls compiled blocks make along them. */
-  private readonly linker: Linker;
-  private readonly cache: CodeCache;
-  private readonly heat: Heat;
-  private readonly recorder: TraceRecorder;
-  private readonly dispatcher: Dispatcher;
+  private linker!: Linker;
+  private cache!: CodeCache;
+  private heat!: Heat;
+  private recorder!: TraceRecorder;
+  private dispatcher!: Dispatcher;
 
   /** The arrays the hart's units close over. */
   private readonly arrays: HartArrays;
@@ -130,15 +136,42 @@ export class Jit {
     /** Translations made so far in this process; replays of one recording share them. */
     readonly translations = new TranslationCache(),
   ) {
-    this.startIcount = hart.icount;
     this.arrays = hartArrays(hart);
+    this.build();
+  }
+
+  private build(): void {
+    const { hart, settings, stats } = this;
+    this.startIcount = hart.icount;
     this.faults = new FaultInjector(settings.fault);
-    this.linker = new Linker(this.stats, settings.tier === 'trace');
-    this.cache = new CodeCache(hart, settings, this.stats, this.linker, this.faults);
-    this.heat = new Heat(hart, settings, this.stats, this.cache, this);
+    this.linker = new Linker(stats, settings.tier === 'trace');
+    this.cache = new CodeCache(hart, settings, stats, this.linker, this.faults);
+    this.heat = new Heat(hart, settings, stats, this.cache, this);
     this.recorder = new TraceRecorder(settings, this.linker, this);
-    this.dispatcher = new Dispatcher(settings, this.stats, this.cache, this.linker, this.heat, this.recorder, this.blocks, this.traces);
-    this.run = this.dispatcher.run;
+    this.dispatcher = new Dispatcher(settings, stats, this.cache, this.linker, this.heat, this.recorder, this.blocks, this.traces);
+  }
+
+  /**
+   * Forgets every unit, link, heat count, trace and statistic, as if this JIT were made new
+   * at the hart's icount (a machine restored to a snapshot runs on from there). Only the
+   * translations stay: they are keyed by their whole source, so reusing one decides nothing.
+   * Call it between runs, not from inside one.
+   */
+  reset(): void {
+    const onUnit = this.onUnit;
+    Object.assign(this.stats, emptyStats());
+    this.blocks.length = 0;
+    this.traces.length = 0;
+    this.made = this.reused = 0;
+    // Heat counters and handover slots live in the decode cache's pages, and pages are
+    // flagged for the code cache: a new JIT finds neither.
+    const hart = this.hart;
+    hart.decodeCache.clear();
+    const flags = hart.mem.pageFlags;
+    for (let p = 0; p < flags.length; p++) flags[p] &= ~PAGE_CODE;
+    hart.attention = true;
+    this.build();
+    this.dispatcher.onUnit = onUnit;
   }
 
   /**

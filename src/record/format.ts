@@ -36,7 +36,7 @@ export const MAX_CHUNK_RAW = 64 * 1024 * 1024;
 export const MAX_HEADER_FRAME = 1024 * 1024;
 /** Largest chunk frame accepted: a compressed chunk is at most a little over its raw size. */
 export const MAX_CHUNK_FRAME = MAX_CHUNK_RAW + MAX_CHUNK_RAW / 128 + 65536;
-/** Largest embedded image accepted, uncompressed (as for image files: src/cli/files.ts). */
+/** Largest embedded image accepted, uncompressed (as for image files: src/input-files.ts). */
 export const MAX_IMAGE_BYTES = 2 * 1024 ** 3;
 /** Most images a header may list (firmware, kernel, initrd or ELF, and 8 disks). */
 export const MAX_IMAGES = 16;

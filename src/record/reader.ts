@@ -135,7 +135,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isStr = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
 const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 
-/** RAM sizes a recording may ask for: what --ram accepts (src/cli/options.ts parseRam). */
+/** RAM sizes a recording may ask for: what --ram accepts (src/option-values.ts parseRam). */
 const MIN_RAM = 16 * 1024 ** 2;
 const MAX_RAM = 2 * 1024 ** 3 - 4096;
 

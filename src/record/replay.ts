@@ -151,6 +151,26 @@ export class ReplayPort implements InputPort {
     return (this.take('idle', icount) as Extract<InputEvent, { kind: 'idle' }>).ticks;
   }
 
+  /**
+   * Positions the port for a machine whose state is that of the replay at `icount`, before
+   * the inputs due there (a restored snapshot): the next input served is the first logged
+   * at or after `icount`, and those before it count as taken. The state at `icount` is
+   * taken as the recording's, so a divergence found later lies after it (lastGood).
+   */
+  seek(icount: number): void {
+    let lo = 0, hi = this.inputs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.inputs[mid].icount < icount) lo = mid + 1;
+      else hi = mid;
+    }
+    this.next = this.nextRx = lo;
+    this.lastTaken = lo > 0 ? this.inputs[lo - 1].icount : -1;
+    this.lastGood = icount;
+    this.stuckIcount = this.stuckNext = -1;
+    this.stuckCount = 0;
+  }
+
   inputClosed(): boolean {
     return this.next >= this.inputs.length;
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BIN, deja, tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
 import { buildGuestPrograms, isaPrograms } from '../helpers/run-elf.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import { defaultGuest } from '../../src/cli/guest.js';
 import { stackLines } from '../record/helpers.js';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import { diffRecording, type DiffResult } from '../../src/diff/diff.js';
 import { bisectRecording, verifyReplay } from '../../src/diff/bisect.js';
 import { wrongImmIndex, type FaultKind, type FaultSite } from '../../src/jit/faults.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { deja, tmp } from '../helpers/cli.js';
 import { buildGuestPrograms, GUEST_BUILD_DIR } from '../helpers/run-elf.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import type { Recording } from '../../src/record/reader.js';
 import { sideSettings, type SideSettings } from '../../src/diff/settings.js';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import { diffRecording } from '../../src/diff/diff.js';
 import { runPass } from '../../src/diff/lockstep.js';
 import { INTERP, recordProgram, settings } from './helpers.js';

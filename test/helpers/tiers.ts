@@ -3,8 +3,8 @@
 // sampled), and the trace tier at thresholds 1, 10 and 500 and with --trace-limit 0, 1
 // and 7 (DESIGN.md: replays are exact whatever the tier).
 
-import { replayRecording } from '../../src/cli/replay.js';
-import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { ReplaySession } from '../../src/session/replay-session.js';
+import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import type { Recording } from '../../src/record/reader.js';
 import type { Jit } from '../../src/jit/jit.js';
 
@@ -37,9 +37,9 @@ export interface TierReplay {
 
 /** Replays a recording in-process under one tier setting, verifying every checkpoint. */
 export function replayUnder(rec: Recording, t: TierOptions, images?: string): TierReplay {
-  let jit: Jit | null = null;
-  const settings = tierSettings(t);
-  const r = replayRecording(rec, { images, verify: true, setup: (m) => (jit = applyTier(m, settings)) });
+  const session = new ReplaySession(rec, tierSettings(t), { images });
+  const r = session.replay();
+  const jit = session.jit;
   return {
     settings: describeTier(t),
     divergence: r.divergence ? `${r.divergence.what} at icount ${r.divergence.icount}` : null,

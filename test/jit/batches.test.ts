@@ -5,7 +5,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestPrograms, isaPrograms, runElf } from '../helpers/run-elf.js';
-import { tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import { Jit } from '../../src/jit/jit.js';
 
 // hot-loop.S runs about 9 M instructions: past the first 2^20, where batching starts.

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import { tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
 import { recordTiny, tinyConfig } from '../record/tiny-guest.js';

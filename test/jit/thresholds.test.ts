@@ -5,7 +5,8 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestPrograms, isaPrograms, runElf } from '../helpers/run-elf.js';
-import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { applyTier } from '../../src/cli/tier.js';
+import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import type { Jit } from '../../src/jit/jit.js';
 
 const program = (name: string) => isaPrograms().find((p) => p.name === name)!;

@@ -6,10 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGuestPrograms, describeRun, isaPrograms, runElf } from '../helpers/run-elf.js';
-import { applyTier, tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { applyTier } from '../../src/cli/tier.js';
+import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import { deja, tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import type { Jit } from '../../src/jit/jit.js';
 import { parseElf } from '../../src/machine/loader.js';
 

@@ -4,7 +4,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestPrograms, isaPrograms, runElf } from '../helpers/run-elf.js';
-import { tierSettings, type TierOptions } from '../../src/cli/tier.js';
+import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import { Jit } from '../../src/jit/jit.js';
 import { TranslationCache } from '../../src/jit/translation-cache.js';
 

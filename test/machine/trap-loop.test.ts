@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 
 // addi t0, zero, 16; csrw mtvec, t0; then an illegal instruction: every trap goes to 0x10,
 // where nothing is mapped, and faults again.

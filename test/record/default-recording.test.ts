@@ -12,7 +12,7 @@ import { defaultRecordingPath, pruneRecordings, recordingsDir, recordingsKeep, D
 import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');
 

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_IMAGE } from '../../src/record/format.js';
 import { readRecording } from '../../src/record/reader.js';
-import { replayRecording } from '../../src/cli/replay.js';
+import { replayRecording } from '../../src/session/replay-session.js';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import { buildGuestPrograms } from '../helpers/run-elf.js';
 import { frames, stackLines } from './helpers.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ELF = join(ROOT, 'test/guest/build/uart-plic.elf');

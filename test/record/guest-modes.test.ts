@@ -11,7 +11,7 @@ import { readRecording } from '../../src/record/reader.js';
 import { BIN, deja, tmp } from '../helpers/cli.js';
 import { stackLines } from './helpers.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 import { formatExit } from '../../src/machine/machine.js';
 
 const EVERY = 2_000_000;

@@ -8,7 +8,7 @@ import {
   type LogEvent, type RecordingHeader,
 } from '../../src/record/format.js';
 import { parseRecording, type Recording } from '../../src/record/reader.js';
-import { replayRecording } from '../../src/cli/replay.js';
+import { replayRecording } from '../../src/session/replay-session.js';
 import { exitCodeFor } from '../../src/cli/run.js';
 import { UserError, ExitCode } from '../../src/errors.js';
 import { BIN } from '../helpers/cli.js';

@@ -9,13 +9,11 @@ import { tmp } from '../helpers/cli.js';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, frame, encodeImage, type LogEvent } from '../../src/record/format.js';
 import { parseRecording, readRecording, type Recording } from '../../src/record/reader.js';
-import { replayRecording } from '../../src/cli/replay.js';
+import { replayRecording } from '../../src/session/replay-session.js';
 import { UserError } from '../../src/errors.js';
-import { recordTiny, tinyConfig, tinyProgram, TINY_RTC_NANOS } from './tiny-guest.js';
+import { recordTiny, tinyConfig, tinyProgram, TINY_INPUT, TINY_RTC_NANOS } from './tiny-guest.js';
 import { frames, headerOf, replayOutcome, rewrite } from './helpers.js';
 import { replayAllTiers, replayUnder, TIER_MATRIX } from '../helpers/tiers.js';
-
-const INPUT = [null, 'hi', null, 'x', 'abcdefghijklmnopqrstuvwxyz', null, '\r\n'];
 
 let dir: string;
 let base: { file: string; buf: Uint8Array; rec: Recording; console: string; exit: { reason: string; code: number }; icount: number };
@@ -34,7 +32,7 @@ beforeAll(async () => {
   await initZstd();
   dir = tmp('deja-record-');
   const file = join(dir, 'base.deja');
-  const r = recordTiny(file, tinyConfig(dir), { input: INPUT });
+  const r = recordTiny(file, tinyConfig(dir), { input: TINY_INPUT });
   const buf = new Uint8Array(readFileSync(file));
   base = { file, buf, rec: parseRecording(buf, file), ...r };
 });
@@ -72,7 +70,7 @@ describe('record and replay in-process (tiny guest)', () => {
 
   it('two recordings of the same input are the same file apart from the creation time', () => {
     const again = join(dir, 'again.deja');
-    recordTiny(again, tinyConfig(dir), { input: INPUT });
+    recordTiny(again, tinyConfig(dir), { input: TINY_INPUT });
     const a = base.buf;
     const b = new Uint8Array(readFileSync(again));
     const fa = frames(a), fb = frames(b);
@@ -144,7 +142,7 @@ describe('record and replay in-process (tiny guest)', () => {
       // in the device registers alone (the guest has not yet read the byte).
       const sub = tmp('deja-fifo-');
       const file = join(sub, 'every.deja');
-      recordTiny(file, tinyConfig(sub), { input: INPUT, every: 1 });
+      recordTiny(file, tinyConfig(sub), { input: TINY_INPUT, every: 1 });
       const rec = readRecording(file);
       const rx = rec.events.find((x): x is Extract<LogEvent, { kind: 'uart-rx' }> => x.kind === 'uart-rx' && x.bytes.includes(0x68))!;
       // The recording itself replays under every tier, checked at every instruction.
@@ -237,7 +235,7 @@ describe('record and replay in-process (tiny guest)', () => {
       it(c.name, () => {
         const sub = tmp('deja-stop-');
         const file = join(sub, 'stop.deja');
-        const r = recordTiny(file, tinyConfig(sub, c.endless ? 4 : 12, c.endless), { input: INPUT, stopAfter: c.stopAfter, steps: 10 });
+        const r = recordTiny(file, tinyConfig(sub, c.endless ? 4 : 12, c.endless), { input: TINY_INPUT, stopAfter: c.stopAfter, steps: 10 });
         expect(r.exit.reason).toBe(c.stopAfter.reason ?? 'stop');
         const rec = readRecording(file);
         expect(rec.truncated).toBeNull();
@@ -280,7 +278,7 @@ describe('record and replay in-process (tiny guest)', () => {
     it('an embedded image replays without the file; a tampered one is refused', () => {
       const sub = tmp('deja-embed-');
       const file = join(sub, 'emb.deja');
-      const r = recordTiny(file, tinyConfig(sub), { input: INPUT, embed: true });
+      const r = recordTiny(file, tinyConfig(sub), { input: TINY_INPUT, embed: true });
       rmSync(join(sub, 'tiny.bin'));
       const rec = readRecording(file);
       expect(rec.embedded.size).toBe(1);
@@ -304,7 +302,7 @@ describe('record and replay in-process (tiny guest)', () => {
     it('a wrong image file is refused, naming it and the recording', () => {
       const sub = tmp('deja-image-');
       const file = join(sub, 'img.deja');
-      recordTiny(file, tinyConfig(sub), { input: INPUT });
+      recordTiny(file, tinyConfig(sub), { input: TINY_INPUT });
       const rec = readRecording(file);
       writeFileSync(join(sub, 'tiny.bin'), tinyProgram(11));
       let err: unknown;

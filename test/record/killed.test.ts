@@ -10,7 +10,7 @@ import { FRAME_CHUNK } from '../../src/record/format.js';
 import { deja, tmp } from '../helpers/cli.js';
 import { frames, spawnDeja, stackLines } from './helpers.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 
 /** Whole chunk frames in the file so far. */
 function wholeChunks(file: string): number {

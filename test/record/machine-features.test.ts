@@ -4,7 +4,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestPrograms, isaPrograms, runElf } from '../helpers/run-elf.js';
-import { recordingHeader, replayConfig } from '../../src/cli/manifest.js';
+import { recordingHeader, replayConfig } from '../../src/record/manifest.js';
 import type { Recording } from '../../src/record/reader.js';
 
 const triggers = isaPrograms().find((p) => p.name === 'triggers')!.elf;

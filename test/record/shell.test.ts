@@ -12,7 +12,7 @@ import type { LogEvent } from '../../src/record/format.js';
 import { deja, tmp } from '../helpers/cli.js';
 import { rewrite, rng, spawnDeja, stackLines, type Spawned } from './helpers.js';
 import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/cli/replay.js';
+import { loadRecording } from '../../src/session/replay-session.js';
 
 const COMMANDS = ['echo hi', 'uptime', 'help', 'echo deja was here', 'poweroff'];
 

@@ -11,7 +11,8 @@ import { Machine, type MachineConfig } from '../../src/machine/machine.js';
 import { LivePort } from '../../src/record/input-port.js';
 import { RecordingWriter } from '../../src/record/writer.js';
 import { Recorder, RecordingPort } from '../../src/record/recorder.js';
-import { embeddedImages, recordingHeader } from '../../src/cli/manifest.js';
+import { embeddedImages, recordingHeader } from '../../src/record/manifest.js';
+import { readRecording, type Recording } from '../../src/record/reader.js';
 
 // ---- a few RV32I encodings ----
 const R = { zero: 0, t0: 5, t1: 6, t2: 7, s0: 8, s1: 9, a0: 10, s2: 18, s3: 19, s4: 20, t3: 28, t4: 29, t5: 30, t6: 31 };
@@ -204,4 +205,14 @@ export function recordTiny(
   const exit = stopped ? { reason: stopped, code: 0 } : (machine.exit ?? { reason: 'limit' as const, code: 0 });
   recorder.finish(exit);
   return { console: out, exit, icount: machine.hart.icount };
+}
+
+/** Console input typed step by step: the recordings then hold every kind of input. */
+export const TINY_INPUT = [null, 'hi', null, 'x', 'abcdefghijklmnopqrstuvwxyz', null, '\r\n'];
+
+/** Records the tiny guest typing TINY_INPUT to `dir`/tiny.deja and reads it back (after initZstd). */
+export function tinyRecording(dir: string): Recording {
+  const file = join(dir, 'tiny.deja');
+  recordTiny(file, tinyConfig(dir), { input: TINY_INPUT });
+  return readRecording(file);
 }

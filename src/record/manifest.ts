@@ -4,12 +4,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { MachineConfig, ImageBytes } from '../machine/machine.js';
-import type { ImageEntry, RecordingHeader } from '../record/format.js';
-import type { Recording } from '../record/reader.js';
+import type { ImageEntry, RecordingHeader } from './format.js';
+import type { Recording } from './reader.js';
 import { INSNS_PER_TICK, TIMEBASE_HZ } from '../machine/clock.js';
 import { UserError, ExitCode } from '../errors.js';
-import { readInput } from './files.js';
-import { DEJA_VERSION } from './version.js';
+import { readInput } from '../input-files.js';
+import { DEJA_VERSION } from '../version.js';
 
 /** Instructions between checkpoints unless --checkpoint-every says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY = 20_000_000;

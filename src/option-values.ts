@@ -1,6 +1,6 @@
 // Parsing of option values: one-line errors with exit code 2 (usage).
 
-import { UserError, ExitCode } from '../errors.js';
+import { UserError, ExitCode } from './errors.js';
 
 const SCALE: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
 

@@ -1,7 +1,7 @@
 // Reading input files before a run starts, with one-line errors naming the file.
 
 import { readFileSync, statSync } from 'node:fs';
-import { UserError, ExitCode, fileError } from '../errors.js';
+import { UserError, ExitCode, fileError } from './errors.js';
 
 /** Files larger than this are refused rather than read (images, disks). */
 export const MAX_IMAGE_BYTES = 2 * 1024 ** 3;

@@ -1,0 +1,52 @@
+// `deja index FILE`: replays a recording once, checking it, and writes snapshots beside it
+// (FILE.snapshots) every N instructions, so that `replay --to` and `state` start near any icount.
+
+import { statSync } from 'node:fs';
+import { DEFAULT_SNAPSHOT_EVERY, takeSnapshot } from '../machine/snapshot.js';
+import { SnapshotWriter, snapshotPath } from '../record/snapshot-file.js';
+import { parseCount } from '../option-values.js';
+import { ReplaySession, loadRecording } from '../session/replay-session.js';
+import { tierSettings, type TierOptions } from '../session/tier.js';
+import { exercised, formatExercised } from '../diff/exercised.js';
+import { DEJA_VERSION } from '../version.js';
+import { ExitCode } from '../errors.js';
+import { formatDivergence } from './replay.js';
+import { tuneJit } from './tier.js';
+
+export interface IndexOptions extends TierOptions {
+  every?: string;
+  images?: string;
+}
+
+export async function indexCommand(file: string, o: IndexOptions): Promise<number> {
+  const tiers = tierSettings(o);
+  const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseCount(o.every, '--every');
+  const rec = await loadRecording(file);
+  const session = new ReplaySession(rec, tiers, { images: o.images, now: () => performance.now() });
+  tuneJit(tiers, session.jit);
+  const out = snapshotPath(file);
+  const writer = new SnapshotWriter(out, { recording: rec.identity, every, deja: DEJA_VERSION });
+  const t0 = performance.now();
+  let r = null;
+  try {
+    for (let at = every; at < session.stopAt; at += every) {
+      r = session.replay(at);
+      if (r.divergence) break;
+      writer.add({ ...takeSnapshot(session.machine), log: { console: session.checker!.console.save() } });
+    }
+    if (!r?.divergence) r = session.replay();
+  } finally {
+    writer.close();
+  }
+  const ran = session.jit ? ` ${formatExercised(exercised(tiers.tier, session.jit, r.icount))}` : '';
+  if (r.divergence) {
+    process.stderr.write(formatDivergence(r.divergence, file) + `\n  the snapshots up to there are in ${out}\n`);
+    return ExitCode.Divergence;
+  }
+  const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
+  const bytes = statSync(out).size;
+  const seconds = ((performance.now() - t0) / 1000).toFixed(2);
+  const truncated = rec.truncated ? ` (the recording is truncated at icount ${rec.truncatedAt})` : '';
+  process.stderr.write(`deja: index: ${writer.count} snapshots every ${every} instructions to icount ${r.icount}${truncated}, ${bytes} bytes in ${out}; ${r.checkpoints} of ${total} checkpoints verified, ${seconds} s${ran}\n`);
+  return ExitCode.Ok;
+}

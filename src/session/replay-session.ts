@@ -1,0 +1,155 @@
+// A replay of a recording in this process: the machine the recording describes, under the
+// tier asked for, fed by the recording's replay port and checked against its checkpoints,
+// run to the recording's end or to an exact icount. `deja replay`, diff's sides and the
+// tests build their replays here.
+
+import { Machine, type ExitStatus } from '../machine/machine.js';
+import type { Jit } from '../jit/jit.js';
+import { RecordingError, type LogEvent } from '../record/format.js';
+import { readRecording, type Recording } from '../record/reader.js';
+import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
+import { replayConfig } from '../record/manifest.js';
+import { hashesFor } from '../record/state-hash.js';
+import { restoreSnapshot, type Snapshot } from '../machine/snapshot.js';
+import { initZstd } from '../record/zstd.js';
+import { UserError, ExitCode } from '../errors.js';
+import { runTo, runToIcount } from './run-to.js';
+import { attachTier, INTERP, type AttachOptions, type TierSettings } from './tier.js';
+
+type End = Extract<LogEvent, { kind: 'end' }>;
+
+/**
+ * Reads a recording; a bad one is a one-line user error (exit 3). `needsEnd` names a command
+ * that cannot use a truncated recording (diff, bisect, fuzz compare how replays end): that
+ * is refused too, rather than compared up to where the file stops.
+ */
+export async function loadRecording(file: string, needsEnd?: string): Promise<Recording> {
+  await initZstd();
+  let rec: Recording;
+  try {
+    rec = readRecording(file);
+  } catch (e) {
+    if (e instanceof RecordingError) throw new UserError(e.message, ExitCode.BadInput);
+    throw e;
+  }
+  if (needsEnd && rec.truncated) {
+    throw new UserError(`${file}: recording is truncated at icount ${rec.truncatedAt} (${rec.truncated}); ${needsEnd} needs a whole recording (deja replay checks this one up to where it ends)`, ExitCode.BadInput);
+  }
+  return rec;
+}
+
+/** The recording's end record (null: a killed recorder's file has none) and the icount where it ends (else its last event's). */
+export function recordingEnd(events: LogEvent[]): { end: End | null; icount: number } {
+  const end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
+  return { end, icount: end ? end.icount : events.length ? events[events.length - 1].icount : 0 };
+}
+
+export interface SessionOptions extends AttachOptions {
+  /** Where to find images the recording does not embed. */
+  images?: string;
+  /** Check checkpoints (default); inputs are checked either way. */
+  verify?: boolean;
+  /** Reports checkpoint mismatches, and the replay goes on (diff); without it the first one stops the replay. */
+  onMismatch?: (r: DivergenceReport) => void;
+  /** Every guest console byte. */
+  console?: (byte: number) => void;
+}
+
+export interface ReplayResult {
+  exit: ExitStatus;
+  icount: number;
+  pc: number;
+  /** Host seconds the replay took, by the `now` clock given (0 without one). */
+  seconds: number;
+  /** Checkpoints verified (from icount 0). */
+  checkpoints: number;
+  divergence: DivergenceReport | null;
+}
+
+export class ReplaySession {
+  readonly machine: Machine;
+  readonly port: ReplayPort;
+  readonly jit: Jit | null;
+  readonly checker: ReplayChecker | null;
+  readonly end: End | null;
+  /** Where the recording ends: its end record's icount, or (truncated) its last event's. */
+  readonly stopAt: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly rec: Recording,
+    readonly tier: TierSettings = INTERP,
+    o: SessionOptions = {},
+  ) {
+    this.port = new ReplayPort(rec.events);
+    const machine = (this.machine = new Machine(replayConfig(rec, o.images), this.port));
+    this.jit = attachTier(machine, tier, o);
+    const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec.version)));
+    // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
+    if (!checker) machine.boundaryHook = (m) => this.port.check(m.hart.icount);
+    machine.consoleSink = (b) => {
+      o.console?.(b);
+      checker?.onConsole(b);
+    };
+    ({ end: this.end, icount: this.stopAt } = recordingEnd(rec.events));
+    this.now = o.now ?? (() => 0);
+  }
+
+  /**
+   * Puts the machine where the chain's last snapshot was taken (a snapshot of a checked
+   * replay of this recording) and the replay port and checker with it; `replay` goes on from
+   * there. Call it before replaying anything.
+   */
+  restore(chain: readonly Snapshot[]): void {
+    const s = chain[chain.length - 1];
+    restoreSnapshot(this.machine, chain);
+    this.port.seek(s.icount);
+    if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
+  }
+
+  /**
+   * Replays on to the recording's end, or to exactly icount `to` (at most the end), checking
+   * the checkpoints on the way. At the end, how and where the run ended and the inputs it
+   * left are checked too. Short of the end, it stops before the inputs due at `to`
+   * (runToIcount), and checks that the guest is still running there.
+   */
+  replay(to: number = this.stopAt): ReplayResult {
+    const m = this.machine;
+    if (!(to >= m.hart.icount && to <= this.stopAt)) throw new RangeError(`icount ${to} is not between the machine's ${m.hart.icount} and the recording's end ${this.stopAt}`);
+    const t0 = this.now();
+    let divergence: DivergenceReport | null = null;
+    let exit: ExitStatus;
+    try {
+      const what = to === this.stopAt ? this.toEnd() : this.toIcount(to);
+      exit = m.exit ?? { reason: to === this.stopAt && this.end?.reason === 'stop' ? 'stop' : 'limit', code: 0 };
+      if (what) throw new Divergence({ icount: m.hart.icount, since: this.port.lastGood, what });
+    } catch (e) {
+      if (!(e instanceof Divergence)) throw e;
+      divergence = e.report;
+      exit = m.exit ?? { reason: 'stop', code: 0 };
+    }
+    return { exit, icount: m.hart.icount, pc: m.hart.pc >>> 0, seconds: (this.now() - t0) / 1000, checkpoints: this.checker?.checked ?? 0, divergence };
+  }
+
+  /** Runs to the recording's end; how the run differs from its end record, or null. */
+  private toEnd(): string | null {
+    const m = this.machine;
+    runToEnd(m, this.stopAt, this.end, (limit) => runTo(m, limit));
+    this.checker?.finish(m);
+    return endMismatch(m, this.rec.events, this.port, this.checker !== null);
+  }
+
+  /** Runs to `to`, short of the end; null if the guest is there and still running, as recorded. */
+  private toIcount(to: number): string | null {
+    const m = this.machine;
+    runToIcount(m, to);
+    // An exit before the recording's end: endMismatch says how the two ends differ.
+    if (m.exit) return endMismatch(m, this.rec.events, this.port, false);
+    return m.hart.icount === to ? null : `the replay stopped at icount ${m.hart.icount}, short of icount ${to}`;
+  }
+}
+
+/** Replays a recording in this process, from its start to its end or to exactly icount `to`. */
+export function replayRecording(rec: Recording, o: SessionOptions & { tier?: TierSettings; to?: number } = {}): ReplayResult {
+  return new ReplaySession(rec, o.tier, o).replay(o.to);
+}

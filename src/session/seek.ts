@@ -1,0 +1,62 @@
+// Standing at an icount: a replay session restored from the last snapshot at or before it
+// (if there are snapshots), then replayed to exactly there, checking on the way.
+
+import { RecordingError } from '../record/format.js';
+import type { Recording } from '../record/reader.js';
+import { readSnapshotFile, snapshotPath, type SnapshotFile } from '../record/snapshot-file.js';
+import type { Snapshot } from '../machine/snapshot.js';
+import { UserError, ExitCode } from '../errors.js';
+import { ReplaySession, type ReplayResult, type SessionOptions } from './replay-session.js';
+import { INTERP, type TierSettings } from './tier.js';
+
+export interface Seek {
+  session: ReplaySession;
+  /** The icount the replay started from: a snapshot's, or 0. */
+  from: number;
+  result: ReplayResult;
+}
+
+/** The snapshots up to the last one at or before `icount` (empty: none is). */
+export function chainTo(snapshots: readonly Snapshot[], icount: number): Snapshot[] {
+  let k = 0;
+  while (k < snapshots.length && snapshots[k].icount <= icount) k++;
+  return snapshots.slice(0, k);
+}
+
+/**
+ * Restores `session` (not yet run) from the last of `snapshots` at or before `to`; returns
+ * the icount it now stands at (0: no snapshot is that early, nothing restored).
+ */
+export function startFrom(session: ReplaySession, snapshots: readonly Snapshot[] | null, to: number): number {
+  const chain = snapshots ? chainTo(snapshots, to) : [];
+  if (!chain.length) return 0;
+  try {
+    session.restore(chain);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const at = chain[chain.length - 1].icount;
+    throw new UserError(`${session.rec.path}: the snapshot at icount ${at} does not fit this recording's machine (${(e as Error).message}); the replay can run without it: --no-snapshots`, ExitCode.BadInput);
+  }
+  return chain[chain.length - 1].icount;
+}
+
+/** A replay of `rec` stopped at exactly icount `to`, started from the nearest snapshot before it. */
+export function seek(rec: Recording, to: number, snapshots: readonly Snapshot[] | null, tier: TierSettings = INTERP, o: SessionOptions = {}): Seek {
+  const session = new ReplaySession(rec, tier, o);
+  const from = startFrom(session, snapshots, to);
+  return { session, from, result: session.replay(to) };
+}
+
+/**
+ * The snapshots beside recording `file`, or null if there are none (or `use` is false). A
+ * bad file is a one-line user error (exit 3) that says the replay can run without it.
+ */
+export function loadSnapshots(file: string, rec: Recording, use = true): SnapshotFile | null {
+  if (!use) return null;
+  try {
+    return readSnapshotFile(snapshotPath(file), rec);
+  } catch (e) {
+    if (e instanceof RecordingError) throw new UserError(`${e.message}; the replay can run without it: --no-snapshots`, ExitCode.BadInput);
+    throw e;
+  }
+}
