@@ -6,7 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { MAP } from '../../src/machine/board.js';
 import { LivePort } from '../../src/record/input-port.js';
-import { deviceHash, stateHash } from '../../src/record/state-hash.js';
+import { CURRENT_HASHES } from '../../src/record/state-hash.js';
+
+const stateHash = CURRENT_HASHES.state;
+const deviceHash = CURRENT_HASHES.devices;
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, type Access } from '../../src/cpu/mmu.js';
 import { tlbState, translated } from './helpers.js';
 import { Cause, CSR, MSTATUS_MXR, MSTATUS_SUM, PRIV_S, PRIV_U } from '../../src/cpu/constants.js';
@@ -128,7 +131,7 @@ describe('deja state on a Linux guest in user mode', () => {
       m.hart.priv = PRIV_S;
       m.hart.mmu.select();
       m.hart.loadSlow(uartVa + 5, 1, false);
-      expect(calls).toEqual([m.uart.name]);
+      expect(calls).toEqual([m.parts.get('uart')!.name]);
     } finally {
       devices.forEach((d, i) => (d.read = reads[i]));
       m.hart.priv = PRIV_U;
