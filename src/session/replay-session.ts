@@ -103,6 +103,7 @@ export class ReplaySession {
   restore(chain: readonly Snapshot[]): void {
     const s = chain[chain.length - 1];
     restoreSnapshot(this.machine, chain);
+    this.jit?.reset(); // counts from the restored icount, as a JIT made there would
     this.port.seek(s.icount);
     if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
   }
