@@ -9,6 +9,7 @@ import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
 import type { StateOptions } from './state.js';
+import type { TrimOptions } from './trim.js';
 import type { IndexOptions } from './index-command.js';
 import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
@@ -137,6 +138,20 @@ export function buildProgram(): Command {
       process.exitCode = await (await import('./index-command.js')).indexCommand(file, o);
     });
   addTierOptions(index, 'trace');
+
+  program
+    .command('trim <file>')
+    .description('write a recording that starts at an icount of FILE, with the whole machine there, and ends where FILE ends')
+    .option('-o, --output <file>', 'the trimmed recording')
+    .option('--from <icount>', 'start at this icount')
+    .option('--last <n>', 'keep the last N instructions')
+    .option('--embed', 'embed the disk images too (the firmware and kernel are never needed)')
+    .option('--force', 'replace OUT if it exists')
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--no-snapshots', 'replay from reset, not from the snapshots beside the recording')
+    .action(async (file: string, o: TrimOptions) => {
+      process.exitCode = await (await import('./trim.js')).trimCommand(file, o);
+    });
 
   program
     .command('inspect <file>')

@@ -113,8 +113,9 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
     settings: rec.header.settings,
     images: rec.header.images.map((i) => ({ ...i, embedded: rec.embedded.has(i.sha256) })),
     events: counts,
-    // A recording starts at reset (icount 0) and runs to its last event.
-    icountSpan: [0, rec.events.length ? rec.events[rec.events.length - 1].icount : 0],
+    // A recording starts at reset (icount 0), or a trimmed one where it was cut, and runs to its last event.
+    icountSpan: [rec.header.start?.icount ?? 0, rec.events.length ? rec.events[rec.events.length - 1].icount : 0],
+    start: rec.header.start ?? null,
     checkpoints,
     consoleBytes: rec.events.reduce((n, e) => n + (e.kind === 'checkpoint' ? e.console.length : 0), 0),
     end: end ?? null,
@@ -137,10 +138,11 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
   }
   p(`events     ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   p(`icounts    ${info.icountSpan[0]} .. ${info.icountSpan[1]}`);
+  if (info.start) p(`start      trimmed: starts at icount ${info.start.icount} (${rec.start!.pages.length} RAM pages), cut from ${info.start.from.name}`);
   p(`console    ${info.consoleBytes} bytes`);
   p(`checkpoints ${checkpoints.length}${checkpoints.length ? ` (every ${info.config.checkpointEvery} instructions)` : ''}`);
   p(`end        ${end && end.kind === 'end' ? `${formatExit(end)} at icount ${end.icount}` : 'none (recorder did not finish)'}`);
   if (rec.truncated) p(`truncated  at icount ${rec.truncatedAt}: ${rec.truncated}`);
-  p(`size       ${info.sizes.total} bytes: header ${info.sizes.header}, images ${info.sizes.images}, ${rec.chunks} chunks ${info.sizes.chunks}`);
+  p(`size       ${info.sizes.total} bytes: header ${info.sizes.header}, images ${info.sizes.images}${info.sizes.state ? `, starting state ${info.sizes.state}` : ''}, ${rec.chunks} chunks ${info.sizes.chunks}`);
   return 0;
 }

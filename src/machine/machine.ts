@@ -42,6 +42,8 @@ export interface MachineConfig {
   debugTriggers?: boolean;
   /** The board's parts (default: the virt board). */
   board?: readonly BoardEntry[];
+  /** Load nothing: RAM and ROM stay zero, for a state restored over them (a trimmed recording). */
+  blank?: boolean;
 }
 
 /** Machine.save()'s form. */
@@ -167,7 +169,7 @@ export class Machine {
     this.partList = [...this.parts.values()];
     this.timed = this.partList.filter((p) => p.deadlineIcount);
     if (config.disks.length > this.virtio.length) throw new UserError(`at most ${this.virtio.length} disks`, ExitCode.Usage);
-    this.load();
+    if (!config.blank) this.load();
   }
 
   private readonly partList: BoardPart[];

@@ -23,6 +23,8 @@ export interface Snapshot {
   checkpointPages: number[];
   /** Each storage part's writes since reset, by part name. */
   storage: Record<string, StorageState>;
+  /** The boot ROM's bytes (a recording trimmed to start here has no images to make it from). */
+  rom?: Uint8Array;
   /** The console log of the replay or recording that took it, as it stood there. */
   log?: { console: ConsoleState };
 }
@@ -38,6 +40,17 @@ export function takeSnapshot(m: Machine): Snapshot {
   const storage: Record<string, StorageState> = {};
   for (const [name, part] of m.parts) if (part.saveStorage) storage[name] = part.saveStorage();
   return { icount: m.hart.icount, machine: m.save(), pages, checkpointPages: m.mem.peekDirty(DIRTY_CHECKPOINT), storage };
+}
+
+/**
+ * The whole machine at its icount, every non-zero RAM page and the boot ROM included: the
+ * start of a recording trimmed to begin here, restored into a blank machine.
+ */
+export function fullSnapshot(m: Machine): Snapshot {
+  const s = takeSnapshot(m);
+  const pages: [number, Uint8Array | null][] = [];
+  for (let p = 0; p < m.mem.ramBytes >>> PAGE_SHIFT; p++) if (pageOrNull(m.mem.i32, p)) pages.push([p, m.mem.page(p)]);
+  return { ...s, pages, rom: m.mem.u8.slice(m.mem.ramBytes) };
 }
 
 /** Whether a page holds any non-zero byte. */
@@ -61,6 +74,7 @@ export function restoreSnapshot(m: Machine, chain: readonly Snapshot[]): void {
       else u8.fill(0, p << PAGE_SHIFT, (p + 1) << PAGE_SHIFT);
     }
   }
+  if (last.rom) u8.set(last.rom, m.mem.ramBytes);
   // A snapshot taken next continues this chain; the next checkpoint hashes what it would have.
   m.mem.takeDirty(DIRTY_SNAPSHOT);
   m.mem.takeDirty(DIRTY_CHECKPOINT);

@@ -27,6 +27,8 @@ export const MAGIC_LINE = `${MAGIC} ${FORMAT_VERSION}\n`;
 export const FRAME_HEADER = 1;
 export const FRAME_CHUNK = 2;
 export const FRAME_IMAGE = 3;
+/** The machine where a trimmed recording starts (src/machine/snapshot.ts, every page). */
+export const FRAME_STATE = 5;
 
 /** Largest frame body accepted (embedded images are the big ones). */
 export const MAX_FRAME = 512 * 1024 * 1024;
@@ -42,9 +44,9 @@ export const MAX_IMAGE_BYTES = 2 * 1024 ** 3;
 export const MAX_IMAGES = 16;
 
 /** Frame type names, for messages. */
-export const FRAME_NAMES: Record<number, string> = { [FRAME_HEADER]: 'header', [FRAME_CHUNK]: 'chunk', [FRAME_IMAGE]: 'image' };
+export const FRAME_NAMES: Record<number, string> = { [FRAME_HEADER]: 'header', [FRAME_CHUNK]: 'chunk', [FRAME_IMAGE]: 'image', [FRAME_STATE]: 'state' };
 /** Largest body of each frame type. */
-export const FRAME_LIMITS: Record<number, number> = { [FRAME_HEADER]: MAX_HEADER_FRAME, [FRAME_CHUNK]: MAX_CHUNK_FRAME, [FRAME_IMAGE]: MAX_FRAME };
+export const FRAME_LIMITS: Record<number, number> = { [FRAME_HEADER]: MAX_HEADER_FRAME, [FRAME_CHUNK]: MAX_CHUNK_FRAME, [FRAME_IMAGE]: MAX_FRAME, [FRAME_STATE]: MAX_FRAME };
 
 export const EV = { uartRx: 0, rtc: 1, idle: 2, checkpoint: 3, end: 4 } as const;
 
@@ -73,6 +75,8 @@ export interface RecordingHeader {
   argv: string[];
   clock: { timebaseHz: number; insnsPerTick: number };
   settings: Record<string, unknown>;
+  /** A trimmed recording: it starts at this icount from its state frame, cut from another recording. */
+  start?: { icount: number; from: { name: string; identity: string } };
 }
 
 export class RecordingError extends Error {}

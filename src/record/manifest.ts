@@ -72,7 +72,8 @@ export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig 
     }
     return { name: e.name, bytes };
   };
-  const config: MachineConfig = { ramBytes: h.config.ramBytes, append: h.config.append, disks: [], debugTriggers: h.config.debugTriggers === true };
+  // A trimmed recording's machine is built blank and gets its starting state (rec.start).
+  const config: MachineConfig = { ramBytes: h.config.ramBytes, append: h.config.append, disks: [], debugTriggers: h.config.debugTriggers === true, blank: h.start !== undefined };
   for (const e of h.images) {
     if (e.role === 'disk') {
       const d = h.config.disks[config.disks.length];

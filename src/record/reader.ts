@@ -5,10 +5,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { unpack } from 'msgpackr';
 import {
-  FORMAT_VERSION, FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, FRAME_LIMITS, FRAME_NAMES, MAGIC, MAX_IMAGES, MAX_IMAGE_BYTES,
+  FORMAT_VERSION, FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, FRAME_STATE, FRAME_LIMITS, FRAME_NAMES, MAGIC, MAX_IMAGES, MAX_IMAGE_BYTES,
   RecordingError, crc32, decodeChunk, type LogEvent, type RecordingHeader,
 } from './format.js';
 import { zstdContentSize, zstdDecompress } from './zstd.js';
+import { decodeSnapshot } from './snapshot-file.js';
+import type { Snapshot } from '../machine/snapshot.js';
 import { fsErrorWords } from '../errors.js';
 
 export const MAX_RECORDING_BYTES = 4 * 1024 ** 3;
@@ -19,6 +21,8 @@ export interface Recording {
   version: number;
   /** sha256 of its header frame: what a snapshot file names as the recording it belongs to. */
   identity: string;
+  /** A trimmed recording's starting state (header.start says where), else null. */
+  start: Snapshot | null;
   header: RecordingHeader;
   /** Embedded images by sha256. */
   embedded: Map<string, { role: string; name: string; bytes: Uint8Array; compressedBytes: number }>;
@@ -31,7 +35,7 @@ export interface Recording {
   truncated: string | null;
   /** For a truncated recording, the icount up to which it is complete (its last event). */
   truncatedAt: number | null;
-  sizes: { total: number; header: number; images: number; chunks: number };
+  sizes: { total: number; header: number; images: number; state: number; chunks: number };
 }
 
 export function readRecording(path: string): Recording {
@@ -69,11 +73,12 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let header: RecordingHeader | null = null;
   let identity = '';
+  let start: Snapshot | null = null;
   const embedded: Recording['embedded'] = new Map();
   const events: LogEvent[] = [];
   let chunks = 0;
   let truncated: string | null = null;
-  const sizes = { total: buf.length, header: 0, images: 0, chunks: 0 };
+  const sizes = { total: buf.length, header: 0, images: 0, state: 0, chunks: 0 };
   while (p < buf.length) {
     const at = `${path}: frame at byte ${p}`;
     if (p + 9 > buf.length) {
@@ -98,6 +103,11 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
       header = decodeHeader(body, at);
       identity = createHash('sha256').update(body).digest('hex');
       sizes.header += len + 9;
+    } else if (type === FRAME_STATE) {
+      if (start || chunks > 0) throw new RecordingError(`${at}: a state frame ${start ? 'twice' : 'after the event chunks'}`);
+      start = decodeSnapshot(body, at, header!.config.ramBytes / 4096);
+      if (!header!.start || start.icount !== header!.start.icount || !start.rom) throw new RecordingError(`${at}: a state frame that does not match the header's start (corrupt data)`);
+      sizes.state += len + 9;
     } else if (type === FRAME_IMAGE) {
       if (chunks > 0) throw new RecordingError(`${at}: an image frame after the event chunks`);
       decodeImage(body, at, embedded);
@@ -119,6 +129,8 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
     p += 9 + len;
   }
   if (!header) throw new RecordingError(`${path}: truncated before the end of its header (${truncated ?? 'no frames'})`);
+  if (header.start && events.length && events[0].icount < header.start.icount) throw new RecordingError(`${path}: an event at icount ${events[0].icount}, before the recording's start at ${header.start.icount} (corrupt data)`);
+  if (header.start && !start) throw new RecordingError(`${path}: a trimmed recording without its starting state (${truncated ?? 'no state frame'})`);
   for (const img of header.images) {
     const emb = embedded.get(img.sha256);
     if (emb && emb.bytes.length !== img.size) throw new RecordingError(`${path}: embedded ${img.role} image ${img.name} has ${emb.bytes.length} bytes; the manifest says ${img.size}`);
@@ -128,7 +140,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   if (truncated && last?.kind === 'end') throw new RecordingError(`${path}: data after the end record (${truncated}; corrupt data)`);
   if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'}: the recorder did not finish`;
   const truncatedAt = truncated ? (last?.icount ?? 0) : null;
-  return { path, version, identity, header, embedded, events, chunks, truncated, truncatedAt, sizes };
+  return { path, version, identity, start, header, embedded, events, chunks, truncated, truncatedAt, sizes };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -167,6 +179,10 @@ function decodeHeader(body: Uint8Array, at: string): RecordingHeader {
   if (!Array.isArray(h.argv) || !h.argv.every((a) => isStr(a, 65536))) throw bad('has a malformed command line');
   if (h.clock !== undefined && !isObj(h.clock)) throw bad('has malformed clock settings');
   if (h.settings !== undefined && !isObj(h.settings)) throw bad('has malformed settings');
+  if (h.start !== undefined) {
+    const st = h.start as Record<string, unknown>;
+    if (!isObj(st) || !isInt(st.icount, 0, Number.MAX_SAFE_INTEGER) || !isObj(st.from) || !isStr(st.from.name) || !isStr(st.from.identity, 64)) throw bad('has a malformed start');
+  }
   return h as unknown as RecordingHeader;
 }
 

@@ -20,6 +20,7 @@ const FRAME_SNAPSHOT = 4;
 /** Largest snapshot accepted, uncompressed: all of the largest RAM, and its registers. */
 const MAX_SNAPSHOT_RAW = 2 * 1024 ** 3 + 64 * 1024 ** 2;
 const MAX_HEADER = 64 * 1024;
+const MAX_ROM = 1024 * 1024;
 
 export interface SnapshotFileHeader {
   /** The recording's identity (Recording.identity). */
@@ -50,12 +51,7 @@ export class SnapshotWriter {
   }
 
   add(s: Snapshot): void {
-    const raw = pack(s);
-    const z = zstdCompress(raw);
-    const body = new Uint8Array(4 + z.length);
-    new DataView(body.buffer).setUint32(0, raw.length, true);
-    body.set(z, 4);
-    this.write(frame(FRAME_SNAPSHOT, body));
+    this.write(frame(FRAME_SNAPSHOT, encodeSnapshot(s)));
     this.count++;
   }
 
@@ -149,10 +145,23 @@ function decodeHeader(body: Uint8Array, at: string): SnapshotFileHeader {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapshot {
+/** A snapshot as a frame body: u32 raw length | zstd(msgpack(snapshot)). */
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const raw = pack(s);
+  const z = zstdCompress(raw);
+  const body = new Uint8Array(4 + z.length);
+  new DataView(body.buffer).setUint32(0, raw.length, true);
+  body.set(z, 4);
+  return body;
+}
+
+/** Reads encodeSnapshot's body (untrusted: every field restore relies on is checked). */
+export function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapshot {
   const bad = (what: string) => new RecordingError(`${at}: snapshot ${what} (corrupt data)`);
   if (body.length < 4) throw bad('too short');
   const rawLen = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
+  // Every page of RAM, the ROM and the registers fit well within this.
+  if (rawLen > ramPages * 4200 + MAX_ROM + 16 * 1024 * 1024) throw bad(`claims ${rawLen} bytes uncompressed, more than this machine could hold`);
   const z = body.subarray(4);
   const declared = zstdContentSize(z);
   if (declared === -2 || (declared >= 0 && declared !== rawLen)) throw bad('is not a whole zstd frame');
@@ -173,5 +182,6 @@ function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapsho
     if (!Array.isArray(e) || !isCount(e[0]) || e[0] >= ramPages || !(e[1] === null || (e[1] instanceof Uint8Array && e[1].length === 4096))) throw bad('has a malformed page');
   }
   if (!s.checkpointPages.every((p) => isCount(p) && p < ramPages)) throw bad('has a malformed page list');
+  if (s.rom !== undefined && !(s.rom instanceof Uint8Array && s.rom.length <= MAX_ROM)) throw bad('has a malformed boot ROM');
   return s as unknown as Snapshot;
 }

@@ -2,7 +2,7 @@
 // recorder killed at any moment leaves a file that replays up to its last whole chunk.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, MAGIC_LINE, encodeChunk, encodeHeader, encodeImage, frame, type LogEvent, type RecordingHeader } from './format.js';
+import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, FRAME_STATE, MAGIC_LINE, encodeChunk, encodeHeader, encodeImage, frame, type LogEvent, type RecordingHeader } from './format.js';
 import { fileError } from '../errors.js';
 
 /** Buffered event bytes (about) that make the writer write a chunk at once. */
@@ -20,6 +20,8 @@ export class RecordingWriter {
     readonly path: string,
     header: RecordingHeader,
     embedded: { role: string; name: string; sha256: string; bytes: Uint8Array }[],
+    /** A trimmed recording's starting state, as a state frame body (snapshot-file.ts encodeSnapshot). */
+    state?: Uint8Array,
   ) {
     try {
       this.fd = openSync(path, 'w');
@@ -29,6 +31,7 @@ export class RecordingWriter {
     this.write(new TextEncoder().encode(MAGIC_LINE));
     this.write(frame(FRAME_HEADER, encodeHeader(header)));
     for (const img of embedded) this.write(frame(FRAME_IMAGE, encodeImage(img, img.bytes)));
+    if (state) this.write(frame(FRAME_STATE, state));
   }
 
   private write(b: Uint8Array): void {

@@ -92,6 +92,13 @@ export class ReplaySession {
       checker?.onConsole(b);
     };
     ({ end: this.end, icount: this.stopAt } = recordingEnd(rec.events));
+    if (rec.start) {
+      try {
+        this.restore([rec.start]);
+      } catch (e) {
+        throw new UserError(`${rec.path}: its starting state does not fit its machine (${(e as Error).message}; corrupt data)`, ExitCode.BadInput);
+      }
+    }
     this.now = o.now ?? (() => 0);
   }
 

@@ -19,6 +19,9 @@ import type { DeviceContext } from '../device-context.js';
 export const HTIF_GRACE_INSNS = 16;
 
 interface HtifState {
+  /** Where tohost and fromhost are (-1: none): a machine restored without the ELF learns them here. */
+  tohost: number;
+  fromhost: number;
   written: number;
   deadline: number | null;
 }
@@ -35,16 +38,17 @@ export class Htif implements BoardPart {
   constructor(private readonly ctx: DeviceContext) {}
 
   symbolsLoaded(symbols: ReadonlyMap<string, number>): void {
-    const addr = symbols.get('tohost');
-    if (addr === undefined) return;
+    this.attach(symbols.get('tohost') ?? -1, symbols.get('fromhost') ?? -1);
+  }
+
+  private attach(tohost: number, fromhost: number): void {
     const mem = this.ctx.mem;
-    const off = mem.offsetOf(addr);
-    if (off < 0 || mem.offsetOf(addr + 7) !== off + 7) return;
-    this.tohost = addr;
+    const off = mem.offsetOf(tohost);
+    if (tohost < 0 || off < 0 || mem.offsetOf(tohost + 7) !== off + 7) return;
+    this.tohost = tohost;
     mem.pageFlags[off >>> PAGE_SHIFT] |= PAGE_WATCH;
     mem.pageFlags[(off + 7) >>> PAGE_SHIFT] |= PAGE_WATCH;
-    const fromhost = symbols.get('fromhost');
-    if (fromhost !== undefined && mem.offsetOf(fromhost) >= 0 && mem.offsetOf(fromhost + 7) >= 0) this.fromhost = fromhost;
+    if (fromhost >= 0 && mem.offsetOf(fromhost) >= 0 && mem.offsetOf(fromhost + 7) >= 0) this.fromhost = fromhost;
     mem.watchListener = (pa, width) => this.stored(pa, width);
   }
 
@@ -100,11 +104,12 @@ export class Htif implements BoardPart {
   }
 
   save(): HtifState {
-    return { written: this.written, deadline: this.deadline === Infinity ? null : this.deadline };
+    return { tohost: this.tohost, fromhost: this.fromhost, written: this.written, deadline: this.deadline === Infinity ? null : this.deadline };
   }
 
   restore(state: unknown): void {
     const s = state as HtifState;
+    if (this.tohost < 0 && s.tohost >= 0) this.attach(s.tohost, s.fromhost);
     this.written = s.written;
     this.deadline = s.deadline ?? Infinity;
   }

@@ -1,0 +1,58 @@
+// `deja trim FILE -o OUT (--from N | --last N)`: a recording that starts at icount N with
+// the whole machine there (every non-zero RAM page, the boot ROM, registers, devices, disk
+// overlays) and goes on to where FILE ends: the same inputs, checkpoints and end, at the
+// same icounts. It needs none of FILE's firmware, kernel or initrd; disks are still named
+// by hash (or embedded with --embed).
+
+import { existsSync, statSync } from 'node:fs';
+import { fullSnapshot } from '../machine/snapshot.js';
+import { RecordingWriter } from '../record/writer.js';
+import { encodeSnapshot } from '../record/snapshot-file.js';
+import { embeddedImages } from '../record/manifest.js';
+import { parseCount } from '../option-values.js';
+import { loadRecording, recordingEnd } from '../session/replay-session.js';
+import { loadSnapshots, seek } from '../session/seek.js';
+import { UserError, ExitCode } from '../errors.js';
+import { formatDivergence } from './replay.js';
+
+export interface TrimOptions {
+  output?: string;
+  from?: string;
+  last?: string;
+  embed?: boolean;
+  images?: string;
+  force?: boolean;
+  snapshots?: boolean;
+}
+
+export async function trimCommand(file: string, o: TrimOptions): Promise<number> {
+  if (!o.output) throw new UserError('trim: give the output file with -o OUT', ExitCode.Usage);
+  if ((o.from === undefined) === (o.last === undefined)) throw new UserError('trim: give one of --from N (start at icount N) or --last N (keep the last N instructions)', ExitCode.Usage);
+  if (existsSync(o.output) && !o.force) throw new UserError(`${o.output}: already exists (give --force to replace it)`, ExitCode.Usage);
+  const rec = await loadRecording(file, 'trim');
+  const end = recordingEnd(rec.events).icount;
+  const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(0, end - parseCount(o.last!, '--last'));
+  if (start > end) throw new UserError(`--from ${start}: beyond the end of ${file} (icount ${end})`, ExitCode.Usage);
+  const snaps = loadSnapshots(file, rec, o.snapshots !== false);
+  const { session, from, result } = seek(rec, start, snaps?.snapshots ?? null, undefined, { images: o.images });
+  if (result.divergence) {
+    process.stderr.write(formatDivergence(result.divergence, file) + '\n');
+    return ExitCode.Divergence;
+  }
+  const state = { ...fullSnapshot(session.machine), log: { console: session.checker!.console.save() } };
+  // The checkpoint at `start` was checked before the replay stopped; inputs due there were not yet taken.
+  const events = rec.events.filter((e) => (e.kind === 'checkpoint' ? e.icount > start : e.icount >= start));
+  // Disks stay as they were (embedded or by hash), unless --embed embeds them all.
+  const config = session.machine.config;
+  const embed = (sha: string) => o.embed === true || rec.embedded.has(sha);
+  const embedded = embeddedImages({ ramBytes: config.ramBytes, append: config.append, disks: config.disks }).filter((i) => embed(i.sha256));
+  const images = rec.header.images.filter((i) => i.role === 'disk').map((i) => ({ ...i, embedded: embed(i.sha256) }));
+  const header = { ...rec.header, created: new Date().toISOString(), images, start: { icount: start, from: { name: file, identity: rec.identity } } };
+  const w = new RecordingWriter(o.output, header, embedded, encodeSnapshot(state));
+  for (const e of events) w.add(e);
+  w.close();
+  const size = statSync(o.output).size;
+  const via = from ? `from the snapshot at icount ${from}` : 'from reset';
+  process.stderr.write(`deja: trim: ${o.output} starts at icount ${start} and ends at ${end} as ${file} does (${end - start} instructions, ${events.filter((e) => e.kind === 'checkpoint').length} checkpoints); ${size} bytes, ${state.pages.length} RAM pages; replayed there ${via}\n`);
+  return ExitCode.Ok;
+}
