@@ -29,7 +29,8 @@ export async function indexCommand(file: string, o: IndexOptions): Promise<numbe
   const t0 = performance.now();
   let r = null;
   try {
-    for (let at = every; at < session.stopAt; at += every) {
+    const start = rec.header.start?.icount ?? 0;
+    for (let at = (Math.floor(start / every) + 1) * every; at < session.stopAt; at += every) {
       r = session.replay(at);
       if (r.divergence) break;
       writer.add({ ...takeSnapshot(session.machine), log: { console: session.checker!.console.save() } });

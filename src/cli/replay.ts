@@ -10,7 +10,7 @@ import { exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { loadSnapshots, startFrom } from '../session/seek.js';
-import { ReplaySession, loadRecording, recordingEnd, type ReplayResult } from '../session/replay-session.js';
+import { ReplaySession, checkIcount, loadRecording, recordingEnd, type ReplayResult } from '../session/replay-session.js';
 import type { Recording } from '../record/reader.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
 
@@ -49,7 +49,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const rec = await loadRecording(file);
   const stopAt = recordingEnd(rec.events).icount;
   const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
-  if (to !== null && to > stopAt) throw new UserError(`--to ${to}: beyond the end of ${file} (icount ${stopAt}${rec.truncated ? ', where it is truncated' : ''})`, ExitCode.Usage);
+  if (to !== null) checkIcount(rec, to, '--to');
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   const now = () => performance.now();

@@ -4,7 +4,7 @@ import { UserError, ExitCode } from '../errors.js';
 import { MAX_VIEW_BYTES } from '../inspect/memory-view.js';
 import { formatMachineView, machineView, machineViewJson } from '../inspect/machine-view.js';
 import { parseCount, parseSize } from '../option-values.js';
-import { loadRecording, recordingEnd } from '../session/replay-session.js';
+import { checkIcount, loadRecording } from '../session/replay-session.js';
 import { loadSnapshots, seek } from '../session/seek.js';
 
 export interface StateOptions {
@@ -45,8 +45,7 @@ export async function stateCommand(file: string, icount: string, o: StateOptions
   if (o.phys && o.mem === undefined) throw new UserError('--phys: give the address with --mem ADDR[:LEN]', ExitCode.Usage);
   const mem = o.mem === undefined ? undefined : { ...parseMem(o.mem), phys: o.phys === true };
   const rec = await loadRecording(file);
-  const end = recordingEnd(rec.events).icount;
-  if (n > end) throw new UserError(`${file}: icount ${n} is past the end of the recording (icount ${end})`, ExitCode.Usage);
+  checkIcount(rec, n, 'icount');
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
   const { session, result } = seek(rec, n, snaps?.snapshots ?? null, undefined, { images: o.images });
   const r = result;

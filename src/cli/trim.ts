@@ -10,7 +10,7 @@ import { RecordingWriter } from '../record/writer.js';
 import { encodeSnapshot } from '../record/snapshot-file.js';
 import { embeddedImages } from '../record/manifest.js';
 import { parseCount } from '../option-values.js';
-import { loadRecording, recordingEnd } from '../session/replay-session.js';
+import { checkIcount, loadRecording, recordingEnd } from '../session/replay-session.js';
 import { loadSnapshots, seek } from '../session/seek.js';
 import { UserError, ExitCode } from '../errors.js';
 import { formatDivergence } from './replay.js';
@@ -31,8 +31,9 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   if (existsSync(o.output) && !o.force) throw new UserError(`${o.output}: already exists (give --force to replace it)`, ExitCode.Usage);
   const rec = await loadRecording(file, 'trim');
   const end = recordingEnd(rec.events).icount;
-  const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(0, end - parseCount(o.last!, '--last'));
-  if (start > end) throw new UserError(`--from ${start}: beyond the end of ${file} (icount ${end})`, ExitCode.Usage);
+  const first = rec.header.start?.icount ?? 0;
+  const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(first, end - parseCount(o.last!, '--last'));
+  checkIcount(rec, start, '--from');
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
   const { session, from, result } = seek(rec, start, snaps?.snapshots ?? null, undefined, { images: o.images });
   if (result.divergence) {

@@ -38,6 +38,17 @@ export async function loadRecording(file: string, needsEnd?: string): Promise<Re
   return rec;
 }
 
+/**
+ * Refuses an icount outside the recording (exit 2): before a trimmed recording's start or
+ * past its end. `what` names it for the message (an option, or N).
+ */
+export function checkIcount(rec: Recording, icount: number, what: string): void {
+  const start = rec.header.start?.icount ?? 0;
+  const end = recordingEnd(rec.events).icount;
+  if (icount < start) throw new UserError(`${what} ${icount}: before the start of ${rec.path} (a trimmed recording: it starts at icount ${start})`, ExitCode.Usage);
+  if (icount > end) throw new UserError(`${what} ${icount}: beyond the end of ${rec.path} (icount ${end}${rec.truncated ? ', where it is truncated' : ''})`, ExitCode.Usage);
+}
+
 /** The recording's end record (null: a killed recorder's file has none) and the icount where it ends (else its last event's). */
 export function recordingEnd(events: LogEvent[]): { end: End | null; icount: number } {
   const end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
