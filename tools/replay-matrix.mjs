@@ -32,6 +32,11 @@
 // key being a hash of the guest images, the make options and the emulator sources outside
 // src/jit/ (a recording is made by the reference interpreter; the JIT does not change it).
 //
+// "trim": { "last": "10M" } (or "from") replays, instead of the recording, the recording
+// `deja trim` cuts from it; "index": "5M" writes its snapshots (`deja index --every`) first.
+// A settings set with "to": N replays to icount N (`--to`, from the nearest snapshot): it
+// must stop there, exit 0, and verify every checkpoint between the snapshot and N.
+//
 // expect: "reason" and "code" are the guest's exit (`--stats-json` exit.reason/.code),
 // "status" the process exit code, "icount" the final instruction count (a number, or
 // "recorded": the recording's end), "checkpoints" the number verified ("all": every
@@ -39,7 +44,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 
@@ -215,6 +220,7 @@ function outcome(stats, status) {
 
 /** Replays `file` under one settings set and checks the outcome. */
 function runOne(name, file, info, settings, expect, timeoutSeconds) {
+  if (settings.to !== undefined) return runTo(name, file, info, settings, timeoutSeconds);
   const label = describeSettings(settings);
   const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
   const statsFile = join(tmp, `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
@@ -263,6 +269,56 @@ function runOne(name, file, info, settings, expect, timeoutSeconds) {
   if (problems.length) return report('FAIL', name, label, `${outcome(stats, r.status)}: ${problems.join('; ')}`, seconds);
   const total = info.checkpoints.length;
   report('PASS', name, label, `${stats.exit.reason}(${stats.exit.code}) exit ${r.status} icount ${stats.icount}, ${stats.replay?.checkpoints}/${total} checkpoints verified`, seconds);
+}
+
+/** Replays `file` to settings.to (from the nearest snapshot) and checks where it stopped. */
+function runTo(name, file, info, settings, timeoutSeconds) {
+  const label = describeSettings(settings);
+  const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
+  const statsFile = join(tmp, `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
+  const started = performance.now();
+  const r = deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
+  const seconds = (performance.now() - started) / 1000;
+  let stats = null;
+  try {
+    stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  } catch {
+    // reported below
+  }
+  rmSync(statsFile, { force: true });
+  const problems = [];
+  if (r.status !== 0) problems.push(`exit ${r.status}: ${firstLine(r.stderr)}`);
+  if (!stats) problems.push('no --stats-json written');
+  else {
+    const to = Number(settings.to), from = stats.replay?.from ?? 0;
+    const want = info.checkpoints.filter((c) => c > from && c <= to).length;
+    check(problems, 'icount', stats.icount, to);
+    check(problems, 'checkpoints verified', stats.replay?.checkpoints, want);
+    if (stats.replay?.diverged) problems.push('stats say the replay diverged');
+  }
+  if (problems.length) return report('FAIL', name, label, problems.join('; '), seconds);
+  report('PASS', name, label, `stopped at icount ${stats.icount} from ${stats.replay?.from ? `the snapshot at ${stats.replay.from}` : 'the start'}, ${stats.replay?.checkpoints} checkpoints verified`, seconds);
+}
+
+/** The file a scenario replays: the recording, trimmed if it asks, with snapshots if it asks. */
+function prepare(name, file, sc, timeoutSeconds) {
+  let out = file;
+  if (sc.trim) {
+    const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
+    out = join(tmp, `${name}-trimmed.deja`);
+    const r = deja(['trim', file, '-o', out, '--force', ...optionArgs(sc.trim)], timeoutSeconds);
+    if (r.status !== 0) return { fail: `deja trim exit ${r.status}: ${firstLine(r.stderr)}` };
+  }
+  if (sc.index) {
+    if (out === file) {
+      const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
+      out = join(tmp, `${name}.deja`);
+      copyFileSync(file, out);
+    }
+    const r = deja(['index', out, '--every', String(sc.index)], timeoutSeconds);
+    if (r.status !== 0) return { fail: `deja index exit ${r.status}: ${firstLine(r.stderr)}` };
+  }
+  return { file: out };
 }
 
 function check(problems, what, actual, expected) {
@@ -314,6 +370,12 @@ for (const f of files) {
     file = resolve(ROOT, sc.recording);
   }
 
+  const prepared = prepare(name, file, sc, timeout);
+  if (prepared.fail) {
+    for (const s of sc.settings) report('FAIL', name, describeSettings(s), prepared.fail);
+    continue;
+  }
+  file = prepared.file;
   let info;
   try {
     if (!existsSync(file) || !statSync(file).isFile()) throw new Error(`${relative(ROOT, file)}: no such recording`);

@@ -62,7 +62,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount - from);
   // Where --to stopped, with the hash a checkpoint there would have (state-hash.ts).
-  const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: hashesFor(rec.version).state(session.machine), deviceHash: hashesFor(rec.version).devices(session.machine) };
+  const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: hashesFor(rec).state(session.machine), deviceHash: hashesFor(rec).devices(session.machine) };
   if (o.statsJson) {
     writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran, ...stoppedAt } });
   }

@@ -9,6 +9,7 @@ import { fullSnapshot } from '../machine/snapshot.js';
 import { RecordingWriter } from '../record/writer.js';
 import { encodeSnapshot } from '../record/snapshot-file.js';
 import { embeddedImages } from '../record/manifest.js';
+import { hashVersion } from '../record/state-hash.js';
 import { parseCount } from '../option-values.js';
 import { checkIcount, loadRecording, recordingEnd } from '../session/replay-session.js';
 import { loadSnapshots, seek } from '../session/seek.js';
@@ -48,7 +49,7 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   const embed = (sha: string) => o.embed === true || rec.embedded.has(sha);
   const embedded = embeddedImages({ ramBytes: config.ramBytes, append: config.append, disks: config.disks }).filter((i) => embed(i.sha256));
   const images = rec.header.images.filter((i) => i.role === 'disk').map((i) => ({ ...i, embedded: embed(i.sha256) }));
-  const header = { ...rec.header, created: new Date().toISOString(), images, start: { icount: start, from: { name: file, identity: rec.identity } } };
+  const header = { ...rec.header, created: new Date().toISOString(), images, checkpointHashes: hashVersion(rec), start: { icount: start, from: { name: file, identity: rec.identity } } };
   const w = new RecordingWriter(o.output, header, embedded, encodeSnapshot(state));
   for (const e of events) w.add(e);
   w.close();

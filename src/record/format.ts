@@ -75,6 +75,8 @@ export interface RecordingHeader {
   argv: string[];
   clock: { timebaseHz: number; insnsPerTick: number };
   settings: Record<string, unknown>;
+  /** The format version whose hashes the checkpoints carry, if not this file's (a trimmed recording keeps its original's). */
+  checkpointHashes?: number;
   /** A trimmed recording: it starts at this icount from its state frame, cut from another recording. */
   start?: { icount: number; from: { name: string; identity: string } };
 }

@@ -179,6 +179,7 @@ function decodeHeader(body: Uint8Array, at: string): RecordingHeader {
   if (!Array.isArray(h.argv) || !h.argv.every((a) => isStr(a, 65536))) throw bad('has a malformed command line');
   if (h.clock !== undefined && !isObj(h.clock)) throw bad('has malformed clock settings');
   if (h.settings !== undefined && !isObj(h.settings)) throw bad('has malformed settings');
+  if (h.checkpointHashes !== undefined && !isInt(h.checkpointHashes, 1, FORMAT_VERSION)) throw bad('has a malformed checkpoint hash version');
   if (h.start !== undefined) {
     const st = h.start as Record<string, unknown>;
     if (!isObj(st) || !isInt(st.icount, 0, Number.MAX_SAFE_INTEGER) || !isObj(st.from) || !isStr(st.from.name) || !isStr(st.from.identity, 64)) throw bad('has a malformed start');

@@ -70,9 +70,17 @@ export const LEGACY_HASHES: CheckpointHashes = {
   memory: () => null,
 };
 
-/** The hashes a recording of this format version was made with. */
-export function hashesFor(formatVersion: number): CheckpointHashes {
-  return formatVersion >= 3 ? CURRENT_HASHES : LEGACY_HASHES;
+/**
+ * The hashes a recording's checkpoints carry: those of its format version, or of the
+ * version its header names (a trimmed recording keeps its original's checkpoints).
+ */
+export function hashesFor(rec: { version: number; header: { checkpointHashes?: number } }): CheckpointHashes {
+  return (rec.header.checkpointHashes ?? rec.version) >= 3 ? CURRENT_HASHES : LEGACY_HASHES;
+}
+
+/** The format version whose hashes a recording's checkpoints carry. */
+export function hashVersion(rec: { version: number; header: { checkpointHashes?: number } }): number {
+  return rec.header.checkpointHashes ?? rec.version;
 }
 
 const TRIGGERS_AT_RESET: ReadonlySet<string> = new Set(TRIGGER_FIELDS);

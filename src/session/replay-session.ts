@@ -95,7 +95,7 @@ export class ReplaySession {
     this.port = new ReplayPort(rec.events);
     const machine = (this.machine = new Machine(replayConfig(rec, o.images), this.port));
     this.jit = attachTier(machine, tier, o);
-    const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec.version)));
+    const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec)));
     // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
     if (!checker) machine.boundaryHook = (m) => this.port.check(m.hart.icount);
     machine.consoleSink = (b) => {

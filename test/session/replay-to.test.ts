@@ -39,7 +39,7 @@ function stopAt(rec: Recording, t: TierOptions, n: number): Stop {
   const r = s.replay(n);
   expect(r.divergence, `${describeTier(t)} --to ${n}`).toBeNull();
   // (icount 0 may be -0 there.)
-  return { icount: r.icount || 0, pc: r.pc, state: hashesFor(rec.version).state(s.machine), devices: hashesFor(rec.version).devices(s.machine), checkpoints: r.checkpoints, compiled: s.jit ? s.jit.blocks.length + s.jit.traces.length : 0 };
+  return { icount: r.icount || 0, pc: r.pc, state: hashesFor(rec).state(s.machine), devices: hashesFor(rec).devices(s.machine), checkpoints: r.checkpoints, compiled: s.jit ? s.jit.blocks.length + s.jit.traces.length : 0 };
 }
 
 /** Replays to each N under every tier: all stop alike, where a checkpoint there says. */

@@ -64,7 +64,7 @@ function index(rec: Recording, points: number[]): { snapshots: Snapshot[]; end: 
   const r = s.replay();
   w.close();
   expect(r.divergence).toBeNull();
-  const h = hashesFor(rec.version);
+  const h = hashesFor(rec);
   const file2 = readSnapshotFile(file, rec)!;
   expect(file2.truncated).toBeNull();
   return { snapshots: file2.snapshots, end: { icount: r.icount, state: h.state(s.machine), devices: h.devices(s.machine) } };
@@ -72,7 +72,7 @@ function index(rec: Recording, points: number[]): { snapshots: Snapshot[]; end: 
 
 /** From each of `from` (snapshots of the chain `all`), under each tier: on to the end as recorded. */
 function expectRestoresRunOn(rec: Recording, all: Snapshot[], from: Snapshot[], end: { icount: number; state: number; devices: number }, tiers: TierOptions[]): void {
-  const h = hashesFor(rec.version);
+  const h = hashesFor(rec);
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
   for (const t of tiers) {
     for (const snap of from) {
