@@ -13,7 +13,8 @@ import { parseChoice, parseCount, parseRam } from '../option-values.js';
 import { applyTier, prepareTier, reportDumps, settingsForJson, tierStats } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { ConsoleOut, attachConsoleInput, catchStopSignals } from './console.js';
-import type { RecordingWriter } from '../record/writer.js';
+import type { EventWriter } from '../record/writer.js';
+import type { FlightWriter } from '../record/flight-recorder.js';
 import type { Recorder, RecordingPort } from '../record/recorder.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from '../record/manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
@@ -41,6 +42,8 @@ export interface RunOptions extends TierOptions {
   record?: string | false;
   embed?: boolean;
   checkpointEvery?: string;
+  /** Keep only what replays the last N instructions (two recordings taking turns). */
+  flightRecorder?: string;
   /** Overwrite a --record file that is not a recording. */
   force?: boolean;
 }
@@ -220,16 +223,22 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   // An idle guest at a terminal waits in wall-clock time rather than spinning a host core;
   // piped runs jump over idle time (both are inputs, logged: replays never wait).
   const live = new LivePort({ pace: o.pace ?? process.stdin.isTTY === true, rtcNanos });
-  let recording: { writer: RecordingWriter; port: RecordingPort; recorder: (m: Machine) => Recorder } | null = null;
+  const flight = o.flightRecorder === undefined ? null : parseCount(o.flightRecorder, '--flight-recorder');
+  if (flight !== null && flight < 1) throw new UserError('--flight-recorder must be at least 1', ExitCode.Usage);
+  if (flight !== null && o.record === false) throw new UserError('--flight-recorder records: it does not go with --no-record', ExitCode.Usage);
+  let recording: { writer: EventWriter; port: RecordingPort; recorder: (m: Machine) => Recorder; flight: FlightWriter | null } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
   if (recordTo) {
     // Loaded only to record: a plain run starts without the codecs.
-    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }] = await Promise.all([
+    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }, { FlightWriter }, { sha256 }, { encodeHeader }] = await Promise.all([
       import('../record/zstd.js'),
       import('../record/writer.js'),
       import('../record/recorder.js'),
+      import('../record/flight-recorder.js'),
+      import('../record/manifest.js'),
+      import('../record/format.js'),
     ]);
     await initZstd();
     const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
@@ -241,8 +250,24 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
           throw fileError(recordingsDir(), 'make the folder for recordings', e);
         }
       }
-      const writer = new RecordingWriter(recordTo, header, o.embed ? embeddedImages(config) : []);
-      recording = { writer, port: new RecordingPort(live, writer), recorder: (m) => new Recorder(m, writer, every) };
+      const embedded = o.embed ? embeddedImages(config) : [];
+      let flightWriter: FlightWriter | null = null;
+      let writer: EventWriter;
+      if (flight !== null) {
+        const disks = embedded.filter((i) => config.disks.some((d) => d.name === i.name || sha256(d.bytes) === i.sha256));
+        writer = flightWriter = new FlightWriter(recordTo, header, embedded, disks);
+      } else writer = new RecordingWriter(recordTo, header, embedded);
+      const identity = { name: recordTo, identity: sha256(encodeHeader(header)) };
+      recording = {
+        writer,
+        flight: flightWriter,
+        port: new RecordingPort(live, writer),
+        recorder: (m) => {
+          const r = new Recorder(m, writer, every);
+          if (flightWriter) r.addMark(flight!, (mm) => flightWriter.turn(mm, r.console.save(), identity));
+          return r;
+        },
+      };
       if (byDefault) pruneRecordings(recordingsDir(), recordingsKeep());
     } catch (e) {
       if (!byDefault) throw e;
@@ -270,6 +295,11 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   // One line for every end, -q or not (-q silences the guest's console only).
   process.stderr.write(`deja: run: ${formatExit(exit)} at icount ${result.icount}: ${whyEnded(exit, machine, stop.by ?? 'the user')}\n`);
   if (byDefault && recording) process.stderr.write(`deja: recorded to ${recordTo} (replay with: deja replay ${recordTo})\n`);
+  const fw = recording?.flight;
+  if (fw) {
+    const kept = result.icount - fw.startIcount;
+    process.stderr.write(`deja: flight recorder: ${recordTo} keeps icount ${fw.startIcount} to ${result.icount} (the last ${kept} instructions, ${fw.bytesWritten} bytes; ${fw.turns} turns, ${fw.bytesTotal} bytes written in all)\n`);
+  }
   return exitCodeFor(exit);
 }
 

@@ -2,7 +2,7 @@
 // value), plus checkpoints at fixed icounts and an end record (DESIGN.md, Recording).
 
 import type { IdleAnswer, InputPort, LivePort } from './input-port.js';
-import type { RecordingWriter } from './writer.js';
+import type { EventWriter } from './writer.js';
 import type { Machine, ExitStatus } from '../machine/machine.js';
 import { CURRENT_HASHES, ConsoleLog } from './state-hash.js';
 
@@ -11,7 +11,7 @@ export class RecordingPort implements InputPort {
 
   constructor(
     private readonly inner: LivePort,
-    private readonly writer: RecordingWriter,
+    private readonly writer: EventWriter,
   ) {}
 
   nextPushIcount(): number {
@@ -47,16 +47,45 @@ export class RecordingPort implements InputPort {
 export class Recorder {
   readonly console = new ConsoleLog();
 
+  private nextCheckpoint: number;
+  private readonly marks: { every: number; next: number; at: (m: Machine) => void }[] = [];
+
   constructor(
     private readonly machine: Machine,
-    private readonly writer: RecordingWriter,
+    private readonly writer: EventWriter,
     private readonly every: number,
   ) {
-    machine.checkpointHook = (m) => {
-      this.checkpoint(m);
-      return m.hart.icount + every;
-    };
+    this.nextCheckpoint = every;
+    machine.checkpointHook = (m) => this.boundary(m);
     machine.nextCheckpoint = every;
+  }
+
+  /**
+   * Runs `at` at every multiple of `every` instructions, where checkpoints are taken: at the
+   * loop boundary there, after a checkpoint due then, before the inputs due then (where a
+   * replay stopped at that icount stands: snapshots are taken there).
+   */
+  addMark(every: number, at: (m: Machine) => void): void {
+    const next = (Math.floor(this.machine.hart.icount / every) + 1) * every;
+    this.marks.push({ every, next, at });
+    this.machine.nextCheckpoint = Math.min(this.machine.nextCheckpoint, next);
+  }
+
+  private boundary(m: Machine): number {
+    const ic = m.hart.icount;
+    if (ic >= this.nextCheckpoint) {
+      this.checkpoint(m);
+      this.nextCheckpoint = ic + this.every;
+    }
+    let next = this.nextCheckpoint;
+    for (const k of this.marks) {
+      if (ic >= k.next) {
+        k.at(m);
+        k.next = (Math.floor(ic / k.every) + 1) * k.every;
+      }
+      next = Math.min(next, k.next);
+    }
+    return next;
   }
 
   private readonly hashes = CURRENT_HASHES;

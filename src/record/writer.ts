@@ -8,6 +8,9 @@ import { fileError } from '../errors.js';
 /** Buffered event bytes (about) that make the writer write a chunk at once. */
 const MAX_PENDING_BYTES = 1024 * 1024;
 
+/** What the recorder writes events to: a recording, or the flight recorder's pair of them. */
+export type EventWriter = Pick<RecordingWriter, 'add' | 'maybeFlush' | 'flush' | 'close' | 'bytesWritten'>;
+
 export class RecordingWriter {
   private fd: number;
   private events: LogEvent[] = [];
