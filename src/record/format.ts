@@ -9,6 +9,7 @@
 // chunk (the first from baseIcount). Reading is reading untrusted input: every length is
 // bounded before anything is allocated, and every problem is a RecordingError naming it.
 
+import * as zlib from 'node:zlib';
 import { pack, unpack } from 'msgpackr';
 import { zstdCompress, zstdDecompress, zstdContentSize } from './zstd.js';
 import type { MemoryHash } from './state-hash.js';
@@ -97,7 +98,11 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/** Node's own (zlib's, native) where it has one: reading a large file checks every frame. */
+const nativeCrc32 = (zlib as { crc32?: (b: Uint8Array) => number }).crc32;
+
 export function crc32(b: Uint8Array): number {
+  if (nativeCrc32) return nativeCrc32(b) >>> 0;
   let c = 0xffffffff;
   for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 255] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
