@@ -132,11 +132,19 @@ export class Plic implements Device {
   }
 
   save(): PlicState {
-    return structuredClone(this.s);
+    return copyState(this.s);
   }
 
   restore(state: unknown): void {
-    this.s = structuredClone(state as PlicState);
+    this.s = copyState(state as PlicState);
     this.update();
   }
+}
+
+/** A copy (checkpoints save the state twice each; structuredClone was their largest cost). */
+function copyState(s: PlicState): PlicState {
+  return {
+    priority: [...s.priority], level: [...s.level], pending: [...s.pending], claimed: [...s.claimed],
+    enable: s.enable.map((w) => [...w]), threshold: [...s.threshold],
+  };
 }
