@@ -56,7 +56,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;
   tuneJit(tiers, jit);
-  const from = to === null ? 0 : startFrom(session, loadSnapshots(file, rec, o.snapshots !== false)?.snapshots ?? null, to);
+  const from = to === null ? 0 : startFrom(session, loadSnapshots(file, rec, o.snapshots !== false), to);
   const r = session.replay(to ?? stopAt);
   out.flush();
   reportDumps(tiers, jit);

@@ -47,7 +47,7 @@ export async function stateCommand(file: string, icount: string, o: StateOptions
   const rec = await loadRecording(file);
   checkIcount(rec, n, 'icount');
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
-  const { session, result } = seek(rec, n, snaps?.snapshots ?? null, undefined, { images: o.images });
+  const { session, result } = seek(rec, n, snaps, undefined, { images: o.images });
   const r = result;
   if (r.divergence) throw new UserError(`${file}: the replay diverged at icount ${r.divergence.icount} before reaching ${n}: ${r.divergence.what}`, ExitCode.Divergence);
   if (r.icount !== n) throw new UserError(`${file}: the replay reached icount ${r.icount}, not ${n}`, ExitCode.Divergence);

@@ -36,7 +36,7 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(first, end - parseCount(o.last!, '--last'));
   checkIcount(rec, start, '--from');
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
-  const { session, from, result } = seek(rec, start, snaps?.snapshots ?? null, undefined, { images: o.images });
+  const { session, from, result } = seek(rec, start, snaps, undefined, { images: o.images });
   if (result.divergence) {
     process.stderr.write(formatDivergence(result.divergence, file) + '\n');
     return ExitCode.Divergence;

@@ -51,7 +51,17 @@ export class SnapshotWriter {
   }
 
   add(s: Snapshot): void {
-    this.write(frame(FRAME_SNAPSHOT, encodeSnapshot(s)));
+    // Its icount and page numbers ahead of the compressed part: a reader picks the
+    // snapshots a restore needs without decompressing the rest.
+    const enc = encodeSnapshot(s);
+    const body = new Uint8Array(12 + 4 * s.pages.length + enc.length);
+    const dv = new DataView(body.buffer);
+    dv.setUint32(0, s.icount % 2 ** 32, true);
+    dv.setUint32(4, Math.floor(s.icount / 2 ** 32), true);
+    dv.setUint32(8, s.pages.length, true);
+    s.pages.forEach(([p], i) => dv.setUint32(12 + 4 * i, p, true));
+    body.set(enc, 12 + 4 * s.pages.length);
+    this.write(frame(FRAME_SNAPSHOT, body));
     this.count++;
   }
 
@@ -69,12 +79,65 @@ export class SnapshotWriter {
   }
 }
 
-export interface SnapshotFile {
-  path: string;
-  header: SnapshotFileHeader;
-  snapshots: Snapshot[];
-  /** What was cut off the end (a writer that did not finish), or null. */
-  truncated: string | null;
+/** A snapshot in the file, not yet decoded. */
+export interface SnapshotEntry {
+  icount: number;
+  /** The RAM pages it holds. */
+  pages: Uint32Array;
+  /** encodeSnapshot's bytes. */
+  body: Uint8Array;
+  /** Where it is, for messages. */
+  at: string;
+}
+
+export class SnapshotFile {
+  constructor(
+    readonly path: string,
+    readonly header: SnapshotFileHeader,
+    readonly entries: SnapshotEntry[],
+    /** What was cut off the end (a writer that did not finish), or null. */
+    readonly truncated: string | null,
+    private readonly ramPages: number,
+  ) {}
+
+  /** Decodes one (RecordingError if its contents are malformed). */
+  load(i: number): Snapshot {
+    const e = this.entries[i];
+    const s = decodeSnapshot(e.body, e.at, this.ramPages);
+    if (s.icount !== e.icount || s.pages.length !== e.pages.length || s.pages.some(([p], k) => p !== e.pages[k])) {
+      throw new RecordingError(`${e.at}: the snapshot does not match its frame's icount and page list (corrupt data)`);
+    }
+    return s;
+  }
+
+  /** All of them, decoded. */
+  get snapshots(): Snapshot[] {
+    return this.entries.map((_, i) => this.load(i));
+  }
+
+  /**
+   * What restoring the last snapshot at or before `icount` needs, decoded, in order: that
+   * snapshot, and each earlier one that holds a page no later one of the chain does (empty:
+   * none is that early). Later pages replace earlier ones, so the rest are not read.
+   */
+  chainTo(icount: number): Snapshot[] {
+    let k = -1;
+    while (k + 1 < this.entries.length && this.entries[k + 1].icount <= icount) k++;
+    if (k < 0) return [];
+    const covered = new Uint8Array(this.ramPages);
+    const need: number[] = [];
+    for (let i = k; i >= 0; i--) {
+      let fresh = i === k;
+      for (const p of this.entries[i].pages) {
+        if (!covered[p]) {
+          covered[p] = 1;
+          fresh = true;
+        }
+      }
+      if (fresh) need.push(i);
+    }
+    return need.reverse().map((i) => this.load(i));
+  }
 }
 
 /**
@@ -94,7 +157,7 @@ export function readSnapshotFile(path: string, recording: { identity: string; he
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let p = magic.length;
   let header: SnapshotFileHeader | null = null;
-  const snapshots: Snapshot[] = [];
+  const entries: SnapshotEntry[] = [];
   let truncated: string | null = null;
   const pages = recording.header.config.ramBytes / 4096;
   while (p < buf.length) {
@@ -118,14 +181,30 @@ export function readSnapshotFile(path: string, recording: { identity: string; he
       if (header.recording !== recording.identity) throw new RecordingError(`${path}: these snapshots belong to another recording (made from a different header)`);
     } else {
       if (!header) throw new RecordingError(`${at}: the first frame is not the header`);
-      const s = decodeSnapshot(body, at, pages);
-      if (snapshots.length && s.icount <= snapshots[snapshots.length - 1].icount) throw new RecordingError(`${at}: snapshots go back in time`);
-      snapshots.push(s);
+      const e = entryOf(body, at, pages);
+      if (entries.length && e.icount <= entries[entries.length - 1].icount) throw new RecordingError(`${at}: snapshots go back in time`);
+      entries.push(e);
     }
     p += 9 + len;
   }
   if (!header) throw new RecordingError(`${path}: truncated before the end of its header`);
-  return { path, header, snapshots, truncated };
+  return new SnapshotFile(path, header, entries, truncated, pages);
+}
+
+/** A snapshot frame's icount and page list, its compressed part left as it is. */
+function entryOf(body: Uint8Array, at: string, ramPages: number): SnapshotEntry {
+  const bad = () => new RecordingError(`${at}: snapshot frame is malformed (corrupt data)`);
+  if (body.length < 12) throw bad();
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const icount = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
+  const n = dv.getUint32(8, true);
+  if (!Number.isSafeInteger(icount) || n > ramPages || 12 + 4 * n > body.length) throw bad();
+  const pages = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    pages[i] = dv.getUint32(12 + 4 * i, true);
+    if (pages[i] >= ramPages) throw bad();
+  }
+  return { icount, pages, body: body.subarray(12 + 4 * n), at };
 }
 
 function decodeHeader(body: Uint8Array, at: string): SnapshotFileHeader {

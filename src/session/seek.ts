@@ -3,7 +3,7 @@
 
 import { RecordingError } from '../record/format.js';
 import type { Recording } from '../record/reader.js';
-import { readSnapshotFile, snapshotPath, type SnapshotFile } from '../record/snapshot-file.js';
+import { SnapshotFile, readSnapshotFile, snapshotPath } from '../record/snapshot-file.js';
 import type { Snapshot } from '../machine/snapshot.js';
 import { UserError, ExitCode } from '../errors.js';
 import { ReplaySession, type ReplayResult, type SessionOptions } from './replay-session.js';
@@ -16,8 +16,12 @@ export interface Seek {
   result: ReplayResult;
 }
 
-/** The snapshots up to the last one at or before `icount` (empty: none is). */
-export function chainTo(snapshots: readonly Snapshot[], icount: number): Snapshot[] {
+/** Snapshots to restore from: decoded, or a snapshot file that decodes what a chain needs. */
+export type Snapshots = readonly Snapshot[] | SnapshotFile;
+
+/** The snapshots a restore at the last one at or before `icount` applies, in order (empty: none is that early). */
+export function chainTo(snapshots: Snapshots, icount: number): Snapshot[] {
+  if (snapshots instanceof SnapshotFile) return snapshots.chainTo(icount);
   let k = 0;
   while (k < snapshots.length && snapshots[k].icount <= icount) k++;
   return snapshots.slice(0, k);
@@ -27,13 +31,15 @@ export function chainTo(snapshots: readonly Snapshot[], icount: number): Snapsho
  * Restores `session` (not yet run) from the last of `snapshots` at or before `to`; returns
  * the icount it now stands at (0: no snapshot is that early, nothing restored).
  */
-export function startFrom(session: ReplaySession, snapshots: readonly Snapshot[] | null, to: number): number {
-  const chain = snapshots ? chainTo(snapshots, to) : [];
-  if (!chain.length) return 0;
+export function startFrom(session: ReplaySession, snapshots: Snapshots | null, to: number): number {
+  let chain: Snapshot[] = [];
   try {
+    chain = snapshots ? chainTo(snapshots, to) : [];
+    if (!chain.length) return 0;
     session.restore(chain);
   } catch (e) {
     if (e instanceof UserError) throw e;
+    if (e instanceof RecordingError) throw new UserError(`${e.message}; the replay can run without it: --no-snapshots`, ExitCode.BadInput);
     const at = chain[chain.length - 1].icount;
     throw new UserError(`${session.rec.path}: the snapshot at icount ${at} does not fit this recording's machine (${(e as Error).message}); the replay can run without it: --no-snapshots`, ExitCode.BadInput);
   }
@@ -41,7 +47,7 @@ export function startFrom(session: ReplaySession, snapshots: readonly Snapshot[]
 }
 
 /** A replay of `rec` stopped at exactly icount `to`, started from the nearest snapshot before it. */
-export function seek(rec: Recording, to: number, snapshots: readonly Snapshot[] | null, tier: TierSettings = INTERP, o: SessionOptions = {}): Seek {
+export function seek(rec: Recording, to: number, snapshots: Snapshots | null, tier: TierSettings = INTERP, o: SessionOptions = {}): Seek {
   const session = new ReplaySession(rec, tier, o);
   const from = startFrom(session, snapshots, to);
   return { session, from, result: session.replay(to) };

@@ -12,10 +12,10 @@ import { initZstd } from '../../src/record/zstd.js';
 import { readRecording, type Recording } from '../../src/record/reader.js';
 import { hashesFor } from '../../src/record/state-hash.js';
 import { takeSnapshot, type Snapshot } from '../../src/machine/snapshot.js';
-import { SnapshotWriter, readSnapshotFile, snapshotPath } from '../../src/record/snapshot-file.js';
+import { SnapshotWriter, readSnapshotFile, snapshotPath, type SnapshotFile } from '../../src/record/snapshot-file.js';
 import { ReplaySession } from '../../src/session/replay-session.js';
 import { tierSettings, type TierOptions } from '../../src/session/tier.js';
-import { chainTo, seek } from '../../src/session/seek.js';
+import { chainTo, seek, type Snapshots } from '../../src/session/seek.js';
 import { describeTier } from '../helpers/tiers.js';
 import { tinyRecording } from '../record/tiny-guest.js';
 
@@ -52,7 +52,7 @@ function handlerPoints(rec: Recording, perCause: number): number[] {
  * Replays `rec` straight (interpreter), snapshotting at each of `points`; the snapshots go
  * through a snapshot file. Returns them and the straight replay's end state.
  */
-function index(rec: Recording, points: number[]): { snapshots: Snapshot[]; end: { icount: number; state: number; devices: number } } {
+function index(rec: Recording, points: number[]): { file: SnapshotFile; snapshots: Snapshot[]; end: { icount: number; state: number; devices: number } } {
   const s = new ReplaySession(rec);
   const file = snapshotPath(join(tmp('deja-snap-'), 'r.deja'));
   const w = new SnapshotWriter(file, { recording: rec.identity, every: 0, deja: 'test' });
@@ -67,11 +67,11 @@ function index(rec: Recording, points: number[]): { snapshots: Snapshot[]; end: 
   const h = hashesFor(rec);
   const file2 = readSnapshotFile(file, rec)!;
   expect(file2.truncated).toBeNull();
-  return { snapshots: file2.snapshots, end: { icount: r.icount, state: h.state(s.machine), devices: h.devices(s.machine) } };
+  return { file: file2, snapshots: file2.snapshots, end: { icount: r.icount, state: h.state(s.machine), devices: h.devices(s.machine) } };
 }
 
 /** From each of `from` (snapshots of the chain `all`), under each tier: on to the end as recorded. */
-function expectRestoresRunOn(rec: Recording, all: Snapshot[], from: Snapshot[], end: { icount: number; state: number; devices: number }, tiers: TierOptions[]): void {
+function expectRestoresRunOn(rec: Recording, all: Snapshots, from: Snapshot[], end: { icount: number; state: number; devices: number }, tiers: TierOptions[]): void {
   const h = hashesFor(rec);
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
   for (const t of tiers) {
@@ -120,6 +120,9 @@ describe('snapshots: restoring and running on equals running straight there', ()
     // Every snapshot under the interpreter; a spread of them under the JIT tiers.
     expectRestoresRunOn(rec, idx.snapshots, idx.snapshots, idx.end, [TIERS[0]]);
     const some = idx.snapshots.filter((_, i) => i % 5 === 2);
-    expectRestoresRunOn(rec, idx.snapshots, some, idx.end, TIERS.slice(1));
+    // From the file itself: the restore reads only the snapshots whose pages it needs.
+    const chain = idx.file.chainTo(some[some.length - 1].icount);
+    expect(chain.length).toBeLessThan(idx.snapshots.filter((x) => x.icount <= some[some.length - 1].icount).length);
+    expectRestoresRunOn(rec, idx.file, some, idx.end, TIERS.slice(1));
   });
 });
