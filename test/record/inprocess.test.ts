@@ -9,7 +9,7 @@ import { tmp } from '../helpers/cli.js';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_CHUNK, FRAME_HEADER, FRAME_IMAGE, frame, encodeImage, type LogEvent } from '../../src/record/format.js';
 import { parseRecording, readRecording, type Recording } from '../../src/record/reader.js';
-import { replayRecording } from '../../src/session/replay-session.js';
+import { ReplaySession, replayRecording } from '../../src/session/replay-session.js';
 import { UserError } from '../../src/errors.js';
 import { recordTiny, tinyConfig, tinyProgram, TINY_INPUT, TINY_RTC_NANOS } from './tiny-guest.js';
 import { frames, headerOf, replayOutcome, rewrite } from './helpers.js';
@@ -166,7 +166,9 @@ describe('record and replay in-process (tiny guest)', () => {
     it('a store that reaches only memory: found at the next checkpoint, naming the page', () => {
       const first = base.rec.events.find((e) => e.kind === 'checkpoint')!;
       const pa = 0x80000000 + 0x200000 + 0x10;
-      const r = replayRecording(base.rec, { setup: (m) => m.mem.dmaWrite(pa, Uint8Array.of(0xa5)) });
+      const session = new ReplaySession(base.rec);
+      session.machine.mem.dmaWrite(pa, Uint8Array.of(0xa5));
+      const r = session.replay();
       expect(r.divergence?.what).toBe(`checkpoint at icount ${first.icount} differs: memory written since the last checkpoint (1 page: 0x80200000)`);
       expect(r.divergence?.pages).toEqual([0x80200000]);
       // the control: the same replay without the store verifies every checkpoint
