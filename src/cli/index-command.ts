@@ -2,7 +2,7 @@
 // (FILE.snapshots) every N instructions, so that `replay --to` and `state` start near any icount.
 
 import { statSync } from 'node:fs';
-import { DEFAULT_SNAPSHOT_EVERY, takeSnapshot } from '../machine/snapshot.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { SnapshotWriter, snapshotPath } from '../record/snapshot-file.js';
 import { parseCount } from '../option-values.js';
 import { ReplaySession, loadRecording } from '../session/replay-session.js';
@@ -27,14 +27,9 @@ export async function indexCommand(file: string, o: IndexOptions): Promise<numbe
   const out = snapshotPath(file);
   const writer = new SnapshotWriter(out, { recording: rec.identity, every, deja: DEJA_VERSION });
   const t0 = performance.now();
-  let r = null;
+  let r;
   try {
-    for (let at = every; at < session.stopAt; at += every) {
-      r = session.replay(at);
-      if (r.divergence) break;
-      writer.add({ ...takeSnapshot(session.machine), log: { console: session.checker!.console.save() } });
-    }
-    if (!r?.divergence) r = session.replay();
+    r = session.replayTakingSnapshots(every, (s) => writer.add(s));
   } finally {
     writer.close();
   }

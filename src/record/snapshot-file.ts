@@ -8,7 +8,7 @@
 // (src/machine/snapshot.ts). Append-only, so a writer killed mid-way leaves a file whose
 // whole frames are usable. Reading it is reading untrusted input, as for recordings.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { FRAME_HEADER, RecordingError, crc32, frame } from './format.js';
 import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js';
@@ -33,6 +33,9 @@ export interface SnapshotFileHeader {
 export function snapshotPath(recording: string): string {
   return `${recording}.snapshots`;
 }
+
+const MAGIC = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
+const startsWithMagic = (b: Uint8Array) => b.length >= MAGIC.length && MAGIC.every((x, i) => b[i] === x);
 
 export class SnapshotWriter {
   private readonly fd: number;
@@ -85,18 +88,29 @@ export interface SnapshotFile {
  * Reads the snapshots of `recording` (its identity and RAM size check them). Problems are
  * RecordingErrors naming the file; a missing file is null.
  */
-export function readSnapshotFile(path: string, recording: { identity: string; header: { config: { ramBytes: number } } }): SnapshotFile | null {
+export function readSnapshotFile(path: string, recording: SnapshotsOf): SnapshotFile | null {
   let buf: Uint8Array;
   try {
+    // Not a device or a pipe, which could be read without end.
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory()) throw new RecordingError(`${path}: cannot read snapshots: not a regular file`);
     buf = new Uint8Array(readFileSync(path));
   } catch (e) {
+    if (e instanceof RecordingError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new RecordingError(`${path}: cannot read snapshots: ${fsErrorWords(e)}`);
   }
-  const magic = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
-  if (buf.length < magic.length || !magic.every((b, i) => buf[i] === b)) throw new RecordingError(`${path}: not a deja snapshot file (bad magic line)`);
+  return parseSnapshotFile(buf, path, recording);
+}
+
+/** What a snapshot file is checked against: the recording it must belong to. */
+type SnapshotsOf = { identity: string; header: { config: { ramBytes: number } } };
+
+/** The snapshots in `buf`, the bytes of the snapshot file `path` of `recording` (as readSnapshotFile). */
+export function parseSnapshotFile(buf: Uint8Array, path: string, recording: SnapshotsOf): SnapshotFile {
+  if (!startsWithMagic(buf)) throw new RecordingError(`${path}: not a deja snapshot file (bad magic line)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = magic.length;
+  let p = MAGIC.length;
   let header: SnapshotFileHeader | null = null;
   const snapshots: Snapshot[] = [];
   let truncated: string | null = null;
@@ -148,6 +162,13 @@ function decodeHeader(body: Uint8Array, at: string): SnapshotFileHeader {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isU32 = (v: unknown): v is number => isCount(v) && v < 2 ** 32;
+
+/** A part's disk writes: sectors as [index, bytes], and the indices a checkpoint has still to hash. */
+function isStorage(v: unknown): boolean {
+  return isObj(v) && Array.isArray(v.sectors) && Array.isArray(v.written) && v.written.every(isCount) &&
+    v.sectors.every((e) => Array.isArray(e) && e.length === 2 && isCount(e[0]) && e[1] instanceof Uint8Array);
+}
 
 function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapshot {
   const bad = (what: string) => new RecordingError(`${at}: snapshot ${what} (corrupt data)`);
@@ -173,5 +194,9 @@ function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapsho
     if (!Array.isArray(e) || !isCount(e[0]) || e[0] >= ramPages || !(e[1] === null || (e[1] instanceof Uint8Array && e[1].length === 4096))) throw bad('has a malformed page');
   }
   if (!s.checkpointPages.every((p) => isCount(p) && p < ramPages)) throw bad('has a malformed page list');
+  if (!Object.values(s.storage).every(isStorage)) throw bad('has malformed disk writes');
+  // The console log a resumed replay goes on checking from (every snapshot file has it).
+  const c = isObj(s.log) ? s.log.console : null;
+  if (!isObj(c) || !isU32(c.hash) || !isCount(c.total) || !(c.pending instanceof Uint8Array) || c.pending.length > c.total) throw bad('console log is malformed');
   return s as unknown as Snapshot;
 }
