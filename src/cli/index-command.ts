@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { SnapshotWriter, snapshotPath } from '../record/snapshot-file.js';
-import { parseCount } from '../option-values.js';
+import { parseEvery } from '../option-values.js';
 import { ReplaySession, loadRecording } from '../session/replay-session.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
@@ -20,7 +20,7 @@ export interface IndexOptions extends TierOptions {
 
 export async function indexCommand(file: string, o: IndexOptions): Promise<number> {
   const tiers = tierSettings(o);
-  const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseCount(o.every, '--every');
+  const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseEvery(o.every, '--every');
   const rec = await loadRecording(file);
   const session = new ReplaySession(rec, tiers, { images: o.images, now: () => performance.now() });
   tuneJit(tiers, session.jit);

@@ -58,6 +58,7 @@ export function buildProgram(): Command {
     .option('--no-record', 'do not record, not even to the default place')
     .option('--embed', 'embed the images in the recording (one self-contained file)')
     .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
+    .option('--snapshot-every <n>', 'with a recording: write snapshots beside it (FILE.snapshots) every n instructions, as deja index does')
     .option('--force', 'let --record overwrite a file that is not a deja recording')
     .action(async (o: RunOptions) => {
       process.exitCode = await (await import('./run.js')).runCommand(o);

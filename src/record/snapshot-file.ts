@@ -8,7 +8,8 @@
 // (src/machine/snapshot.ts). Append-only, so a writer killed mid-way leaves a file whose
 // whole frames are usable. Reading it is reading untrusted input, as for recordings.
 
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { FRAME_HEADER, RecordingError, crc32, frame } from './format.js';
 import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js';
@@ -29,6 +30,11 @@ export interface SnapshotFileHeader {
   deja: string;
 }
 
+/** A recording's identity (Recording.identity): the sha256 of its header frame's body. */
+export function recordingIdentity(headerBody: Uint8Array): string {
+  return createHash('sha256').update(headerBody).digest('hex');
+}
+
 /** Where a recording's snapshots go. */
 export function snapshotPath(recording: string): string {
   return `${recording}.snapshots`;
@@ -36,6 +42,26 @@ export function snapshotPath(recording: string): string {
 
 const MAGIC = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
 const startsWithMagic = (b: Uint8Array) => b.length >= MAGIC.length && MAGIC.every((x, i) => b[i] === x);
+
+/**
+ * Removes the snapshots beside a recording that is being replaced: they name the old one. A
+ * file there that is not a snapshot file is left alone (a replay then says what it is).
+ */
+export function dropSnapshotsOf(recording: string): void {
+  const path = snapshotPath(recording);
+  const head = new Uint8Array(MAGIC.length);
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (startsWithMagic(head)) rmSync(path, { force: true });
+  } catch {
+    // none there, or out of reach: a replay says what is wrong with it
+  }
+}
 
 export class SnapshotWriter {
   private readonly fd: number;
