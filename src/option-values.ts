@@ -16,6 +16,13 @@ export function parseCount(value: string, option: string, what = 'a count (examp
   return n;
 }
 
+/** Instructions between two things a run takes (checkpoints, snapshots): a count of at least 1. */
+export function parseEvery(value: string, option: string): number {
+  const n = parseCount(value, option);
+  if (n < 1) throw new UserError(`${option} must be at least 1`, ExitCode.Usage);
+  return n;
+}
+
 /** A memory size like 128M, 64MiB, 1G or a byte count (binary suffixes). */
 export function parseSize(value: string, option: string): number {
   const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(value.trim());

@@ -2,9 +2,9 @@
 // (FILE.snapshots) every N instructions, so that `replay --to` and `state` start near any icount.
 
 import { statSync } from 'node:fs';
-import { DEFAULT_SNAPSHOT_EVERY, takeSnapshot } from '../machine/snapshot.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { SnapshotWriter, snapshotPath } from '../record/snapshot-file.js';
-import { parseCount } from '../option-values.js';
+import { parseEvery } from '../option-values.js';
 import { ReplaySession, loadRecording } from '../session/replay-session.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
@@ -20,22 +20,16 @@ export interface IndexOptions extends TierOptions {
 
 export async function indexCommand(file: string, o: IndexOptions): Promise<number> {
   const tiers = tierSettings(o);
-  const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseCount(o.every, '--every');
+  const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseEvery(o.every, '--every');
   const rec = await loadRecording(file);
   const session = new ReplaySession(rec, tiers, { images: o.images, now: () => performance.now() });
   tuneJit(tiers, session.jit);
   const out = snapshotPath(file);
   const writer = new SnapshotWriter(out, { recording: rec.identity, every, deja: DEJA_VERSION });
   const t0 = performance.now();
-  let r = null;
+  let r;
   try {
-    const start = rec.header.start?.icount ?? 0;
-    for (let at = (Math.floor(start / every) + 1) * every; at < session.stopAt; at += every) {
-      r = session.replay(at);
-      if (r.divergence) break;
-      writer.add({ ...takeSnapshot(session.machine), log: { console: session.checker!.console.save() } });
-    }
-    if (!r?.divergence) r = session.replay();
+    r = session.replayTakingSnapshots(every, (s) => writer.add(s));
   } finally {
     writer.close();
   }

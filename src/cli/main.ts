@@ -60,6 +60,7 @@ export function buildProgram(): Command {
     .option('--embed', 'embed the images in the recording (one self-contained file)')
     .option('--checkpoint-every <n>', 'instructions between checkpoints in the recording (default 20M)')
     .option('--flight-recorder <n>', 'keep only what replays the last N instructions (at least N, at most 2N): FILE and FILE.next take turns')
+    .option('--snapshot-every <n>', 'with a recording: write snapshots beside it (FILE.snapshots) every n instructions, as deja index does')
     .option('--force', 'let --record overwrite a file that is not a deja recording')
     .action(async (o: RunOptions) => {
       process.exitCode = await (await import('./run.js')).runCommand(o);

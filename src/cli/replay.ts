@@ -9,7 +9,7 @@ import { ConsoleOut } from './console.js';
 import { exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
-import { loadSnapshots, startFrom } from '../session/seek.js';
+import { cutShortNote, loadSnapshots, startFrom } from '../session/seek.js';
 import { ReplaySession, checkIcount, loadRecording, recordingEnd, type ReplayResult } from '../session/replay-session.js';
 import type { Recording } from '../record/reader.js';
 import { exercised, formatExercised } from '../diff/exercised.js';
@@ -56,7 +56,8 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;
   tuneJit(tiers, jit);
-  const from = to === null ? 0 : startFrom(session, loadSnapshots(file, rec, o.snapshots !== false), to);
+  const snaps = to === null ? null : loadSnapshots(file, rec, o.snapshots !== false);
+  const from = to === null ? 0 : startFrom(session, snaps, to);
   const r = session.replay(to ?? stopAt);
   out.flush();
   reportDumps(tiers, jit);
@@ -73,7 +74,8 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
     return ExitCode.Divergence;
   }
   if (to !== null) {
-    process.stderr.write(`${stopLine(rec, r, from, to === stopAt, o.verify !== false)}${compiled}\n`);
+    const cut = cutShortNote(snaps);
+    process.stderr.write(`${stopLine(rec, r, from, to === stopAt, o.verify !== false)}${cut ? `; ${cut}` : ''}${compiled}\n`);
     return ExitCode.Ok;
   }
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;

@@ -4,18 +4,21 @@ import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs
 import { VirtioBlk } from '../machine/devices/virtio-blk.js';
 import { Machine, formatExit, type MachineConfig, type ExitStatus } from '../machine/machine.js';
 import { INPUT_ENDED_QUIET_SECONDS, LivePort } from '../record/input-port.js';
-import { MAGIC } from '../record/format.js';
+import { MAGIC, encodeHeader } from '../record/format.js';
 import { DEFAULT_RAM_BYTES } from '../machine/board.js';
 import { UserError, ExitCode, fileError } from '../errors.js';
 import { readInput } from '../input-files.js';
 import { GUEST_MIN_RAM, GUEST_MODES, defaultGuest, guestAppend } from './guest.js';
-import { parseChoice, parseCount, parseRam } from '../option-values.js';
+import { parseChoice, parseCount, parseEvery, parseRam } from '../option-values.js';
 import { applyTier, prepareTier, reportDumps, settingsForJson, tierStats } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { ConsoleOut, attachConsoleInput, catchStopSignals } from './console.js';
 import type { EventWriter } from '../record/writer.js';
 import type { FlightWriter } from '../record/flight-recorder.js';
 import type { Recorder, RecordingPort } from '../record/recorder.js';
+import type { SnapshotWriter } from '../record/snapshot-file.js';
+import { RecordingSnapshots } from '../record/recording-snapshots.js';
+import { DEJA_VERSION } from '../version.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from '../record/manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
 import { basename } from 'node:path';
@@ -44,6 +47,8 @@ export interface RunOptions extends TierOptions {
   checkpointEvery?: string;
   /** Keep only what replays the last N instructions (two recordings taking turns). */
   flightRecorder?: string;
+  /** Snapshots beside the recording (FILE.snapshots) every N instructions. */
+  snapshotEvery?: string;
   /** Overwrite a --record file that is not a recording. */
   force?: boolean;
 }
@@ -212,8 +217,8 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const tiers = tierSettings(o);
   const tier = tiers.tier;
   const maxInsns = o.maxInsns ? parseCount(o.maxInsns, '--max-insns') : Infinity;
-  const every = o.checkpointEvery ? parseCount(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
-  if (every < 1) throw new UserError('--checkpoint-every must be at least 1', ExitCode.Usage);
+  const every = o.checkpointEvery ? parseEvery(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
+  const snapshotEvery = o.snapshotEvery === undefined ? null : parseEvery(o.snapshotEvery, '--snapshot-every');
   const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
   const config = machineConfig(o);
   if (typeof o.record === 'string' && !o.force) refuseOverwrite(o.record);
@@ -223,22 +228,23 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   // An idle guest at a terminal waits in wall-clock time rather than spinning a host core;
   // piped runs jump over idle time (both are inputs, logged: replays never wait).
   const live = new LivePort({ pace: o.pace ?? process.stdin.isTTY === true, rtcNanos });
-  const flight = o.flightRecorder === undefined ? null : parseCount(o.flightRecorder, '--flight-recorder');
-  if (flight !== null && flight < 1) throw new UserError('--flight-recorder must be at least 1', ExitCode.Usage);
+  const flight = o.flightRecorder === undefined ? null : parseEvery(o.flightRecorder, '--flight-recorder');
   if (flight !== null && o.record === false) throw new UserError('--flight-recorder records: it does not go with --no-record', ExitCode.Usage);
-  let recording: { writer: EventWriter; port: RecordingPort; recorder: (m: Machine) => Recorder; flight: FlightWriter | null } | null = null;
+  // The snapshots would name the first of the flight recorder's files, which it drops.
+  if (flight !== null && snapshotEvery !== null) throw new UserError('--snapshot-every does not go with --flight-recorder (index the file it keeps: deja index FILE)', ExitCode.Usage);
+  let recording: { writer: EventWriter; port: RecordingPort; recorder: (m: Machine) => Recorder; flight: FlightWriter | null; snapshots: SnapshotWriter | null } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
+  if (snapshotEvery !== null && !recordTo) throw new UserError('--snapshot-every writes snapshots beside a recording: give --record FILE', ExitCode.Usage);
   if (recordTo) {
     // Loaded only to record: a plain run starts without the codecs.
-    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }, { FlightWriter }, { sha256 }, { encodeHeader }] = await Promise.all([
+    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }, { FlightWriter }, { SnapshotWriter, dropSnapshotsOf, recordingIdentity, snapshotPath }] = await Promise.all([
       import('../record/zstd.js'),
       import('../record/writer.js'),
       import('../record/recorder.js'),
       import('../record/flight-recorder.js'),
-      import('../record/manifest.js'),
-      import('../record/format.js'),
+      import('../record/snapshot-file.js'),
     ]);
     await initZstd();
     const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
@@ -251,20 +257,25 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
         }
       }
       const embedded = o.embed ? embeddedImages(config) : [];
+      const identity = recordingIdentity(encodeHeader(header));
       let flightWriter: FlightWriter | null = null;
       let writer: EventWriter;
       if (flight !== null) {
-        const disks = embedded.filter((i) => config.disks.some((d) => d.name === i.name || sha256(d.bytes) === i.sha256));
+        const disks = embedded.filter((i) => i.role === 'disk');
         writer = flightWriter = new FlightWriter(recordTo, header, embedded, disks);
       } else writer = new RecordingWriter(recordTo, header, embedded);
-      const identity = { name: recordTo, identity: sha256(encodeHeader(header)) };
+      // Snapshots of a recording it replaces would name that one; new ones name this one by its
+      // identity, as `deja index` does (the writer's header frame is encodeHeader's).
+      if (snapshotEvery === null) dropSnapshotsOf(recordTo);
+      const snapshots = snapshotEvery === null ? null : new SnapshotWriter(snapshotPath(recordTo), { recording: identity, every: snapshotEvery, deja: DEJA_VERSION });
       recording = {
         writer,
         flight: flightWriter,
+        snapshots,
         port: new RecordingPort(live, writer),
         recorder: (m) => {
           const r = new Recorder(m, writer, every);
-          if (flightWriter) r.addMark(flight!, (mm) => flightWriter.turn(mm, r.console.save(), identity));
+          if (flightWriter) r.addMark(flight!, (mm) => flightWriter.turn(mm, r.console.save(), { name: recordTo, identity }));
           return r;
         },
       };
@@ -276,6 +287,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   }
   const machine = new Machine(config, recording?.port ?? live);
   const recorder = recording ? recording.recorder(machine) : null;
+  const snapshots = recording?.snapshots ? new RecordingSnapshots(machine, recording.snapshots, snapshotEvery!, recorder!.console) : null;
   const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {
@@ -284,13 +296,21 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
     recorder?.console.push(b);
   };
   const t0 = performance.now();
-  const exit = await runLive(machine, live, maxInsns, out, () => recording?.writer.maybeFlush(performance.now()), stop);
+  const tick = () => {
+    recording?.writer.maybeFlush(performance.now());
+    snapshots?.settle();
+  };
+  const exit = await runLive(machine, live, maxInsns, out, tick, stop);
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
   recorder?.finish(exit);
+  snapshots?.close();
   if (o.diskWrite) writeBackDisks(machine, o.disk ?? []);
   const result = { exit, icount: machine.hart.icount, seconds };
-  if (o.statsJson) writeStats(o.statsJson, result, { ...tierStats(tier, jit, result.icount), ...(recording ? { recording: { file: recordTo, bytes: recording.writer.bytesWritten } } : {}) });
+  if (o.statsJson) {
+    const snaps = snapshots ? { snapshots: { file: snapshots.writer.path, count: snapshots.writer.count, bytes: snapshots.writer.bytesWritten } } : {};
+    writeStats(o.statsJson, result, { ...tierStats(tier, jit, result.icount), ...(recording ? { recording: { file: recordTo, bytes: recording.writer.bytesWritten, ...snaps } } : {}) });
+  }
   reportDumps(tiers, jit);
   // One line for every end, -q or not (-q silences the guest's console only).
   process.stderr.write(`deja: run: ${formatExit(exit)} at icount ${result.icount}: ${whyEnded(exit, machine, stop.by ?? 'the user')}\n`);

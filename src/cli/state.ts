@@ -5,7 +5,7 @@ import { MAX_VIEW_BYTES } from '../inspect/memory-view.js';
 import { formatMachineView, machineView, machineViewJson } from '../inspect/machine-view.js';
 import { parseCount, parseSize } from '../option-values.js';
 import { checkIcount, loadRecording } from '../session/replay-session.js';
-import { loadSnapshots, seek } from '../session/seek.js';
+import { cutShortNote, loadSnapshots, seek } from '../session/seek.js';
 
 export interface StateOptions {
   json?: boolean;
@@ -51,6 +51,8 @@ export async function stateCommand(file: string, icount: string, o: StateOptions
   const r = result;
   if (r.divergence) throw new UserError(`${file}: the replay diverged at icount ${r.divergence.icount} before reaching ${n}: ${r.divergence.what}`, ExitCode.Divergence);
   if (r.icount !== n) throw new UserError(`${file}: the replay reached icount ${r.icount}, not ${n}`, ExitCode.Divergence);
+  const cut = cutShortNote(snaps);
+  if (cut) process.stderr.write(`deja: note: ${cut}\n`);
   const view = machineView(session.machine, mem);
   process.stdout.write((o.json ? JSON.stringify({ file, ...machineViewJson(view) }, null, 2) : formatMachineView(view)) + '\n');
   return 0;

@@ -4,6 +4,7 @@
 
 import { DIRTY_CHECKPOINT, DIRTY_SNAPSHOT, PAGE_SHIFT } from '../cpu/memory.js';
 import type { StorageState } from './bus.js';
+import { shapeMismatch } from './state-shape.js';
 import type { Machine, MachineState } from './machine.js';
 import type { ConsoleState } from '../record/state-hash.js';
 
@@ -67,6 +68,9 @@ function pageOrNull(words: Int32Array, page: number): boolean {
  */
 export function restoreSnapshot(m: Machine, chain: readonly Snapshot[]): void {
   const last = chain[chain.length - 1];
+  // A state of another shape (forged, or from another board) is refused before any is put in.
+  const wrong = shapeMismatch(m.save(), last.machine, 'machine');
+  if (wrong) throw new Error(wrong);
   const u8 = m.mem.u8;
   for (const s of chain) {
     for (const [p, bytes] of s.pages) {

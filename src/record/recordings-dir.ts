@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { snapshotPath } from './snapshot-file.js';
 
 /** How many default recordings are kept unless $DEJA_RECORDINGS_KEEP says otherwise. */
 export const DEFAULT_KEEP = 20;
@@ -40,8 +41,8 @@ export function ensureRecordingsDir(env: Env = process.env): void {
 }
 
 /**
- * Deletes the oldest default recordings so that at most `keep` remain (names sort by time).
- * Files deja did not name are left alone. Returns the paths deleted.
+ * Deletes the oldest default recordings, and their snapshots, so that at most `keep` remain
+ * (names sort by time). Files deja did not name are left alone. Returns the paths deleted.
  */
 export function pruneRecordings(dir: string, keep: number): string[] {
   let names: string[];
@@ -51,6 +52,7 @@ export function pruneRecordings(dir: string, keep: number): string[] {
     return [];
   }
   const gone = names.slice(0, Math.max(0, names.length - keep)).map((n) => join(dir, n));
-  for (const f of gone) rmSync(f, { force: true });
+  // A recording's snapshots (deja index, --snapshot-every) go with it.
+  for (const f of gone) for (const p of [f, snapshotPath(f)]) rmSync(p, { force: true });
   return gone;
 }

@@ -251,6 +251,9 @@ export class ReplayChecker {
     while (this.next < this.checkpoints.length && this.checkpoints[this.next].icount <= at) {
       const c = this.checkpoints[this.next++];
       this.onCheckpoint?.(c.icount);
+      // The log keeps the bytes since the last checkpoint, as the recorder's does: a snapshot
+      // taken here resumes with the next checkpoint's bytes lined up behind them.
+      this.console.take();
       if (c.icount < at) {
         this.mismatch({ icount: at, since: this.port.lastGood, what: `the replay ran past the checkpoint at icount ${c.icount} (to ${at}) without stopping there`, state: archState(m) });
       } else this.compare(m, c);

@@ -8,7 +8,8 @@
 // (src/machine/snapshot.ts). Append-only, so a writer killed mid-way leaves a file whose
 // whole frames are usable. Reading it is reading untrusted input, as for recordings.
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { FRAME_HEADER, RecordingError, crc32, frame } from './format.js';
 import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js';
@@ -30,9 +31,37 @@ export interface SnapshotFileHeader {
   deja: string;
 }
 
+/** A recording's identity (Recording.identity): the sha256 of its header frame's body. */
+export function recordingIdentity(headerBody: Uint8Array): string {
+  return createHash('sha256').update(headerBody).digest('hex');
+}
+
 /** Where a recording's snapshots go. */
 export function snapshotPath(recording: string): string {
   return `${recording}.snapshots`;
+}
+
+const MAGIC = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
+const startsWithMagic = (b: Uint8Array) => b.length >= MAGIC.length && MAGIC.every((x, i) => b[i] === x);
+
+/**
+ * Removes the snapshots beside a recording that is being replaced: they name the old one. A
+ * file there that is not a snapshot file is left alone (a replay then says what it is).
+ */
+export function dropSnapshotsOf(recording: string): void {
+  const path = snapshotPath(recording);
+  const head = new Uint8Array(MAGIC.length);
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (startsWithMagic(head)) rmSync(path, { force: true });
+  } catch {
+    // none there, or out of reach: a replay says what is wrong with it
+  }
 }
 
 export class SnapshotWriter {
@@ -144,18 +173,29 @@ export class SnapshotFile {
  * Reads the snapshots of `recording` (its identity and RAM size check them). Problems are
  * RecordingErrors naming the file; a missing file is null.
  */
-export function readSnapshotFile(path: string, recording: { identity: string; header: { config: { ramBytes: number } } }): SnapshotFile | null {
+export function readSnapshotFile(path: string, recording: SnapshotsOf): SnapshotFile | null {
   let buf: Uint8Array;
   try {
+    // Not a device or a pipe, which could be read without end.
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory()) throw new RecordingError(`${path}: cannot read snapshots: not a regular file`);
     buf = new Uint8Array(readFileSync(path));
   } catch (e) {
+    if (e instanceof RecordingError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new RecordingError(`${path}: cannot read snapshots: ${fsErrorWords(e)}`);
   }
-  const magic = new TextEncoder().encode(SNAPSHOT_MAGIC_LINE);
-  if (buf.length < magic.length || !magic.every((b, i) => buf[i] === b)) throw new RecordingError(`${path}: not a deja snapshot file (bad magic line)`);
+  return parseSnapshotFile(buf, path, recording);
+}
+
+/** What a snapshot file is checked against: the recording it must belong to. */
+type SnapshotsOf = { identity: string; header: { config: { ramBytes: number } } };
+
+/** The snapshots in `buf`, the bytes of the snapshot file `path` of `recording` (as readSnapshotFile). */
+export function parseSnapshotFile(buf: Uint8Array, path: string, recording: SnapshotsOf): SnapshotFile {
+  if (!startsWithMagic(buf)) throw new RecordingError(`${path}: not a deja snapshot file (bad magic line)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = magic.length;
+  let p = MAGIC.length;
   let header: SnapshotFileHeader | null = null;
   const entries: SnapshotEntry[] = [];
   let truncated: string | null = null;
@@ -223,6 +263,13 @@ function decodeHeader(body: Uint8Array, at: string): SnapshotFileHeader {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isU32 = (v: unknown): v is number => isCount(v) && v < 2 ** 32;
+
+/** A part's disk writes: sectors as [index, bytes], and the indices a checkpoint has still to hash. */
+function isStorage(v: unknown): boolean {
+  return isObj(v) && Array.isArray(v.sectors) && Array.isArray(v.written) && v.written.every(isCount) &&
+    v.sectors.every((e) => Array.isArray(e) && e.length === 2 && isCount(e[0]) && e[1] instanceof Uint8Array);
+}
 
 /** A snapshot as a frame body: u32 raw length | zstd(msgpack(snapshot)). */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
@@ -262,5 +309,9 @@ export function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): 
   }
   if (!s.checkpointPages.every((p) => isCount(p) && p < ramPages)) throw bad('has a malformed page list');
   if (s.rom !== undefined && !(s.rom instanceof Uint8Array && s.rom.length <= MAX_ROM)) throw bad('has a malformed boot ROM');
+  if (!Object.values(s.storage).every(isStorage)) throw bad('has malformed disk writes');
+  // The console log a resumed replay goes on checking from (every snapshot file has it).
+  const c = isObj(s.log) ? s.log.console : null;
+  if (!isObj(c) || !isU32(c.hash) || !isCount(c.total) || !(c.pending instanceof Uint8Array) || c.pending.length > c.total) throw bad('console log is malformed');
   return s as unknown as Snapshot;
 }

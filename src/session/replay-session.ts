@@ -10,7 +10,7 @@ import { readRecording, type Recording } from '../record/reader.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
 import { replayConfig } from '../record/manifest.js';
 import { hashesFor } from '../record/state-hash.js';
-import { restoreSnapshot, type Snapshot } from '../machine/snapshot.js';
+import { restoreSnapshot, takeSnapshot, type Snapshot } from '../machine/snapshot.js';
 import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
 import { runTo, runToIcount } from './run-to.js';
@@ -124,6 +124,28 @@ export class ReplaySession {
     this.jit?.reset(); // counts from the restored icount, as a JIT made there would
     this.port.seek(s.icount);
     if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
+  }
+
+  /**
+   * The machine where the replay stands, as a snapshot `restore` takes back, with the console
+   * log a checked replay keeps (a replay resumed there checks the console on from it).
+   */
+  snapshot(): Snapshot {
+    if (!this.checker) throw new Error('snapshots are taken by checked replays');
+    return { ...takeSnapshot(this.machine), log: { console: this.checker.console.save() } };
+  }
+
+  /**
+   * Replays on to the recording's end, taking a snapshot at every multiple of `every` short
+   * of it (`deja index`); a divergence stops it there.
+   */
+  replayTakingSnapshots(every: number, add: (s: Snapshot) => void): ReplayResult {
+    for (let at = (Math.floor(this.machine.hart.icount / every) + 1) * every; at < this.stopAt; at += every) {
+      const r = this.replay(at);
+      if (r.divergence) return r;
+      add(this.snapshot());
+    }
+    return this.replay();
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Recording } from '../record/reader.js';
 import { SnapshotFile, readSnapshotFile, snapshotPath } from '../record/snapshot-file.js';
 import type { Snapshot } from '../machine/snapshot.js';
 import { UserError, ExitCode } from '../errors.js';
-import { ReplaySession, type ReplayResult, type SessionOptions } from './replay-session.js';
+import { ReplaySession, recordingEnd, type ReplayResult, type SessionOptions } from './replay-session.js';
 import { INTERP, type TierSettings } from './tier.js';
 
 export interface Seek {
@@ -41,7 +41,7 @@ export function startFrom(session: ReplaySession, snapshots: Snapshots | null, t
     if (e instanceof UserError) throw e;
     if (e instanceof RecordingError) throw new UserError(`${e.message}; the replay can run without it: --no-snapshots`, ExitCode.BadInput);
     const at = chain[chain.length - 1].icount;
-    throw new UserError(`${session.rec.path}: the snapshot at icount ${at} does not fit this recording's machine (${(e as Error).message}); the replay can run without it: --no-snapshots`, ExitCode.BadInput);
+    throw new UserError(`${snapshotPath(session.rec.path)}: the snapshot at icount ${at} does not fit this recording's machine (${(e as Error).message}); the replay can run without it: --no-snapshots`, ExitCode.BadInput);
   }
   return chain[chain.length - 1].icount;
 }
@@ -55,14 +55,31 @@ export function seek(rec: Recording, to: number, snapshots: Snapshots | null, ti
 
 /**
  * The snapshots beside recording `file`, or null if there are none (or `use` is false). A
- * bad file is a one-line user error (exit 3) that says the replay can run without it.
+ * bad file is a one-line user error (exit 3) that says the replay can run without it; so is
+ * a truncated one, unless the recording is truncated too (a killed recorder leaves both cut
+ * short): then its whole snapshots are used, and `cutShortNote` says so.
  */
 export function loadSnapshots(file: string, rec: Recording, use = true): SnapshotFile | null {
   if (!use) return null;
+  const refuse = (message: string) => new UserError(`${message}; the replay can run without it: --no-snapshots`, ExitCode.BadInput);
+  let snaps: SnapshotFile | null;
   try {
-    return readSnapshotFile(snapshotPath(file), rec);
+    snaps = readSnapshotFile(snapshotPath(file), rec);
   } catch (e) {
-    if (e instanceof RecordingError) throw new UserError(`${e.message}; the replay can run without it: --no-snapshots`, ExitCode.BadInput);
+    if (e instanceof RecordingError) throw refuse(e.message);
     throw e;
   }
+  if (!snaps) return null;
+  if (snaps.truncated && !rec.truncated) throw refuse(`${snaps.path}: truncated (${snaps.truncated}; the recording is whole)`);
+  const end = recordingEnd(rec.events).icount;
+  const past = rec.truncated ? undefined : snaps.entries.find((s) => s.icount > end);
+  if (past) throw refuse(`${snaps.path}: a snapshot at icount ${past.icount}, past the recording's end (icount ${end})`);
+  return snaps;
+}
+
+/** What a replay's line adds for a snapshot file cut short with its recording (null: it is whole). */
+export function cutShortNote(snaps: SnapshotFile | null): string | null {
+  if (!snaps?.truncated) return null;
+  const n = snaps.entries.length;
+  return `${snaps.path} is cut short as the recording is (${snaps.truncated}): its ${n} whole snapshot${n === 1 ? '' : 's'} used`;
 }

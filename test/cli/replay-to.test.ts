@@ -5,18 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ROOT, deja } from '../helpers/cli.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 
 const SAMPLE = join(ROOT, 'recordings/ticker-panic.deja');
 /** The sample's end, and its checkpoints: every 250000 instructions. */
 const END = 13_091_414;
 
-const TIERS = [
-  ['--tier', 'interp'],
-  ['--tier', 'block', '--block-threshold', '1'],
-  ['--tier', 'block'],
-  ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1'],
-  ['--tier', 'trace'],
-];
+const TIERS = TIER_ARGS;
 
 const LINE = /^deja: replay: stopped at icount (\d+) as asked, pc (0x[0-9a-f]{8}), (.*?)( \[(\w+) tier: .*\])?$/;
 

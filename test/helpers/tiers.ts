@@ -22,6 +22,15 @@ export const TIER_MATRIX: TierOptions[] = [
   { tier: 'trace', blockThreshold: '0', traceThreshold: '1', traceLimit: '7' },
 ];
 
+/** Five tier settings as command-line options: the interpreter, and block and trace at threshold 1 and at their defaults. */
+export const TIER_ARGS: string[][] = [
+  ['--tier', 'interp'],
+  ['--tier', 'block', '--block-threshold', '1'],
+  ['--tier', 'block'],
+  ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1'],
+  ['--tier', 'trace'],
+];
+
 export function describeTier(t: TierOptions): string {
   return Object.entries(t).map(([k, v]) => `${k}=${v}`).join(',');
 }

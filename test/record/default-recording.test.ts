@@ -56,7 +56,13 @@ describe('default recordings: where they go and how many are kept', () => {
     for (let i = 0; i < 25; i++) writeFileSync(join(dir, `202601${String(i + 1).padStart(2, '0')}-120000-000-boot.deja`), '');
     writeFileSync(join(dir, 'mine.deja'), '');
     writeFileSync(join(dir, 'notes.txt'), '');
+    for (const d of [1, 6]) writeFileSync(join(dir, `2026010${d}-120000-000-boot.deja.snapshots`), '');
+    writeFileSync(join(dir, 'mine.deja.snapshots'), '');
     const gone = pruneRecordings(dir, 20);
+    // A deleted recording's snapshots go with it; the others' stay.
+    expect(existsSync(join(dir, '20260101-120000-000-boot.deja.snapshots'))).toBe(false);
+    expect(existsSync(join(dir, '20260106-120000-000-boot.deja.snapshots'))).toBe(true);
+    expect(existsSync(join(dir, 'mine.deja.snapshots'))).toBe(true);
     expect(gone.map((g) => g.slice(dir.length + 1))).toEqual([1, 2, 3, 4, 5].map((d) => `2026010${d}-120000-000-boot.deja`));
     expect(named(dir)).toHaveLength(20);
     expect(named(dir)[0]).toBe('20260106-120000-000-boot.deja');

@@ -18,6 +18,13 @@ import {
 import { parseRecording } from '../../src/record/reader.js';
 import { recordTiny, tinyConfig } from './tiny-guest.js';
 import { DOCUMENTED_CODES, encodeRecording, frames, headerOf, replayOutcome, rng, type Outcome } from './helpers.js';
+import { RecordingError } from '../../src/record/format.js';
+import type { Recording } from '../../src/record/reader.js';
+import { SNAPSHOT_MAGIC_LINE, SnapshotWriter, parseSnapshotFile, readSnapshotFile, type SnapshotFile } from '../../src/record/snapshot-file.js';
+import type { Snapshot } from '../../src/machine/snapshot.js';
+import { ReplaySession } from '../../src/session/replay-session.js';
+import { seek, startFrom } from '../../src/session/seek.js';
+import { UserError } from '../../src/errors.js';
 
 const PATH = 'fuzz.deja';
 let plain: Uint8Array;
@@ -240,5 +247,141 @@ describe('corrupt recordings (in-process fuzz)', () => {
     expect(o.icount === 0).toBe(true);
     // A chunk without events is well-formed; the recording still has no end record.
     expect(check(Buffer.concat([plain.subarray(0, fs[0].end), frame(FRAME_CHUNK, encodeChunk([]))]), 'empty chunk')).toMatchObject({ code: 3, stage: 'replay', message: 'no end record after 1 chunk: the recorder did not finish' });
+  });
+});
+
+// A snapshot file beside a recording is untrusted input too: random byte flips and cuts of a
+// real one give a RecordingError (one line, naming the file) or whole snapshots, each as
+// written, that a replay restores and runs on from to the recorded end; forged states (good
+// checksums, a wrong value anywhere) are refused with one line before or as they are
+// restored, or replay (diverging, as a forged state may) — never another exception.
+describe('corrupt snapshot files (in-process fuzz)', () => {
+  const SNAPS = 'fuzz.deja.snapshots';
+  let rec: Recording;
+  let good: Snapshot[];
+  let file: Uint8Array;
+  let dir: string;
+
+  beforeAll(() => {
+    rec = parseRecording(plain, PATH);
+    dir = tmp('deja-fuzz-snap-');
+    const path = join(dir, 'good.snapshots');
+    const w = new SnapshotWriter(path, { recording: rec.identity, every: 700, deja: 'test' });
+    const r = new ReplaySession(rec).replayTakingSnapshots(700, (x) => w.add(x));
+    w.close();
+    expect(r.divergence).toBeNull();
+    file = new Uint8Array(readFileSync(path));
+    good = readSnapshotFile(path, rec)!.snapshots;
+    expect(good.length).toBeGreaterThanOrEqual(6);
+  });
+
+  /** Parses `buf` as the snapshot file: a one-line RecordingError naming it, or whole, usable snapshots. */
+  function outcome(buf: Uint8Array, label: string): { error: string } | { file: SnapshotFile } {
+    let f: SnapshotFile;
+    try {
+      f = parseSnapshotFile(buf, SNAPS, rec);
+    } catch (e) {
+      if (!(e instanceof RecordingError)) throw e;
+      expect(e.message, label).not.toContain('\n');
+      expect(e.message.startsWith(`${SNAPS}: `), `${label}: ${e.message}`).toBe(true);
+      return { error: e.message };
+    }
+    // What it holds are the snapshots written, in order; the last restores and runs on.
+    expect(f.snapshots.length, label).toBeLessThanOrEqual(good.length);
+    f.snapshots.forEach((x, i) => expect(x, `${label}: snapshot ${i}`).toEqual(good[i]));
+    if (f.snapshots.length) {
+      const last = f.snapshots[f.snapshots.length - 1];
+      const r = seek(rec, last.icount, f.snapshots).session.replay();
+      expect(r.divergence, label).toBeNull();
+    }
+    return { file: f };
+  }
+
+  it('random byte flips are all caught (400 cases)', () => {
+    const r = rng(0x5a4);
+    const seen = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const b = Uint8Array.from(file);
+      const n = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < n; k++) b[Math.floor(r() * (r() < 0.5 ? 200 : b.length))] ^= 1 + Math.floor(r() * 255);
+      const o = outcome(b, `flip case ${i}`);
+      // A flip that leaves a whole file has not happened: the checksums see every one.
+      if ('file' in o) expect(o.file.truncated, `flip case ${i}`).not.toBeNull();
+      else seen.add(o.error.replace(/\d+/g, 'N'));
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('cuts at every frame boundary, inside every frame header and the magic line, and at random points', () => {
+    const fs = frames(file);
+    const cuts = new Set<number>();
+    for (let c = 0; c < SNAPSHOT_MAGIC_LINE.length + 12; c++) cuts.add(c);
+    for (const f of fs) for (const d of [0, 1, 4, 8, 9, 10]) cuts.add(f.at + d);
+    const r = rng(11);
+    for (let k = 0; k < 60; k++) cuts.add(Math.floor(r() * file.length));
+    for (const cut of [...cuts].filter((c) => c < file.length).sort((a, b) => a - b)) {
+      const o = outcome(file.subarray(0, cut), `cut at ${cut}`);
+      if (cut < fs[0].end) {
+        expect('error' in o && o.error, `cut at ${cut}`).toMatch(/bad magic line|truncated before the end of its header/);
+        continue;
+      }
+      expect('file' in o, `cut at ${cut}`).toBe(true);
+      const f = (o as { file: SnapshotFile }).file;
+      const whole = fs.filter((x) => x.end <= cut).length - 1;
+      expect(f.snapshots.length, `cut at ${cut}`).toBe(whole);
+      expect(f.truncated === null, `cut at ${cut}`).toBe(fs.some((x) => x.end === cut));
+    }
+  });
+
+  it('forged states with good checksums: a wrong value anywhere in a snapshot is refused in one line, or replays', () => {
+    const junk: unknown[] = [-1, 2 ** 32 + 5, 0.5, 1e300, NaN, Infinity, -(2 ** 53), 'x', '-7', null, true, [], {}, [1, 2], new Uint8Array(3)];
+    const r = rng(0xf0);
+    const at = Math.floor(good.length / 2);
+    // Every value in the snapshot: the machine's (each part's), its pages, disks and console log.
+    const paths: (string | number)[][] = [];
+    const walk = (v: unknown, path: (string | number)[]) => {
+      paths.push(path);
+      if (v instanceof Uint8Array || v === null || typeof v !== 'object') return;
+      const entries = Array.isArray(v) ? v.map((x, i) => [i, x] as const).filter(([i]) => i < 2 || i === v.length - 1) : Object.entries(v);
+      for (const [k, x] of entries) walk(x, [...path, k]);
+    };
+    walk(good[at], []);
+    expect(paths.length).toBeGreaterThan(200);
+    let refused = 0, replayed = 0;
+    for (const path of paths.slice(1)) {
+      const forged = structuredClone(good[at]) as unknown as Record<string | number, unknown>;
+      let o = forged;
+      for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+      o[path[path.length - 1]] = junk[Math.floor(r() * junk.length)];
+      const label = `${path.join('.')} = ${String(o[path[path.length - 1]])}`;
+      const w = new SnapshotWriter(join(dir, 'forged.snapshots'), { recording: rec.identity, every: 700, deja: 'test' });
+      for (const x of [...good.slice(0, at), forged as unknown as Snapshot]) w.add(x);
+      w.close();
+      let f: SnapshotFile;
+      try {
+        f = readSnapshotFile(join(dir, 'forged.snapshots'), rec)!;
+      } catch (e) {
+        if (!(e instanceof RecordingError)) throw e;
+        expect(e.message, label).not.toContain('\n');
+        refused++;
+        continue;
+      }
+      const session = new ReplaySession(rec);
+      try {
+        startFrom(session, f.snapshots, good[at].icount);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        expect(e.exitCode, label).toBe(3);
+        expect(e.message, label).not.toContain('\n');
+        expect(e.message, label).toMatch(/does not fit this recording's machine .*; the replay can run without it: --no-snapshots$/);
+        refused++;
+        continue;
+      }
+      session.replay(); // a divergence is a result, as from any replay
+      replayed++;
+    }
+    // Most wrong values are caught; some (a register's value) are a state the machine can be in.
+    expect(refused).toBeGreaterThan(paths.length / 2);
+    expect(replayed).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,7 @@ import { guestDir } from '../helpers/guest.js';
 import { initZstd } from '../../src/record/zstd.js';
 import { readRecording, type Recording } from '../../src/record/reader.js';
 import { hashesFor } from '../../src/record/state-hash.js';
-import { takeSnapshot, type Snapshot } from '../../src/machine/snapshot.js';
+import type { Snapshot } from '../../src/machine/snapshot.js';
 import { SnapshotWriter, readSnapshotFile, snapshotPath, type SnapshotFile } from '../../src/record/snapshot-file.js';
 import { ReplaySession } from '../../src/session/replay-session.js';
 import { tierSettings, type TierOptions } from '../../src/session/tier.js';
@@ -59,7 +59,7 @@ function index(rec: Recording, points: number[]): { file: SnapshotFile; snapshot
   for (const at of [...new Set(points)].sort((a, b) => a - b)) {
     if (at <= 0 || at >= s.stopAt) continue;
     expect(s.replay(at).divergence).toBeNull();
-    w.add({ ...takeSnapshot(s.machine), log: { console: s.checker!.console.save() } });
+    w.add(s.snapshot());
   }
   const r = s.replay();
   w.close();

@@ -110,6 +110,8 @@ export class Htif implements BoardPart {
   restore(state: unknown): void {
     const s = state as HtifState;
     if (this.tohost < 0 && s.tohost >= 0) this.attach(s.tohost, s.fromhost);
+    // The run loop stops at the deadline: anything but an icount would stop it nowhere.
+    if (s.deadline !== null && !Number.isSafeInteger(s.deadline)) throw new Error(`htif deadline ${String(s.deadline)} is not an icount`);
     this.written = s.written;
     this.deadline = s.deadline ?? Infinity;
   }

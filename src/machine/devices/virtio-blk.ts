@@ -142,7 +142,11 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   restoreStorage(s: StorageState): void {
-    this.overlay = new Map(s.sectors.map(([n, b]) => [n, Uint8Array.from(b)]));
+    // Whole sectors of this disk; what the next checkpoint hashes is among them.
+    if (!s.sectors.every(([n, b]) => n < this.sectors && b.length === SECTOR_BYTES)) throw new Error(`disk writes do not fit a disk of ${this.sectors} sectors`);
+    const overlay = new Map(s.sectors.map(([n, b]) => [n, Uint8Array.from(b)]));
+    if (!s.written.every((n) => overlay.has(n))) throw new Error('disk writes name a sector they do not hold');
+    this.overlay = overlay;
     this.written = new Set(s.written);
   }
 }
