@@ -83,13 +83,15 @@ export class SnapshotWriter {
     // Its icount and page numbers ahead of the compressed part: a reader picks the
     // snapshots a restore needs without decompressing the rest.
     const enc = encodeSnapshot(s);
-    const body = new Uint8Array(12 + 4 * s.pages.length + enc.length);
+    // (A forged snapshot, as the fuzz writes, may have no page list: its frame then says none.)
+    const pages = Array.isArray(s.pages) ? s.pages.map((e) => (Array.isArray(e) ? Number(e[0]) >>> 0 : 0)) : [];
+    const body = new Uint8Array(12 + 4 * pages.length + enc.length);
     const dv = new DataView(body.buffer);
-    dv.setUint32(0, s.icount % 2 ** 32, true);
-    dv.setUint32(4, Math.floor(s.icount / 2 ** 32), true);
-    dv.setUint32(8, s.pages.length, true);
-    s.pages.forEach(([p], i) => dv.setUint32(12 + 4 * i, p, true));
-    body.set(enc, 12 + 4 * s.pages.length);
+    dv.setUint32(0, Number(s.icount) % 2 ** 32, true);
+    dv.setUint32(4, Math.floor(Number(s.icount) / 2 ** 32), true);
+    dv.setUint32(8, pages.length, true);
+    pages.forEach((p, i) => dv.setUint32(12 + 4 * i, p, true));
+    body.set(enc, 12 + 4 * pages.length);
     this.write(frame(FRAME_SNAPSHOT, body));
     this.count++;
   }

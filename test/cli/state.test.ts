@@ -106,7 +106,7 @@ describe('deja state on a bare-metal recording', () => {
   it('refuses bad arguments with one line and exit 2', () => {
     const cases: [string[], RegExp][] = [
       [[tiny, 'abc'], /^deja: N: 'abc' is not an icount/],
-      [[tiny, String(tinyEnd + 1)], new RegExp(`icount ${tinyEnd + 1} is past the end of the recording \\(icount ${tinyEnd}\\)`)],
+      [[tiny, String(tinyEnd + 1)], new RegExp(`icount ${tinyEnd + 1}: beyond the end of .* \\(icount ${tinyEnd}\\)`)],
       [[tiny, '10', '--mem', 'zz'], /^deja: --mem: 'zz' is not an address/],
       [[tiny, '10', '--mem', '0x80000000:0'], /^deja: --mem: '0' is not a length from 1 to 1048576 bytes/],
       [[tiny, '10', '--mem', '0x80000000:2M'], /^deja: --mem: '2M' is not a length from 1 to 1048576 bytes/],
