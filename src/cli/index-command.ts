@@ -35,7 +35,7 @@ export async function indexCommand(file: string, o: IndexOptions): Promise<numbe
   }
   const ran = session.jit ? ` ${formatExercised(exercised(tiers.tier, session.jit, r.icount))}` : '';
   if (r.divergence) {
-    process.stderr.write(formatDivergence(r.divergence, file) + `\n  the snapshots up to there are in ${out}\n`);
+    process.stderr.write(formatDivergence(r.divergence, file) + `\n  the snapshots up to the last checkpoint that matched are in ${out}\n`);
     return ExitCode.Divergence;
   }
   const total = rec.events.filter((e) => e.kind === 'checkpoint').length;

@@ -47,7 +47,7 @@ export function formatDivergence(d: DivergenceReport, file?: string): string {
 export async function replayCommand(file: string, o: ReplayOptions): Promise<number> {
   const tiers = tierSettings(o);
   const rec = await loadRecording(file);
-  const stopAt = recordingEnd(rec.events).icount;
+  const stopAt = recordingEnd(rec).icount;
   const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
   if (to !== null) checkIcount(rec, to, '--to');
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
@@ -57,7 +57,9 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const jit = session.jit;
   tuneJit(tiers, jit);
   const snaps = to === null ? null : loadSnapshots(file, rec, o.snapshots !== false);
-  const from = to === null ? 0 : startFrom(session, snaps, to);
+  const snapshotAt = to === null ? 0 : startFrom(session, snaps, to);
+  // Where this replay started: a snapshot, a trimmed recording's start, or reset.
+  const from = snapshotAt || (rec.header.start?.icount ?? 0);
   const r = session.replay(to ?? stopAt);
   out.flush();
   reportDumps(tiers, jit);
@@ -96,7 +98,7 @@ function stopLine(rec: Recording, r: ReplayResult, from: number, atEnd: boolean,
   const first = checkpoints.length ? ` (the ${from ? 'next' : 'first'} is at icount ${checkpoints[0].icount})` : '';
   const verified = !verify ? 'checkpoints not checked (--no-verify)' : total ? `${r.checkpoints} of ${total} checkpoints up to there verified` : `no checkpoint up to there to verify${first}`;
   const ended = atEnd && r.exit.reason !== 'limit' ? `; the run ended there, ${formatExit(r.exit)}, as recorded` : '';
-  const start = from ? ` from the snapshot at icount ${from},` : '';
+  const start = from && from !== (rec.header.start?.icount ?? 0) ? ` from the snapshot at icount ${from},` : '';
   return `deja: replay: stopped at icount ${r.icount} as asked,${start} pc 0x${r.pc.toString(16).padStart(8, '0')}, ${verified}${ended}`;
 }
 
@@ -116,7 +118,7 @@ export async function inspectCommand(file: string, o: ReplayOptions): Promise<nu
     images: rec.header.images.map((i) => ({ ...i, embedded: rec.embedded.has(i.sha256) })),
     events: counts,
     // A recording starts at reset (icount 0), or a trimmed one where it was cut, and runs to its last event.
-    icountSpan: [rec.header.start?.icount ?? 0, rec.events.length ? rec.events[rec.events.length - 1].icount : 0],
+    icountSpan: [rec.header.start?.icount ?? 0, recordingEnd(rec).icount],
     start: rec.header.start ?? null,
     checkpoints,
     consoleBytes: rec.events.reduce((n, e) => n + (e.kind === 'checkpoint' ? e.console.length : 0), 0),

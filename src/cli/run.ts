@@ -236,6 +236,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
+  if (flight !== null && !recordTo) throw new UserError('--flight-recorder keeps a recording: give --record FILE', ExitCode.Usage);
   if (snapshotEvery !== null && !recordTo) throw new UserError('--snapshot-every writes snapshots beside a recording: give --record FILE', ExitCode.Usage);
   if (recordTo) {
     // Loaded only to record: a plain run starts without the codecs.

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { fullSnapshot } from '../machine/snapshot.js';
 import { RecordingWriter } from '../record/writer.js';
-import { encodeSnapshot } from '../record/snapshot-file.js';
+import { dropSnapshotsOf, encodeSnapshot } from '../record/snapshot-file.js';
 import { embeddedImages } from '../record/manifest.js';
 import { hashVersion } from '../record/state-hash.js';
 import { parseCount } from '../option-values.js';
@@ -31,7 +31,7 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   if ((o.from === undefined) === (o.last === undefined)) throw new UserError('trim: give one of --from N (start at icount N) or --last N (keep the last N instructions)', ExitCode.Usage);
   if (existsSync(o.output) && !o.force) throw new UserError(`${o.output}: already exists (give --force to replace it)`, ExitCode.Usage);
   const rec = await loadRecording(file, 'trim');
-  const end = recordingEnd(rec.events).icount;
+  const end = recordingEnd(rec).icount;
   const first = rec.header.start?.icount ?? 0;
   const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(first, end - parseCount(o.last!, '--last'));
   checkIcount(rec, start, '--from');
@@ -50,6 +50,7 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   const embedded = embeddedImages({ ramBytes: config.ramBytes, append: config.append, disks: config.disks }).filter((i) => embed(i.sha256));
   const images = rec.header.images.filter((i) => i.role === 'disk').map((i) => ({ ...i, embedded: embed(i.sha256) }));
   const header = { ...rec.header, created: new Date().toISOString(), images, checkpointHashes: hashVersion(rec), start: { icount: start, from: { name: file, identity: rec.identity } } };
+  dropSnapshotsOf(o.output); // they would name the file this replaces
   const w = new RecordingWriter(o.output, header, embedded, encodeSnapshot(state));
   for (const e of events) w.add(e);
   w.close();

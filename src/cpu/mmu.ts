@@ -165,6 +165,10 @@ export class Mmu {
       if (((pmp >>> access) & 1) === 0) this.fault(ACCESS_FAULT[access], va);
       if (cacheable) this.fill(va, off, access, writable);
     } else if (!this.pmpAllows(pa, 1, access, priv)) this.fault(ACCESS_FAULT[access], va);
+    // Every write translation marks its page, whether or not an entry is made (pages with
+    // code get none, and which pages hold code depends on the tier): the dirty set is then a
+    // function of the guest's accesses alone. Stores through an entry are covered by its fill.
+    if (access === ACCESS_WRITE) this.mem.markDirty(off >>> PAGE_SHIFT);
     return pa;
   }
 
@@ -184,7 +188,6 @@ export class Mmu {
       this.wTag[i] = vpn;
       this.wOff[i] = pageOff;
       this.writeMapped[off >>> PAGE_SHIFT] = 1;
-      this.mem.markDirty(off >>> PAGE_SHIFT); // stores through this entry are not seen again
     }
   }
 

@@ -11,7 +11,10 @@ const HEAD = ['pc', 'priv', 'icount', 'traps', 'idleTicks'] as const;
 let csrNames: string[] | null = null;
 let names: string[] | null = null;
 
-/** The hart's saved number fields (Hart.save) and the trigger registers: whatever it saves, diff compares. */
+/**
+ * The hart's saved number fields (Hart.HART_SCALARS, which save() writes) and the trigger
+ * registers. PMP, the hpm arrays and the devices are compared at checkpoints, by their hashes.
+ */
 function csrList(_h: Hart): string[] {
   if (!csrNames) csrNames = [...HART_SCALARS, ...TRIGGER_FIELDS];
   return csrNames;

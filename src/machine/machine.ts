@@ -292,11 +292,14 @@ export class Machine {
     return { hart: this.hart.save(), idleTicks: this.clock.idleTicks, parts, panicMatch: this.panicked ? -1 : this.panicMatch };
   }
 
-  /** Puts a saved state back; RAM and disks are put back separately (machine-state.ts). */
+  /** Puts a saved state back; RAM and disks are put back separately (snapshot.ts). */
   restore(s: MachineState): void {
     this.clock.idleTicks = s.idleTicks;
     this.hart.restore(s.hart);
     for (const [name, p] of this.parts) if (p.restore && name in s.parts) p.restore(s.parts[name]);
+    // Parts re-drive their lines from their registers and the time; the lines as saved are
+    // what the hart saw (a timer due at this very icount is raised at the boundary, later).
+    this.hart.mipHw = s.hart.mipHw as number;
     this.panicked = s.panicMatch === -1;
     this.panicMatch = Math.max(0, s.panicMatch);
     this.exit = null;

@@ -32,7 +32,9 @@ export interface Snapshot {
 
 /**
  * Takes a snapshot of `m` at its icount: the pages written since the previous call (the
- * first call: since the machine was built). Call it at a loop boundary (runUntil returned).
+ * first call: since the machine was built). Take it at the start of a loop boundary, before
+ * the inputs due there: in the checkpoint hook, or where runToIcount stops (a replay port
+ * restored with it serves those inputs next).
  */
 export function takeSnapshot(m: Machine): Snapshot {
   const pages: [number, Uint8Array | null][] = [];

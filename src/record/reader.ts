@@ -9,7 +9,7 @@ import {
   RecordingError, crc32, decodeChunk, type LogEvent, type RecordingHeader,
 } from './format.js';
 import { zstdContentSize, zstdDecompress } from './zstd.js';
-import { decodeSnapshot } from './snapshot-file.js';
+import { decodeSnapshot, diskBytesOf } from './snapshot-file.js';
 import type { Snapshot } from '../machine/snapshot.js';
 import { fsErrorWords } from '../errors.js';
 
@@ -105,7 +105,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
       sizes.header += len + 9;
     } else if (type === FRAME_STATE) {
       if (start || chunks > 0) throw new RecordingError(`${at}: a state frame ${start ? 'twice' : 'after the event chunks'}`);
-      start = decodeSnapshot(body, at, header!.config.ramBytes / 4096);
+      start = decodeSnapshot(body, at, header!.config.ramBytes / 4096, diskBytesOf({ header: header! }));
       if (!header!.start || start.icount !== header!.start.icount || !start.rom) throw new RecordingError(`${at}: a state frame that does not match the header's start (corrupt data)`);
       sizes.state += len + 9;
     } else if (type === FRAME_IMAGE) {
@@ -139,7 +139,7 @@ export function parseRecording(buf: Uint8Array, path: string): Recording {
   // The recorder writes nothing after the end record: a partial frame there is damage.
   if (truncated && last?.kind === 'end') throw new RecordingError(`${path}: data after the end record (${truncated}; corrupt data)`);
   if (!truncated && last?.kind !== 'end') truncated = `no end record after ${chunks} chunk${chunks === 1 ? '' : 's'}: the recorder did not finish`;
-  const truncatedAt = truncated ? (last?.icount ?? 0) : null;
+  const truncatedAt = truncated ? (last?.icount ?? header.start?.icount ?? 0) : null;
   return { path, version, identity, start, header, embedded, events, chunks, truncated, truncatedAt, sizes };
 }
 

@@ -129,12 +129,13 @@ export class SnapshotFile {
     /** What was cut off the end (a writer that did not finish), or null. */
     readonly truncated: string | null,
     private readonly ramPages: number,
+    private readonly diskBytes = 0,
   ) {}
 
   /** Decodes one (RecordingError if its contents are malformed). */
   load(i: number): Snapshot {
     const e = this.entries[i];
-    const s = decodeSnapshot(e.body, e.at, this.ramPages);
+    const s = decodeSnapshot(e.body, e.at, this.ramPages, this.diskBytes);
     if (s.icount !== e.icount || s.pages.length !== e.pages.length || s.pages.some(([p], k) => p !== e.pages[k])) {
       throw new RecordingError(`${e.at}: the snapshot does not match its frame's icount and page list (corrupt data)`);
     }
@@ -191,7 +192,12 @@ export function readSnapshotFile(path: string, recording: SnapshotsOf): Snapshot
 }
 
 /** What a snapshot file is checked against: the recording it must belong to. */
-type SnapshotsOf = { identity: string; header: { config: { ramBytes: number } } };
+type SnapshotsOf = { identity: string; header: { config: { ramBytes: number }; images?: { role: string; size: number }[] } };
+
+/** The bytes of a recording's disks: a snapshot may hold as many in their overlays. */
+export function diskBytesOf(rec: { header: { images?: { role: string; size: number }[] } }): number {
+  return (rec.header.images ?? []).reduce((n, i) => n + (i.role === 'disk' ? i.size : 0), 0);
+}
 
 /** The snapshots in `buf`, the bytes of the snapshot file `path` of `recording` (as readSnapshotFile). */
 export function parseSnapshotFile(buf: Uint8Array, path: string, recording: SnapshotsOf): SnapshotFile {
@@ -230,7 +236,7 @@ export function parseSnapshotFile(buf: Uint8Array, path: string, recording: Snap
     p += 9 + len;
   }
   if (!header) throw new RecordingError(`${path}: truncated before the end of its header`);
-  return new SnapshotFile(path, header, entries, truncated, pages);
+  return new SnapshotFile(path, header, entries, truncated, pages, diskBytesOf(recording));
 }
 
 /** A snapshot frame's icount and page list, its compressed part left as it is. */
@@ -284,12 +290,12 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
 }
 
 /** Reads encodeSnapshot's body (untrusted: every field restore relies on is checked). */
-export function decodeSnapshot(body: Uint8Array, at: string, ramPages: number): Snapshot {
+export function decodeSnapshot(body: Uint8Array, at: string, ramPages: number, diskBytes = 0): Snapshot {
   const bad = (what: string) => new RecordingError(`${at}: snapshot ${what} (corrupt data)`);
   if (body.length < 4) throw bad('too short');
   const rawLen = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
   // Every page of RAM, the ROM and the registers fit well within this.
-  if (rawLen > ramPages * 4200 + MAX_ROM + 16 * 1024 * 1024) throw bad(`claims ${rawLen} bytes uncompressed, more than this machine could hold`);
+  if (rawLen > ramPages * 4200 + diskBytes * 1.1 + MAX_ROM + 16 * 1024 * 1024) throw bad(`claims ${rawLen} bytes uncompressed, more than this machine could hold`);
   const z = body.subarray(4);
   const declared = zstdContentSize(z);
   if (declared === -2 || (declared >= 0 && declared !== rawLen)) throw bad('is not a whole zstd frame');

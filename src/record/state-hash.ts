@@ -107,9 +107,9 @@ function memoryHash(m: Machine): MemoryHash {
     h = fnv1a(h, ph);
   }
   m.hart.mmu.dropWriteEntries();
-  for (const part of m.parts.values()) {
+  for (const [name, part] of m.parts) {
     for (const [sector, bytes] of part.takeWritten?.() ?? []) {
-      h = fnvNumber(fnvString(h, part.name), sector);
+      h = fnvNumber(fnvString(h, name), sector);
       for (let i = 0; i < bytes.length; i++) h = fnvByte(h, bytes[i]);
     }
   }

@@ -44,15 +44,17 @@ export async function loadRecording(file: string, needsEnd?: string): Promise<Re
  */
 export function checkIcount(rec: Recording, icount: number, what: string): void {
   const start = rec.header.start?.icount ?? 0;
-  const end = recordingEnd(rec.events).icount;
+  const end = recordingEnd(rec).icount;
   if (icount < start) throw new UserError(`${what} ${icount}: before the start of ${rec.path} (a trimmed recording: it starts at icount ${start})`, ExitCode.Usage);
   if (icount > end) throw new UserError(`${what} ${icount}: beyond the end of ${rec.path} (icount ${end}${rec.truncated ? ', where it is truncated' : ''})`, ExitCode.Usage);
 }
 
 /** The recording's end record (null: a killed recorder's file has none) and the icount where it ends (else its last event's). */
-export function recordingEnd(events: LogEvent[]): { end: End | null; icount: number } {
+export function recordingEnd(rec: { events: LogEvent[]; header: { start?: { icount: number } } }): { end: End | null; icount: number } {
+  const events = rec.events;
   const end = (events.find((e) => e.kind === 'end') as End | undefined) ?? null;
-  return { end, icount: end ? end.icount : events.length ? events[events.length - 1].icount : 0 };
+  // A file with no events (a killed recorder's) ends where it starts.
+  return { end, icount: end ? end.icount : events.length ? events[events.length - 1].icount : (rec.header.start?.icount ?? 0) };
 }
 
 export interface SessionOptions extends AttachOptions {
@@ -102,7 +104,7 @@ export class ReplaySession {
       o.console?.(b);
       checker?.onConsole(b);
     };
-    ({ end: this.end, icount: this.stopAt } = recordingEnd(rec.events));
+    ({ end: this.end, icount: this.stopAt } = recordingEnd(rec));
     if (rec.start) {
       try {
         this.restore([rec.start]);
@@ -124,6 +126,7 @@ export class ReplaySession {
     this.jit?.reset(); // counts from the restored icount, as a JIT made there would
     this.port.seek(s.icount);
     if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
+    this.port.lastGood = s.icount; // a report's window starts here, not at an earlier checkpoint
   }
 
   /**
@@ -137,15 +140,25 @@ export class ReplaySession {
 
   /**
    * Replays on to the recording's end, taking a snapshot at every multiple of `every` short
-   * of it (`deja index`); a divergence stops it there.
+   * of it (`deja index`). A snapshot is handed to `add` once a checkpoint after it (or the
+   * end) has matched: one taken after the last good checkpoint of a replay that diverges is
+   * dropped, so no snapshot holds a state the recording does not vouch for.
    */
   replayTakingSnapshots(every: number, add: (s: Snapshot) => void): ReplayResult {
+    const held: Snapshot[] = [];
+    const settle = (upTo: number) => {
+      while (held.length && held[0].icount <= upTo) add(held.shift()!);
+    };
     for (let at = (Math.floor(this.machine.hart.icount / every) + 1) * every; at < this.stopAt; at += every) {
       const r = this.replay(at);
       if (r.divergence) return r;
-      add(this.snapshot());
+      settle(this.port.lastGood);
+      held.push(this.snapshot());
     }
-    return this.replay();
+    const r = this.replay();
+    if (!r.divergence) settle(Infinity);
+    else settle(this.port.lastGood);
+    return r;
   }
 
   /**
@@ -156,7 +169,7 @@ export class ReplaySession {
    */
   replay(to: number = this.stopAt): ReplayResult {
     const m = this.machine;
-    if (!(to >= m.hart.icount && to <= this.stopAt)) throw new RangeError(`icount ${to} is not between the machine's ${m.hart.icount} and the recording's end ${this.stopAt}`);
+    if (!(to >= m.hart.icount && to <= this.stopAt)) throw new UserError(`${this.rec.path}: icount ${to} is not between the replay's ${m.hart.icount} and the recording's end ${this.stopAt}`, ExitCode.Usage);
     const t0 = this.now();
     let divergence: DivergenceReport | null = null;
     let exit: ExitStatus;

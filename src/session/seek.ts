@@ -71,7 +71,7 @@ export function loadSnapshots(file: string, rec: Recording, use = true): Snapsho
   }
   if (!snaps) return null;
   if (snaps.truncated && !rec.truncated) throw refuse(`${snaps.path}: truncated (${snaps.truncated}; the recording is whole)`);
-  const end = recordingEnd(rec.events).icount;
+  const end = recordingEnd(rec).icount;
   const past = rec.truncated ? undefined : snaps.entries.find((s) => s.icount > end);
   if (past) throw refuse(`${snaps.path}: a snapshot at icount ${past.icount}, past the recording's end (icount ${end})`);
   return snaps;

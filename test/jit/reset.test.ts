@@ -72,7 +72,7 @@ describe('Jit.reset', () => {
     for (const rec of [tiny, ticker]) {
       for (const t of SETTINGS) {
         const settings = tierSettings(t);
-        const n = Math.floor(recordingEnd(rec.events).icount / 3) + 1;
+        const n = Math.floor(recordingEnd(rec).icount / 3) + 1;
         const reset = new ReplaySession(rec, settings);
         reset.replay(n);
         reset.jit!.reset();

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { initZstd } from '../../src/record/zstd.js';
 import { readRecording } from '../../src/record/reader.js';
-import { replayRecording } from '../../src/cli/replay.js';
+import { replayRecording } from '../../src/session/replay-session.js';
 import { replayAllTiers } from '../helpers/tiers.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/format2-tiny.deja', import.meta.url));

@@ -67,7 +67,7 @@ function continueFrom(rec: Recording, n: number, t: TierOptions, position: (p: R
   const checker = new ReplayChecker(m, later, port);
   for (const b of printed) checker.onConsole(b);
   m.consoleSink = (b) => checker.onConsole(b);
-  const { end, icount: stopAt } = recordingEnd(rec.events);
+  const { end, icount: stopAt } = recordingEnd(rec);
   let failure: string | null = null;
   try {
     runToEnd(m, stopAt, end, (limit) => {
