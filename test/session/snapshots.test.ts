@@ -18,6 +18,7 @@ import { tierSettings, type TierOptions } from '../../src/session/tier.js';
 import { chainTo, seek, type Snapshots } from '../../src/session/seek.js';
 import { describeTier } from '../helpers/tiers.js';
 import { tinyRecording } from '../record/tiny-guest.js';
+import { buildGuestPrograms, isaPrograms } from '../helpers/run-elf.js';
 
 const TIERS: TierOptions[] = [
   { tier: 'interp' },
@@ -124,5 +125,36 @@ describe('snapshots: restoring and running on equals running straight there', ()
     const chain = idx.file.chainTo(some[some.length - 1].icount);
     expect(chain.length).toBeLessThan(idx.snapshots.filter((x) => x.icount <= some[some.length - 1].icount).length);
     expectRestoresRunOn(rec, idx.file, some, idx.end, TIERS.slice(1));
+  });
+
+  it('the stress mode (fork, demand-zero faults, self-modifying code, timers), from snapshots across it, the interpreter and the JIT tiers at threshold 1', () => {
+    const dir = tmp('deja-snap-stress-');
+    const file = join(dir, 'stress.deja');
+    const run = deja(['run', '--mode', 'stress', '-q', '--record', file, '--checkpoint-every', '5M'], { env: { DEJA_GUEST_DIR: guestDir() } });
+    expect(run.status, run.stderr).toBe(0);
+    const rec = readRecording(file);
+    const end = rec.events[rec.events.length - 1].icount;
+    const points = Array.from({ length: 7 }, (_, i) => Math.floor(((i + 1) * end) / 8) + 3 * i);
+    const idx = index(rec, [...points, ...handlerPoints(rec, 1)]);
+    expect(idx.snapshots.length).toBeGreaterThanOrEqual(10);
+    expectRestoresRunOn(rec, idx.file, idx.snapshots, idx.end, [TIERS[0]]);
+    const late = idx.snapshots.slice(-3);
+    expectRestoresRunOn(rec, idx.file, late, idx.end, [TIERS[1], TIERS[3]]);
+  });
+
+  it('the bare-metal test programs, from snapshots across each, under the interpreter and the JIT tiers at threshold 1', () => {
+    buildGuestPrograms();
+    const dir = tmp('deja-snap-isa-');
+    for (const prog of isaPrograms()) {
+      const file = join(dir, `${prog.name}.deja`);
+      const run = deja(['run', '--elf', prog.elf, '-q', '--record', file, '--checkpoint-every', '3000']);
+      expect([0, 1], `${prog.name}: ${run.stderr}`).toContain(run.status);
+      const rec = readRecording(file);
+      const end = rec.events[rec.events.length - 1].icount;
+      if (end < 20) continue;
+      const points = Array.from({ length: 4 }, (_, i) => Math.floor(((i + 1) * end) / 5));
+      const idx = index(rec, points);
+      expectRestoresRunOn(rec, idx.file, idx.snapshots, idx.end, [TIERS[0], TIERS[1], TIERS[3]]);
+    }
   });
 });
