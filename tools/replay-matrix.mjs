@@ -167,8 +167,7 @@ function makeRecording(name, make, timeoutSeconds) {
     if (existsSync(target)) return { file: target, note: 'cached' };
     mkdirSync(d, { recursive: true });
   } else {
-    tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-'));
-    target = join(tmpRoot, `${name}.deja`);
+    target = join(scratch(), `${name}.deja`);
   }
   const partial = `${target}.${process.pid}.tmp`;
   const started = performance.now();
@@ -218,15 +217,32 @@ function outcome(stats, status) {
   return `${e.reason}(${e.code}) exit ${status} icount ${stats.icount}${cp === undefined ? '' : `, ${cp} checkpoints`}`;
 }
 
+/** The folder for this run's scratch files (made on first use, removed at the end). */
+function scratch() {
+  return (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
+}
+
+/** `deja replay FILE` with a settings set: the process result, its wall time and its --stats-json (null if none). */
+function replayWithStats(file, settings, timeoutSeconds) {
+  const statsFile = join(scratch(), `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
+  const started = performance.now();
+  const r = deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
+  const seconds = (performance.now() - started) / 1000;
+  let stats = null;
+  try {
+    stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  } catch {
+    // none written: the caller reports it
+  }
+  rmSync(statsFile, { force: true });
+  return { r, seconds, stats };
+}
+
 /** Replays `file` under one settings set and checks the outcome. */
 function runOne(name, file, info, settings, expect, timeoutSeconds) {
   if (settings.to !== undefined) return runTo(name, file, info, settings, timeoutSeconds);
   const label = describeSettings(settings);
-  const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
-  const statsFile = join(tmp, `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
-  const started = performance.now();
-  const r = deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
-  const seconds = (performance.now() - started) / 1000;
+  const { r, seconds, stats } = replayWithStats(file, settings, timeoutSeconds);
 
   if (r.status === USAGE) {
     const err = firstLine(r.stderr);
@@ -239,13 +255,6 @@ function runOne(name, file, info, settings, expect, timeoutSeconds) {
     }
     return report('FAIL', name, label, `usage error: ${err}`, seconds);
   }
-  let stats = null;
-  try {
-    stats = JSON.parse(readFileSync(statsFile, 'utf8'));
-  } catch {
-    // no stats: reported below
-  }
-  rmSync(statsFile, { force: true });
   const problems = [];
   if (r.timedOut) problems.push(`timed out after ${timeoutSeconds}s`);
   if (r.status === DIVERGENCE) problems.push(`diverged: ${firstLine(r.stderr)}`);
@@ -274,18 +283,7 @@ function runOne(name, file, info, settings, expect, timeoutSeconds) {
 /** Replays `file` to settings.to (from the nearest snapshot) and checks where it stopped. */
 function runTo(name, file, info, settings, timeoutSeconds) {
   const label = describeSettings(settings);
-  const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
-  const statsFile = join(tmp, `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
-  const started = performance.now();
-  const r = deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
-  const seconds = (performance.now() - started) / 1000;
-  let stats = null;
-  try {
-    stats = JSON.parse(readFileSync(statsFile, 'utf8'));
-  } catch {
-    // reported below
-  }
-  rmSync(statsFile, { force: true });
+  const { r, seconds, stats } = replayWithStats(file, settings, timeoutSeconds);
   const problems = [];
   if (r.status !== 0) problems.push(`exit ${r.status}: ${firstLine(r.stderr)}`);
   if (!stats) problems.push('no --stats-json written');
@@ -304,15 +302,13 @@ function runTo(name, file, info, settings, timeoutSeconds) {
 function prepare(name, file, sc, timeoutSeconds) {
   let out = file;
   if (sc.trim) {
-    const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
-    out = join(tmp, `${name}-trimmed.deja`);
+    out = join(scratch(), `${name}-trimmed.deja`);
     const r = deja(['trim', file, '-o', out, '--force', ...optionArgs(sc.trim)], timeoutSeconds);
     if (r.status !== 0) return { fail: `deja trim exit ${r.status}: ${firstLine(r.stderr)}` };
   }
   if (sc.index) {
     if (out === file) {
-      const tmp = (tmpRoot ??= mkdtempSync(join(tmpdir(), 'deja-replay-matrix-')));
-      out = join(tmp, `${name}.deja`);
+      out = join(scratch(), `${name}.deja`);
       copyFileSync(file, out);
     }
     const r = deja(['index', out, '--every', String(sc.index)], timeoutSeconds);

@@ -39,6 +39,11 @@ export interface Snapshot {
 export function takeSnapshot(m: Machine): Snapshot {
   const pages: [number, Uint8Array | null][] = [];
   for (const p of m.mem.takeDirty(DIRTY_SNAPSHOT)) pages.push([p, pageOrNull(m.mem.i32, p) ? m.mem.page(p) : null]);
+  return withPages(m, pages);
+}
+
+/** The snapshot at `m`'s icount holding `pages`; a later one holds the pages written after it. */
+function withPages(m: Machine, pages: [number, Uint8Array | null][]): Snapshot {
   m.hart.mmu.dropWriteEntries(); // the next store to each page is seen again
   const storage: Record<string, StorageState> = {};
   for (const [name, part] of m.parts) if (part.saveStorage) storage[name] = part.saveStorage();
@@ -50,10 +55,10 @@ export function takeSnapshot(m: Machine): Snapshot {
  * start of a recording trimmed to begin here, restored into a blank machine.
  */
 export function fullSnapshot(m: Machine): Snapshot {
-  const s = takeSnapshot(m);
+  m.mem.takeDirty(DIRTY_SNAPSHOT); // all of them are in this one
   const pages: [number, Uint8Array | null][] = [];
   for (let p = 0; p < m.mem.ramBytes >>> PAGE_SHIFT; p++) if (pageOrNull(m.mem.i32, p)) pages.push([p, m.mem.page(p)]);
-  return { ...s, pages, rom: m.mem.u8.slice(m.mem.ramBytes) };
+  return { ...withPages(m, pages), rom: m.mem.u8.slice(m.mem.ramBytes) };
 }
 
 /** Whether a page holds any non-zero byte. */

@@ -160,7 +160,12 @@ export function encodeChunk(events: LogEvent[]): Uint8Array {
     arr.push(eventArray(e, e.icount - prev));
     prev = e.icount;
   }
-  const raw = pack(arr);
+  return packCompressed(arr);
+}
+
+/** A frame body of plain data: u32 raw length | zstd(msgpack(value)) (chunks, snapshots). */
+export function packCompressed(value: unknown): Uint8Array {
+  const raw = pack(value);
   const z = zstdCompress(raw);
   const body = new Uint8Array(4 + z.length);
   new DataView(body.buffer).setUint32(0, raw.length, true);

@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
-import { FRAME_HEADER, RecordingError, crc32, frame } from './format.js';
-import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js';
+import { FRAME_HEADER, RecordingError, crc32, frame, packCompressed } from './format.js';
+import { zstdContentSize, zstdDecompress } from './zstd.js';
 import type { Snapshot } from '../machine/snapshot.js';
 import { fileError, fsErrorWords } from '../errors.js';
 
@@ -281,12 +281,7 @@ function isStorage(v: unknown): boolean {
 
 /** A snapshot as a frame body: u32 raw length | zstd(msgpack(snapshot)). */
 export function encodeSnapshot(s: Snapshot): Uint8Array {
-  const raw = pack(s);
-  const z = zstdCompress(raw);
-  const body = new Uint8Array(4 + z.length);
-  new DataView(body.buffer).setUint32(0, raw.length, true);
-  body.set(z, 4);
-  return body;
+  return packCompressed(s);
 }
 
 /** Reads encodeSnapshot's body (untrusted: every field restore relies on is checked). */
