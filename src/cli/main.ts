@@ -77,8 +77,12 @@ export function buildProgram(): Command {
     .option('--no-snapshots', 'with --to: replay from reset, not from the snapshots beside the recording (deja index)')
     .option('--stats-json <file>', 'write replay statistics as JSON at exit')
     .option('-q, --quiet', 'do not print the guest console')
-    .action(async (file: string, o: ReplayOptions) => {
-      process.exitCode = await (await import('./replay.js')).replayCommand(file, o);
+    .option('--gdb <[host:]port>', 'serve the recording to gdb-multiarch (target remote), forwards and backwards; host defaults to 127.0.0.1, port 0 takes a free one')
+    .option('--vmlinux <file>', 'with --gdb: the kernel with symbols, named in the connect hint (gdb loads it)')
+    .option('--symbols <file>', 'with --gdb: an ELF with symbols, named in the connect hint')
+    .action(async (file: string, o: ReplayOptions & { gdb?: string; vmlinux?: string; symbols?: string }) => {
+      if (o.gdb !== undefined) process.exitCode = await (await import('./gdb.js')).gdbReplayCommand(file, { ...o, gdb: o.gdb });
+      else process.exitCode = await (await import('./replay.js')).replayCommand(file, o);
     });
   addTierOptions(replay, 'interp');
 

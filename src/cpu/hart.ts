@@ -10,6 +10,7 @@ import { PhysMemory } from './memory.js';
 import { DecodeCache } from './decode-cache.js';
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, Mmu, TRAP, TLB_MASK } from './mmu.js';
 import { Triggers, WATCH_LOAD, WATCH_STORE } from './triggers.js';
+import type { DebugStops } from './debug-stops.js';
 import { AMO_FUNCS, OP_INDEX } from '../isa/semantics.js';
 import type { Width } from '../machine/bus.js';
 
@@ -87,6 +88,8 @@ export class Hart {
   readonly triggers = new Triggers();
   /** Whether the trigger CSRs exist (a machine without them makes them illegal, as before Sdtrig). */
   hasTriggers = true;
+  /** A debugger's breakpoints and watchpoints (debug-stops.ts); set before a tier is attached. */
+  debug: DebugStops | null = null;
 
   /**
    * Set whenever something may need the run loop's attention before the next instruction:
@@ -249,6 +252,7 @@ export class Hart {
     }
     const pa = this.mmu.translate(va, ACCESS_READ);
     if (this.triggers.watching & WATCH_LOAD) this.watch(va >>> 0, (va >>> 0) + width - 1, WATCH_LOAD);
+    if (this.debug !== null) this.debug.checkAccess(va >>> 0, width, false);
     const off = this.mem.offsetOf(pa);
     let v: number;
     if (off >= 0) v = this.mem.readOff(off, width);
@@ -262,11 +266,13 @@ export class Hart {
       // Check every byte's translation first so a faulting store writes nothing.
       for (let i = 0; i < width; i++) this.mmu.translate((va + i) | 0, ACCESS_WRITE);
       if (this.triggers.watching & WATCH_STORE) this.watchMisalignedStore(va >>> 0, width);
+      if (this.debug !== null) this.debug.checkAccess(va >>> 0, width, true);
       for (let i = 0; i < width; i++) this.storeSlow((va + i) | 0, 1, value >>> (8 * i));
       return;
     }
     const pa = this.mmu.translate(va, ACCESS_WRITE);
     if (this.triggers.watching & WATCH_STORE) this.watch(va >>> 0, (va >>> 0) + width - 1, WATCH_STORE);
+    if (this.debug !== null) this.debug.checkAccess(va >>> 0, width, true);
     const off = this.mem.offsetOf(pa);
     // A store leaves the LR reservation alone: whether it comes this way or through a TLB
     // entry is not architectural, so it must not decide an sc. An sc compares the word

@@ -113,7 +113,7 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
  * and returns at one whose heat has reached the threshold (a block to compile, or compiled),
  * once it has retired something: the dispatcher takes over there.
  */
-function generate(counting: boolean): string {
+function generate(counting: boolean, debug: boolean): string {
   // A leaf for each (op, length) some encoding decodes to: others cannot occur, and would
   // only make the function V8 optimizes bigger.
   const pairs = new Set(ENCODINGS.map((e) => `${e.op}/${e.len}`));
@@ -147,7 +147,7 @@ function generate(counting: boolean): string {
   const end = Math.min(limit, hart.icount + 1073741824);
   let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
   const n0 = n;
-  let fpVa = -1, code = dc.none;${counting ? '\n  const heatT = dc.heatThreshold;' : ''}
+  let fpVa = -1, code = dc.none;${counting ? '\n  const heatT = dc.heatThreshold;' : ''}${debug ? '\n  const dbg = hart.debug, bpf = dbg !== null ? dbg.filter : NO_FILTER;' : ''}
   for (;;) {
     try {
       while (n > 0) {
@@ -157,7 +157,11 @@ function generate(counting: boolean): string {
           pc = hart.pc | 0;
           fpVa = -1;
           ${RELOAD_TLB}
-        }
+        }${debug ? `
+        if (bpf[(pc >>> 1) & 65535] !== 0) {
+          ${SYNC};
+          dbg.checkBreak(pc, hart.icount);
+        }` : ''}
         if ((pc & -4096) !== fpVa) {${counting ? `
           // A head on the page already fetched (its base marked odd) is only counted.
           if ((pc & -4096) !== (fpVa ^ 1)) {` : ''}
@@ -315,8 +319,12 @@ function trainingWord(e: (typeof ENCODINGS)[number]): number {
   return insn;
 }
 
-const compiled: (RunFn | null)[] = [null, null];
-const ready = [false, false];
+/** By variant: counting (1) and debug (2) bits. */
+const compiled: (RunFn | null)[] = [null, null, null, null];
+const ready = [false, false, false, false];
+
+/** The debug variant's breakpoint filter on a hart without breakpoints (the training hart's). */
+const NO_FILTER = new Uint8Array(65536);
 
 /**
  * V8 compiled the trained interpreter in the background while the guest started, so a boot
@@ -350,12 +358,14 @@ type Optimize = (f: RunFn, hart: Hart) => void;
  * have the same maps as the guest's, so that code's checks hold).
  */
 export function interpreter(counting = false, hart: Hart | null = null): RunFn {
-  const k = counting ? 1 : 0;
+  // A hart with a debugger's stops runs the variant that checks breakpoints (debug-stops.ts).
+  const debug = hart !== null && hart.debug !== null;
+  const k = (counting ? 1 : 0) | (debug ? 2 : 0);
   let run = compiled[k];
   if (!run) {
-    const name = counting ? 'interp_counting' : 'interp_run';
-    const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', `return function ${name}(hart, limit) {${generate(counting)}\n}\n//# sourceURL=deja-${name}.js`);
-    run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu) as RunFn;
+    const name = `interp_${counting ? 'counting' : 'run'}${debug ? '_debug' : ''}`;
+    const factory = new Function('TRAP', 'mulh', 'mulhsu', 'mulhu', 'NO_FILTER', `return function ${name}(hart, limit) {${generate(counting, debug)}\n}\n//# sourceURL=deja-${name}.js`);
+    run = compiled[k] = factory(TRAP, mulh, mulhsu, mulhu, NO_FILTER) as RunFn;
     const scratch = train(run, counting, natives ? 1 : 2);
     natives?.optimizeSoon(run, scratch);
   }
@@ -368,6 +378,6 @@ export function interpreter(counting = false, hart: Hart | null = null): RunFn {
 }
 
 /** The generated source, for reading. */
-export function interpreterSource(counting = false): string {
-  return generate(counting);
+export function interpreterSource(counting = false, debug = false): string {
+  return generate(counting, debug);
 }

@@ -68,6 +68,8 @@ export class Mmu {
   flushListener: (() => void) | null = null;
   /** Set while a load or store trigger is armed: no data entry is made, so every access reaches the hart's slow path, which checks it. */
   watching = false;
+  /** Virtual pages a debugger watches (debug-stops.ts): no data entry is made for them either. */
+  watchPages: ReadonlySet<number> | null = null;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -176,6 +178,7 @@ export class Mmu {
   private fill(va: number, off: number, access: Access, writable: boolean): void {
     if (this.watching && access !== ACCESS_FETCH) return;
     const vpn = va >>> PAGE_SHIFT;
+    if (this.watchPages !== null && access !== ACCESS_FETCH && this.watchPages.has(vpn)) return;
     const i = vpn & TLB_MASK;
     const pageOff = off - (off & 4095);
     if (access === ACCESS_READ) {

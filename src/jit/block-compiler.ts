@@ -3,6 +3,7 @@
 
 import { decode } from '../isa/decode.js';
 import { disassemble } from '../isa/disasm.js';
+import type { DebugStops } from '../cpu/debug-stops.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { instantiate, type HartArrays, type TranslationCache, type UnitSource } from './translation-cache.js';
 import { TLB_MASK } from '../cpu/mmu.js';
@@ -25,8 +26,11 @@ export const SLOT_RETURN = 3;
  * page, at the page's end, or at `maxInsns`. An empty result means the head itself cannot
  * be translated; the interpreter runs it.
  */
-export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number, maxInsns: number): Block {
+export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number, maxInsns: number, debug: DebugStops | null = null): Block {
   const insns: Insn[] = [];
+  // A debugger's breakpoint is never compiled: a block that starts there stays interpreted
+  // (the interpreter stops there), and one that reaches it ends before it.
+  if (debug !== null && debug.hasBreakpoint(pc)) return new Block(pc >>> 0, off, priv, insns, 1, []);
   const u16 = mem.u16;
   let o = off;
   let p = pc >>> 0;
@@ -36,7 +40,7 @@ export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number
     if ((lo & 3) === 3 && (o & 4095) === 4094) break;
     const raw = (lo & 3) === 3 ? lo | (u16[(o >>> 1) + 1] << 16) : lo;
     const d = decode(raw);
-    if (!d) break;
+    if (!d || (debug !== null && last !== null && debug.hasBreakpoint(p))) break;
     last = { d, pc: p };
     insns.push(last);
     if (kindOf(d) !== 'plain') break;

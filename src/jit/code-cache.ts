@@ -73,7 +73,7 @@ export class CodeCache {
   private discover(pc: number, off: number, priv: number): Block {
     const hart = this.hart;
     const mem = hart.mem;
-    const b = scanBlock(mem, off, pc, priv, this.settings.maxBlockInsns);
+    const b = scanBlock(mem, off, pc, priv, this.settings.maxBlockInsns, hart.debug);
     b.sameStart = this.byStart.get(off) ?? null;
     this.byStart.set(off, b);
     const page = off >>> PAGE_SHIFT;

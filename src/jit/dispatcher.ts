@@ -158,7 +158,10 @@ export class Dispatcher {
           prev = t;
         }
       } catch (e) {
-        if (e !== TRAP) throw e;
+        if (e !== TRAP) {
+          rec.recording = null; // a debugger's stop (or a bug) leaves no path half recorded
+          throw e;
+        }
         prev = null;
         rec.recording = null;
         hart.takeFault();

@@ -10,6 +10,7 @@ import { readRecording, type Recording } from '../record/reader.js';
 import { Divergence, ReplayChecker, ReplayPort, endMismatch, runToEnd, type DivergenceReport } from '../record/replay.js';
 import { replayConfig } from '../record/manifest.js';
 import { hashesFor } from '../record/state-hash.js';
+import type { DebugStops } from '../cpu/debug-stops.js';
 import { restoreSnapshot, takeSnapshot, type Snapshot } from '../machine/snapshot.js';
 import { initZstd } from '../record/zstd.js';
 import { UserError, ExitCode } from '../errors.js';
@@ -66,6 +67,8 @@ export interface SessionOptions extends AttachOptions {
   onMismatch?: (r: DivergenceReport) => void;
   /** Every guest console byte. */
   console?: (byte: number) => void;
+  /** A debugger's breakpoints and watchpoints (the gdb stub's), put on the hart before its tier. */
+  debug?: DebugStops;
 }
 
 export interface ReplayResult {
@@ -96,6 +99,10 @@ export class ReplaySession {
   ) {
     this.port = new ReplayPort(rec.events);
     const machine = (this.machine = new Machine(replayConfig(rec, o.images), this.port));
+    if (o.debug) {
+      machine.hart.debug = o.debug;
+      machine.hart.mmu.watchPages = o.debug.watchPages;
+    }
     this.jit = attachTier(machine, tier, o);
     const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec)));
     // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
