@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { UserError, ExitCode } from '../errors.js';
 import { Debugger } from '../gdb/debugger.js';
+import { formatExercised } from '../diff/exercised.js';
 import { parseListen, serveGdb } from '../gdb/server.js';
 import { loadSnapshots } from '../session/seek.js';
 import { loadRecording } from '../session/replay-session.js';
@@ -32,6 +33,8 @@ export async function gdbReplayCommand(file: string, o: GdbOptions): Promise<num
     const load = symbols ? ` -ex 'file ${symbols}'` : '';
     say(`connect with: gdb-multiarch${load} -ex 'target remote ${host.includes(':') ? `[${host}]` : host}:${port}'`);
   });
-  say(`gdb session ended (${end === 'disconnect' ? 'the client disconnected' : end === 'detach' ? 'detached' : 'killed'}) at icount ${dbg.icount}`);
+  // Under a JIT tier the line says what it compiled, nothing included (DESIGN.md I10).
+  const compiled = tiers.jit ? ` ${formatExercised(dbg.exercised())}` : '';
+  say(`gdb session ended (${end === 'disconnect' ? 'the client disconnected' : end === 'detach' ? 'detached' : 'killed'}) at icount ${dbg.icount}${compiled}`);
   return ExitCode.Ok;
 }

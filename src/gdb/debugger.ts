@@ -11,6 +11,7 @@ import { ReplaySession, recordingEnd, type SessionOptions } from '../session/rep
 import { chainTo, type Snapshots } from '../session/seek.js';
 import { SnapshotFile } from '../record/snapshot-file.js';
 import type { TierSettings } from '../session/tier.js';
+import { exercised, type Exercised } from '../diff/exercised.js';
 
 /** Why a run stopped. */
 export type StopReason =
@@ -49,10 +50,14 @@ export class Debugger {
   /** Where the recording starts (0, or a trimmed recording's start) and ends. */
   readonly first: number;
   readonly last: number;
-  private session: ReplaySession;
+  private session!: ReplaySession;
   private readonly translations = new TranslationCache();
   /** Seconds of host time spent on the last seek or run, for `monitor` output and figures. */
   lastSeconds = 0;
+  /** What the sessions and JITs dropped so far ran and compiled (I10: the session says what it exercised). */
+  private readonly banked: Exercised;
+  /** The icount the current session's JIT (or interpreter) started counting from. */
+  private countedFrom = 0;
 
   constructor(
     readonly rec: Recording,
@@ -62,6 +67,7 @@ export class Debugger {
   ) {
     this.first = rec.header.start?.icount ?? 0;
     this.last = recordingEnd(rec).icount;
+    this.banked = { tier: tier.tier, blocks: 0, traces: 0, insns: { interp: 0, block: 0, trace: 0 } };
     this.session = this.newSession();
     this.stops.onChange = () => this.stopsChanged();
   }
@@ -76,16 +82,42 @@ export class Debugger {
 
   /** A replay session with this debugger's stops on its hart, restored to the last snapshot at or before `near`. */
   private newSession(near = this.first): ReplaySession {
+    if (this.session) this.bank();
     const s = new ReplaySession(this.rec, this.tier, { images: this.options.images, debug: this.stops, translations: this.translations, verify: true });
     const chain = this.snapshots ? chainTo(this.snapshots, near) : [];
     if (chain.length) s.restore(chain);
+    this.countedFrom = s.machine.hart.icount;
     return s;
   }
 
   /** Units compiled before a breakpoint was set may run through it, and TLB entries may map a watched page: both go. */
   private stopsChanged(): void {
+    this.bank();
     this.session.jit?.reset();
     this.session.machine.hart.mmu.flush();
+  }
+
+  /** Adds what the current session's tier ran and compiled to the bank, which it is about to leave. */
+  private bank(): void {
+    const e = this.exercisedNow();
+    const b = this.banked;
+    b.blocks += e.blocks;
+    b.traces += e.traces;
+    b.insns.interp += e.insns.interp;
+    b.insns.block += e.insns.block;
+    b.insns.trace += e.insns.trace;
+    this.countedFrom = this.icount;
+  }
+
+  private exercisedNow(): Exercised {
+    return exercised(this.tier.tier, this.session.jit, this.icount - this.countedFrom);
+  }
+
+  /** What this debugging session ran, in every tier, and compiled, over all its replays. */
+  exercised(): Exercised {
+    const e = this.exercisedNow();
+    const b = this.banked;
+    return { tier: b.tier, blocks: b.blocks + e.blocks, traces: b.traces + e.traces, insns: { interp: b.insns.interp + e.insns.interp, block: b.insns.block + e.insns.block, trace: b.insns.trace + e.insns.trace } };
   }
 
   /** Runs the session to `to` with the stops off; false if the replay diverged or ended short. */

@@ -11,6 +11,7 @@ import { PRIV_S, PRIV_U } from '../cpu/constants.js';
 import { UserError } from '../errors.js';
 import { parseCount } from '../option-values.js';
 import { disassemble } from '../isa/disasm.js';
+import { formatExercised } from '../diff/exercised.js';
 import type { Debugger, StopReason } from './debugger.js';
 import { PacketReader, encodePacket, hexToText, le32, textToHex, toHex, MAX_PACKET, type Incoming } from './packets.js';
 import { REG_PC, implementedCsrs, readRegister, targetXml } from './target.js';
@@ -336,6 +337,8 @@ export class GdbStub {
           }
           return formatHexdump(readMemory(dbg.machine.hart, addr, len, { phys: true })).join('\n') + '\n';
         }
+        case 'stats':
+          return `${formatExercised(dbg.exercised())}\n`;
         case 'insn': {
           const h = dbg.machine.hart;
           const v = readMemory(h, h.pc >>> 0, 4, { access: ACCESS_FETCH });
@@ -352,6 +355,7 @@ export class GdbStub {
             '  monitor seek N        go to icount N (then: maint flush register-cache)',
             '  monitor phys ADDR [LEN]  physical memory, no translation',
             '  monitor insn          the instruction at pc',
+            '  monitor stats         what this session ran in each tier, and compiled',
             '',
           ].join('\n');
         default:
