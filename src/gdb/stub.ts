@@ -38,7 +38,7 @@ export class GdbStub {
   private running = false;
   private interruptRequested = false;
   private lastSent: Buffer | null = null;
-  private lastStop: StopReason = { kind: 'interrupt' };
+  private lastStop: StopReason = { kind: 'step' };
   private readonly csrs: number[];
   private readonly csrSet: Set<number>;
   private readonly xml: string;
@@ -60,14 +60,16 @@ export class GdbStub {
   /** Bytes from the client. */
   receive(chunk: Buffer): void {
     for (const m of this.reader.push(chunk)) {
-      if (m.kind === 'interrupt') {
-        if (this.running) this.interruptRequested = true;
-        else this.queue.push(m);
-      } else if (m.kind === 'nack') {
+      if (m.kind === 'interrupt' && this.running) this.interruptRequested = true;
+      else if (m.kind === 'nack') {
         if (this.lastSent) this.link.send(this.lastSent);
-      } else if (m.kind !== 'ack') this.queue.push(m);
+      } else if (m.kind !== 'ack') {
+        this.queue.push(m);
+        // Handled at once, up to the first wait: a run started by this packet is running
+        // when the next byte (a Ctrl-C) is looked at.
+        void this.pump();
+      }
     }
-    void this.pump();
   }
 
   /** The client went away: a run in progress stops, and the session ends. */

@@ -26,20 +26,36 @@ export function mark(name: string, cmd: string): string[] {
   return [`echo <<${name}>>\\n`, cmd, `echo <</${name}>>\\n`];
 }
 
-/** Starts deja's gdb stub on `rec`, waits for its port, runs gdb with `commands`, and waits for both to end. */
-export async function runGdb(rec: string, dejaArgs: string[], commands: string[], o: { file?: string; timeoutMs?: number } = {}): Promise<GdbRun> {
+export interface Stub {
+  port: number;
+  /** deja's exit code, once it exits. */
+  exited: Promise<number | null>;
+  /** deja's stderr so far. */
+  stderr(): string;
+  kill(): void;
+}
+
+/** Starts `deja replay REC --gdb 127.0.0.1:0` and waits until it listens. */
+export async function startStub(rec: string, dejaArgs: string[]): Promise<Stub> {
   const stub = spawn(process.execPath, [BIN, 'replay', rec, '-q', '--gdb', '127.0.0.1:0', ...dejaArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let dejaErr = '';
+  let err = '';
   stub.stderr.setEncoding('utf8');
+  const exited = new Promise<number | null>((resolve) => stub.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     stub.stderr.on('data', (d: string) => {
-      dejaErr += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(dejaErr);
+      err += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
       if (m) resolve(Number(m[1]));
     });
-    stub.on('exit', () => reject(new Error(`deja exited before listening: ${dejaErr}`)));
+    void exited.then(() => reject(new Error(`deja exited before listening: ${err}`)));
   });
-  const exited = new Promise<number | null>((resolve) => stub.on('exit', (code) => resolve(code)));
+  return { port, exited, stderr: () => err, kill: () => stub.kill('SIGKILL') };
+}
+
+/** Starts deja's gdb stub on `rec`, runs gdb with `commands` (then kill), and waits for both to end. */
+export async function runGdb(rec: string, dejaArgs: string[], commands: string[], o: { file?: string; timeoutMs?: number } = {}): Promise<GdbRun> {
+  const stub = await startStub(rec, dejaArgs);
+  const port = stub.port;
   const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off'];
   if (o.file) args.push('-ex', `file ${o.file}`);
   args.push('-ex', `target remote 127.0.0.1:${port}`);
@@ -54,8 +70,8 @@ export async function runGdb(rec: string, dejaArgs: string[], commands: string[]
   await new Promise((resolve) => gdb.on('exit', resolve));
   clearTimeout(timer);
   // The last command kills the target, which ends the stub; one still up after that is a failure.
-  const killer = setTimeout(() => stub.kill('SIGKILL'), 20_000);
-  const dejaStatus = await exited;
+  const killer = setTimeout(() => stub.kill(), 20_000);
+  const dejaStatus = await stub.exited;
   clearTimeout(killer);
   const marked = new Map<string, string[]>();
   for (const m of out.matchAll(/<<([^/>]+)>>\n([\s\S]*?)<<\/\1>>\n/g)) {
@@ -63,7 +79,7 @@ export async function runGdb(rec: string, dejaArgs: string[], commands: string[]
     list.push(m[2]);
     marked.set(m[1], list);
   }
-  return { gdb: out, deja: dejaErr, dejaStatus, marked };
+  return { gdb: out, deja: stub.stderr(), dejaStatus, marked };
 }
 
 /** The value `p/x $pc` (or any `p/x`) printed: "$3 = 0x80002094" -> 0x80002094. */
