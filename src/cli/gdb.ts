@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { UserError, ExitCode } from '../errors.js';
 import { Debugger } from '../gdb/debugger.js';
 import { formatExercised } from '../diff/exercised.js';
+import { catchStopSignals } from './console.js';
 import { parseListen, serveGdb } from '../gdb/server.js';
 import { loadSnapshots } from '../session/seek.js';
 import { loadRecording } from '../session/replay-session.js';
@@ -27,14 +28,18 @@ export async function gdbReplayCommand(file: string, o: GdbOptions): Promise<num
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
   const dbg = new Debugger(rec, tiers, snaps, { images: o.images });
   const say = (s: string) => process.stderr.write(`deja: ${s}\n`);
+  // SIGINT and SIGTERM end the session, as a client's detach does.
+  let signalled: string | null = null;
+  const release = catchStopSignals((sig) => (signalled ??= sig));
   const end = await serveGdb(dbg, at, (host, port) => {
     const index = snaps ? `${snaps.entries.length} snapshots (${snaps.path})` : `no snapshots: reverse execution replays from the start (deja index ${file} makes them)`;
     say(`gdb stub for ${file} (icount ${dbg.first}..${dbg.last}, tier ${tiers.tier}, ${index}) listening on ${host}:${port}`);
     const load = symbols ? ` -ex 'file ${symbols}'` : '';
     say(`connect with: gdb-multiarch${load} -ex 'target remote ${host.includes(':') ? `[${host}]` : host}:${port}'`);
-  });
+  }, () => signalled !== null).finally(release);
   // Under a JIT tier the line says what it compiled, nothing included (DESIGN.md I10).
   const compiled = tiers.jit ? ` ${formatExercised(dbg.exercised())}` : '';
-  say(`gdb session ended (${end === 'disconnect' ? 'the client disconnected' : end === 'detach' ? 'detached' : 'killed'}) at icount ${dbg.icount}${compiled}`);
-  return ExitCode.Ok;
+  const how = end === 'disconnect' ? 'the client disconnected' : end === 'detach' ? 'detached' : end === 'stopped' ? `stopped by ${signalled}` : 'killed';
+  say(`gdb session ended (${how}) at icount ${dbg.icount}${compiled}`);
+  return end === 'stopped' ? ExitCode.Stopped : ExitCode.Ok;
 }

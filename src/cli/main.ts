@@ -62,6 +62,7 @@ export function buildProgram(): Command {
     .option('--flight-recorder <n>', 'keep only what replays the last N instructions (at least N, at most 2N): FILE and FILE.next take turns')
     .option('--snapshot-every <n>', 'with a recording: write snapshots beside it (FILE.snapshots) every n instructions, as deja index does')
     .option('--force', 'let --record overwrite a file that is not a deja recording')
+    .option('--gdb <[host:]port>', 'serve the run to gdb-multiarch (target remote), forward only; it starts stopped at reset; host defaults to 127.0.0.1')
     .action(async (o: RunOptions) => {
       process.exitCode = await (await import('./run.js')).runCommand(o);
     });

@@ -22,6 +22,9 @@ import { DEJA_VERSION } from '../version.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from '../record/manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
 import { basename } from 'node:path';
+import { DebugStops } from '../cpu/debug-stops.js';
+import { LiveTarget } from '../gdb/live-target.js';
+import { parseListen, serveGdb, type Listen } from '../gdb/server.js';
 
 export interface RunOptions extends TierOptions {
   bios?: string;
@@ -51,6 +54,8 @@ export interface RunOptions extends TierOptions {
   snapshotEvery?: string;
   /** Overwrite a --record file that is not a recording. */
   force?: boolean;
+  /** Serve the run to gdb at [HOST:]PORT: it starts stopped at reset. */
+  gdb?: string;
 }
 
 /** Machine configuration from command-line options (reads the image files). */
@@ -202,6 +207,21 @@ export async function runLive(machine: Machine, port: LivePort, maxInsns: number
   }
 }
 
+/** A live run served to gdb (--gdb): it runs when gdb says; how it ended, or 'stop' if the session ended first. */
+async function debugLive(target: LiveTarget, port: LivePort, at: Listen, stop: StopRequest): Promise<ExitStatus> {
+  const detach = attachConsoleInput(port, () => (stop.by ??= 'Ctrl-A X'));
+  try {
+    const end = await serveGdb(target, at, (host, p) => {
+      process.stderr.write(`deja: gdb stub for this run (stopped at reset, icount ${target.icount}) listening on ${host}:${p}\n`);
+      process.stderr.write(`deja: connect with: gdb-multiarch -ex 'target remote ${host}:${p}'\n`);
+    }, () => stop.by !== null);
+    if (!target.exit && end !== 'stopped') stop.by ??= `the gdb session (${end === 'disconnect' ? 'the client disconnected' : end === 'detach' ? 'detached' : 'killed'})`;
+    return target.exit ?? { reason: 'stop', code: 0 };
+  } finally {
+    detach();
+  }
+}
+
 export async function runCommand(o: RunOptions): Promise<number> {
   // SIGINT and SIGTERM stop the guest as Ctrl-A X does; a second one kills at once.
   const stop: StopRequest = { by: null };
@@ -220,6 +240,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const every = o.checkpointEvery ? parseEvery(o.checkpointEvery, '--checkpoint-every') : DEFAULT_CHECKPOINT_EVERY;
   const snapshotEvery = o.snapshotEvery === undefined ? null : parseEvery(o.snapshotEvery, '--snapshot-every');
   const rtcNanos = o.rtc === undefined ? undefined : parseRtc(o.rtc);
+  const gdbAt = o.gdb === undefined ? null : parseListen(o.gdb, '--gdb');
   const config = machineConfig(o);
   if (typeof o.record === 'string' && !o.force) refuseOverwrite(o.record);
   // Options and images are good: train the interpreter, which V8 then compiles while the
@@ -289,6 +310,12 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const machine = new Machine(config, recording?.port ?? live);
   const recorder = recording ? recording.recorder(machine) : null;
   const snapshots = recording?.snapshots ? new RecordingSnapshots(machine, recording.snapshots, snapshotEvery!, recorder!.console) : null;
+  // A debugger's stops go on the hart before its tier, which then runs the checking interpreter.
+  const stops = gdbAt ? new DebugStops() : null;
+  if (stops) {
+    machine.hart.debug = stops;
+    machine.hart.mmu.watchPages = stops.watchPages;
+  }
   const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {
@@ -301,7 +328,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
     recording?.writer.maybeFlush(performance.now());
     snapshots?.settle();
   };
-  const exit = await runLive(machine, live, maxInsns, out, tick, stop);
+  const exit = gdbAt ? await debugLive(new LiveTarget(machine, stops!, tier, jit, maxInsns, () => (out.flush(), tick()), () => stop.by !== null), live, gdbAt, stop) : await runLive(machine, live, maxInsns, out, tick, stop);
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
   recorder?.finish(exit);

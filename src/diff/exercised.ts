@@ -21,6 +21,16 @@ export function exercised(tier: Tier, jit: Jit | null, icount: number): Exercise
   return { tier, blocks: s.blocksCompiled, traces: jit.traces.length, insns: { ...s.insns } };
 }
 
+/** Both together (the runs of one debugging session, whose JIT was reset between them). */
+export function addExercised(a: Exercised, b: Exercised): Exercised {
+  return { tier: a.tier, blocks: a.blocks + b.blocks, traces: a.traces + b.traces, insns: { interp: a.insns.interp + b.insns.interp, block: a.insns.block + b.insns.block, trace: a.insns.trace + b.insns.trace } };
+}
+
+/** Nothing run yet under `tier`. */
+export function noneExercised(tier: Tier): Exercised {
+  return { tier, blocks: 0, traces: 0, insns: { interp: 0, block: 0, trace: 0 } };
+}
+
 export function compiledNothing(e: Exercised): boolean {
   return e.blocks + e.traces === 0;
 }

@@ -6,12 +6,13 @@
 import { DEBUG_STOP, DebugStops, type StopHit, type Watchpoint } from '../cpu/debug-stops.js';
 import type { Recording } from '../record/reader.js';
 import type { DivergenceReport } from '../record/replay.js';
+import type { Machine } from '../machine/machine.js';
 import { TranslationCache } from '../jit/translation-cache.js';
 import { ReplaySession, recordingEnd, type SessionOptions } from '../session/replay-session.js';
 import { chainTo, type Snapshots } from '../session/seek.js';
 import { SnapshotFile } from '../record/snapshot-file.js';
 import type { TierSettings } from '../session/tier.js';
-import { exercised, type Exercised } from '../diff/exercised.js';
+import { addExercised, exercised, noneExercised, type Exercised } from '../diff/exercised.js';
 
 /** Why a run stopped. */
 export type StopReason =
@@ -21,13 +22,40 @@ export type StopReason =
   | { kind: 'interrupt' }
   /** At an end of the recording: its last position (forward) or its first (backward). */
   | { kind: 'end'; at: 'begin' | 'end' }
-  | { kind: 'divergence'; report: DivergenceReport };
+  | { kind: 'divergence'; report: DivergenceReport }
+  /** A live guest's run ended (it powered off, panicked, ...): gdb hears the process exited. */
+  | { kind: 'exited'; code: number; how: string };
+
+/**
+ * What the gdb stub debugs: a recording (Debugger, both ways) or a live run (LiveTarget,
+ * forward only). Positions are icounts.
+ */
+export interface DebugTarget {
+  readonly stops: DebugStops;
+  readonly machine: Machine;
+  readonly icount: number;
+  /** The first and last positions there are (a live run's last is its --max-insns, or Infinity). */
+  readonly first: number;
+  readonly last: number;
+  /** Whether it can run backwards (bs, bc, and seeks to earlier icounts). */
+  readonly reversible: boolean;
+  /** What the positions are called in messages ("the recording", "the run"). */
+  readonly what: string;
+  /** Host seconds the last seek or run took. */
+  lastSeconds: number;
+  seek(to: number): StopReason | null | Promise<StopReason | null>;
+  step(): StopReason | Promise<StopReason>;
+  continue(ctl: RunControl): Promise<StopReason>;
+  reverseStep(): StopReason;
+  reverseContinue(ctl: RunControl): Promise<StopReason>;
+  exercised(): Exercised;
+}
 
 /** Instructions between two looks at the host (Ctrl-C, progress) while a run goes on. */
-const CHUNK = 2_000_000;
+export const CHUNK = 2_000_000;
 
 /** Lets the event loop run (socket data: a Ctrl-C). */
-const yieldToHost = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldToHost = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface RunControl {
   /** True once the user asked the run to stop (Ctrl-C, or the client went away). */
@@ -45,7 +73,9 @@ interface Found {
   reason: StopReason;
 }
 
-export class Debugger {
+export class Debugger implements DebugTarget {
+  readonly reversible = true;
+  readonly what = 'the recording';
   readonly stops = new DebugStops();
   /** Where the recording starts (0, or a trimmed recording's start) and ends. */
   readonly first: number;
@@ -55,7 +85,7 @@ export class Debugger {
   /** Seconds of host time spent on the last seek or run, for `monitor` output and figures. */
   lastSeconds = 0;
   /** What the sessions and JITs dropped so far ran and compiled (I10: the session says what it exercised). */
-  private readonly banked: Exercised;
+  private banked: Exercised;
   /** The icount the current session's JIT (or interpreter) started counting from. */
   private countedFrom = 0;
 
@@ -67,7 +97,7 @@ export class Debugger {
   ) {
     this.first = rec.header.start?.icount ?? 0;
     this.last = recordingEnd(rec).icount;
-    this.banked = { tier: tier.tier, blocks: 0, traces: 0, insns: { interp: 0, block: 0, trace: 0 } };
+    this.banked = noneExercised(tier.tier);
     this.session = this.newSession();
     this.stops.onChange = () => this.stopsChanged();
   }
@@ -99,13 +129,7 @@ export class Debugger {
 
   /** Adds what the current session's tier ran and compiled to the bank, which it is about to leave. */
   private bank(): void {
-    const e = this.exercisedNow();
-    const b = this.banked;
-    b.blocks += e.blocks;
-    b.traces += e.traces;
-    b.insns.interp += e.insns.interp;
-    b.insns.block += e.insns.block;
-    b.insns.trace += e.insns.trace;
+    this.banked = addExercised(this.banked, this.exercisedNow());
     this.countedFrom = this.icount;
   }
 
@@ -115,9 +139,7 @@ export class Debugger {
 
   /** What this debugging session ran, in every tier, and compiled, over all its replays. */
   exercised(): Exercised {
-    const e = this.exercisedNow();
-    const b = this.banked;
-    return { tier: b.tier, blocks: b.blocks + e.blocks, traces: b.traces + e.traces, insns: { interp: b.insns.interp + e.insns.interp, block: b.insns.block + e.insns.block, trace: b.insns.trace + e.insns.trace } };
+    return addExercised(this.banked, this.exercisedNow());
   }
 
   /** Runs the session to `to` with the stops off; false if the replay diverged or ended short. */

@@ -3,7 +3,7 @@
 
 import { createServer, type Socket } from 'node:net';
 import { UserError, ExitCode } from '../errors.js';
-import type { Debugger } from './debugger.js';
+import type { DebugTarget } from './debugger.js';
 import { GdbStub, type SessionEnd } from './stub.js';
 
 export interface Listen {
@@ -24,9 +24,19 @@ export function parseListen(value: string, option: string): Listen {
  * Listens at `at`, tells `ready` the address it got, and serves the first client that
  * connects until its session ends; a second client meanwhile is told so and closed.
  */
-export function serveGdb(dbg: Debugger, at: Listen, ready: (host: string, port: number) => void): Promise<SessionEnd> {
+export function serveGdb(dbg: DebugTarget, at: Listen, ready: (host: string, port: number) => void, cancelled: () => boolean = () => false): Promise<SessionEnd> {
   return new Promise((resolve, reject) => {
     let client: Socket | null = null;
+    let stub: GdbStub | null = null;
+    // A signal (or Ctrl-A X on a live run's console) ends the session, connected or not.
+    const watch = setInterval(() => {
+      if (!cancelled()) return;
+      clearInterval(watch);
+      client?.destroy();
+      server.close();
+      if (stub) stub.stop();
+      else resolve('stopped');
+    }, 100);
     const server = createServer((socket) => {
       if (client) {
         socket.end('-'); // one debugger at a time
@@ -34,21 +44,23 @@ export function serveGdb(dbg: Debugger, at: Listen, ready: (host: string, port: 
       }
       client = socket;
       socket.setNoDelay(true);
-      const stub = new GdbStub(dbg, {
+      const s = (stub = new GdbStub(dbg, {
         send: (b) => {
           if (!socket.destroyed) socket.write(b);
         },
         close: () => socket.end(),
-      });
-      stub.onEnd = (why) => {
+      }));
+      s.onEnd = (why) => {
+        clearInterval(watch);
         server.close();
         resolve(why);
       };
-      socket.on('data', (chunk) => stub.receive(chunk));
-      socket.on('close', () => stub.disconnected());
-      socket.on('error', () => stub.disconnected());
+      socket.on('data', (chunk) => s.receive(chunk));
+      socket.on('close', () => s.disconnected());
+      socket.on('error', () => s.disconnected());
     });
     server.on('error', (e: NodeJS.ErrnoException) => {
+      clearInterval(watch);
       const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
       reject(new UserError(`--gdb ${at.host}:${at.port}: cannot listen (${why})`, ExitCode.Usage));
     });

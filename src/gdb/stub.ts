@@ -12,7 +12,7 @@ import { UserError } from '../errors.js';
 import { parseCount } from '../option-values.js';
 import { disassemble } from '../isa/disasm.js';
 import { formatExercised } from '../diff/exercised.js';
-import type { Debugger, StopReason } from './debugger.js';
+import type { DebugTarget, StopReason } from './debugger.js';
 import { PacketReader, encodePacket, hexToText, le32, textToHex, toHex, MAX_PACKET, type Incoming } from './packets.js';
 import { REG_PC, implementedCsrs, readRegister, targetXml } from './target.js';
 
@@ -23,7 +23,7 @@ export interface StubLink {
 }
 
 /** Why a session ended: the client detached or killed the target, or went away. */
-export type SessionEnd = 'detach' | 'kill' | 'disconnect';
+export type SessionEnd = 'detach' | 'kill' | 'disconnect' | 'exited' | 'stopped';
 
 const READ_ONLY = 'E.deja: a replay is read-only (writing registers or memory would leave the recording)';
 
@@ -49,7 +49,7 @@ export class GdbStub {
   onEnd: ((why: SessionEnd) => void) | null = null;
 
   constructor(
-    private readonly dbg: Debugger,
+    private readonly dbg: DebugTarget,
     private readonly link: StubLink,
   ) {
     this.csrs = implementedCsrs(dbg.machine.hart);
@@ -76,6 +76,12 @@ export class GdbStub {
   disconnected(): void {
     this.interruptRequested = true;
     this.end('disconnect');
+  }
+
+  /** deja is told to stop (a signal, Ctrl-A X): a run in progress stops, and the session ends. */
+  stop(): void {
+    this.interruptRequested = true;
+    this.end('stopped');
   }
 
   private end(why: SessionEnd): void {
@@ -155,6 +161,7 @@ export class GdbStub {
         if (p.length > 1 && p[0] === 's') return 'E.deja: stepping from another address would leave the recording';
         return this.run(async () => dbg.step());
       case 'b':
+        if ((p === 'bs' || p === 'bc') && !dbg.reversible) return 'E.deja: a live run cannot go backwards: record it (--record FILE) and debug the recording with deja replay FILE --gdb';
         if (p === 'bs') return this.run(async () => dbg.reverseStep());
         if (p === 'bc') return this.run(() => dbg.reverseContinue(this.control()));
         return '';
@@ -178,9 +185,10 @@ export class GdbStub {
     }
   }
 
-  private query(p: string): string | null {
+  private async query(p: string): Promise<string | null> {
     if (p.startsWith('qSupported')) {
-      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;ReverseStep+;ReverseContinue+;QStartNoAckMode+;vContSupported+`;
+      const reverse = this.dbg.reversible ? 'ReverseStep+;ReverseContinue+;' : '';
+      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;${reverse}QStartNoAckMode+;vContSupported+`;
     }
     if (p === 'QStartNoAckMode') {
       // The OK still goes out acknowledged; from the next packet on, neither side acks.
@@ -204,7 +212,7 @@ export class GdbStub {
     if (p.startsWith('qSymbol')) return 'OK';
     if (p.startsWith('qRcmd,')) {
       const text = hexToText(p.slice(6));
-      return text === null ? 'E01' : textToHex(this.monitor(text.trim()));
+      return text === null ? 'E01' : textToHex(await this.monitor(text.trim()));
     }
     return '';
   }
@@ -245,6 +253,13 @@ export class GdbStub {
       this.running = false;
     }
     if (this.ended) return null;
+    if (r.kind === 'exited') {
+      // gdb hears that the process exited; the live run is over, and so is the session.
+      this.output(`deja: the guest's run ended: ${r.how}\n`);
+      this.reply(this.stopReply(r));
+      this.end('exited');
+      return null;
+    }
     if (r.kind === 'divergence') this.output(`deja: the replay diverged from the recording at icount ${r.report.icount}: ${r.report.what}\n`);
     this.lastStop = r;
     return this.stopReply(r);
@@ -261,6 +276,8 @@ export class GdbStub {
       }
       case 'end':
         return `T05${t}replaylog:${r.at};`;
+      case 'exited':
+        return `W${(r.code & 255).toString(16).padStart(2, '0')}`;
       case 'interrupt':
         return `T02${t}`;
       default:
@@ -309,7 +326,7 @@ export class GdbStub {
   }
 
   /** A `monitor` command's output. */
-  private monitor(cmd: string): string {
+  private async monitor(cmd: string): Promise<string> {
     const dbg = this.dbg;
     const [word, ...args] = cmd.split(/\s+/);
     const where = () => {
@@ -321,12 +338,13 @@ export class GdbStub {
         case 'icount':
           return `${dbg.icount}\n`;
         case 'when':
-          return `${where()}  (recording icount ${dbg.first}..${dbg.last})\n`;
+          return `${where()}  (${dbg.what}: icount ${dbg.first}..${dbg.last === Infinity ? '' : dbg.last})\n`;
         case 'seek': {
           if (args.length !== 1) return 'usage: monitor seek N (an icount, e.g. 1500000 or 40M)\n';
           const n = parseCount(args[0], 'monitor seek', 'an icount (examples: 1500000, 40M)');
-          if (n < dbg.first || n > dbg.last) return `monitor seek: icount ${n} is outside the recording (icount ${dbg.first}..${dbg.last})\n`;
-          const r = dbg.seek(n);
+          if (n < dbg.first || n > dbg.last) return `monitor seek: icount ${n} is outside ${dbg.what} (icount ${dbg.first}..${dbg.last === Infinity ? '' : dbg.last})\n`;
+          if (n < dbg.icount && !dbg.reversible) return `monitor seek: icount ${n} is behind: a live run cannot go back (record it, then deja replay FILE --gdb)\n`;
+          const r = await dbg.seek(n);
           this.lastStop = { kind: 'step' };
           const note = r?.kind === 'divergence' ? `\nthe replay diverged at icount ${r.report.icount}: ${r.report.what}` : '';
           return `${where()}  (${dbg.lastSeconds.toFixed(2)} s)${note}\n(gdb keeps registers it has read: "maint flush register-cache" shows the new ones)\n`;

@@ -36,11 +36,17 @@ export interface Stub {
 }
 
 /** Starts `deja replay REC --gdb 127.0.0.1:0` and waits until it listens. */
-export async function startStub(rec: string, dejaArgs: string[]): Promise<Stub> {
-  const stub = spawn(process.execPath, [BIN, 'replay', rec, '-q', '--gdb', '127.0.0.1:0', ...dejaArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function startStub(rec: string, dejaArgs: string[]): Promise<Stub> {
+  return startDeja(['replay', rec, '-q', '--gdb', '127.0.0.1:0', ...dejaArgs]);
+}
+
+/** Starts deja with `args` (which serve gdb on 127.0.0.1:0) and waits until it listens. */
+export async function startDeja(args: string[]): Promise<Stub> {
+  const stub = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   stub.stderr.setEncoding('utf8');
-  const exited = new Promise<number | null>((resolve) => stub.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': stderr has been read to its end by then.
+  const exited = new Promise<number | null>((resolve) => stub.on('close', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     stub.stderr.on('data', (d: string) => {
       err += d;
@@ -54,7 +60,11 @@ export async function startStub(rec: string, dejaArgs: string[]): Promise<Stub> 
 
 /** Starts deja's gdb stub on `rec`, runs gdb with `commands` (then kill), and waits for both to end. */
 export async function runGdb(rec: string, dejaArgs: string[], commands: string[], o: { file?: string; timeoutMs?: number } = {}): Promise<GdbRun> {
-  const stub = await startStub(rec, dejaArgs);
+  return gdbOn(await startStub(rec, dejaArgs), commands, o);
+}
+
+/** Runs gdb with `commands` (then kill) on a started stub, and waits for both to end. */
+export async function gdbOn(stub: Stub, commands: string[], o: { file?: string; timeoutMs?: number } = {}): Promise<GdbRun> {
   const port = stub.port;
   const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off'];
   if (o.file) args.push('-ex', `file ${o.file}`);

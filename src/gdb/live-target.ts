@@ -1,0 +1,124 @@
+// A live run (`deja run --gdb PORT`) as the gdb stub sees it: the machine runs forward
+// only, with the console and its inputs as in any run, and stops at breakpoints and
+// watchpoints as a replay does (debug-stops.ts). Going back needs a recording: record the
+// run, then debug the recording (debugger.ts).
+
+import { DEBUG_STOP, DebugStops } from '../cpu/debug-stops.js';
+import { formatExit, type ExitStatus, type Machine } from '../machine/machine.js';
+import type { Jit } from '../jit/jit.js';
+import type { Tier } from '../session/tier.js';
+import { addExercised, exercised, noneExercised, type Exercised } from '../diff/exercised.js';
+import { CHUNK, yieldToHost, type DebugTarget, type RunControl, type StopReason } from './debugger.js';
+
+export class LiveTarget implements DebugTarget {
+  readonly reversible = false;
+  readonly what = 'the run';
+  readonly first: number;
+  lastSeconds = 0;
+  private banked: Exercised;
+  private countedFrom: number;
+  /** How the guest's run ended, once it has. */
+  exit: ExitStatus | null = null;
+
+  constructor(
+    readonly machine: Machine,
+    readonly stops: DebugStops,
+    private readonly tier: Tier,
+    private readonly jit: Jit | null,
+    /** --max-insns, or Infinity. */
+    readonly last: number,
+    /** Called after each stretch of running (the recorder flushes, snapshots settle). */
+    private readonly tick: () => void,
+    /** Set when the user stops the run from deja's side (Ctrl-A X, a signal). */
+    private readonly stopped: () => boolean,
+  ) {
+    this.first = machine.hart.icount;
+    this.banked = noneExercised(tier);
+    this.countedFrom = this.first;
+    stops.onChange = () => {
+      // A reset JIT counts from zero: what it did so far is kept here.
+      this.banked = addExercised(this.banked, this.exercisedNow());
+      this.countedFrom = this.icount;
+      jit?.reset();
+      machine.hart.mmu.flush();
+    };
+  }
+
+  get icount(): number {
+    return this.machine.hart.icount;
+  }
+
+  /**
+   * Runs to icount `to` with the stops on (no breakpoint at `from`); null if it got there,
+   * else why it stopped. An idle guest waits for the host (its console input) meanwhile.
+   */
+  private async runTo(to: number, from: number, ctl: RunControl | null): Promise<StopReason | null> {
+    const m = this.machine;
+    this.stops.from = from;
+    while (m.hart.icount < to) {
+      let r: 'exit' | 'limit' | 'wait' | 'idled';
+      try {
+        r = m.runUntil(Math.min(to, m.hart.icount + CHUNK));
+      } catch (e) {
+        const hit = e === DEBUG_STOP ? this.stops.takeHit() : null;
+        if (!hit) throw e;
+        this.tick();
+        return hit.kind === 'break' ? { kind: 'break', pc: hit.pc } : { kind: 'watch', watch: hit.watch, addr: hit.addr };
+      }
+      this.tick();
+      if (r === 'exit') return this.exited(m.exit!);
+      if (this.stopped()) return this.exited({ reason: 'stop', code: 0 });
+      if (m.hart.icount >= this.last) return this.exited({ reason: 'limit', code: 0 });
+      // A step does not wait for the host; a run does, and looks for a Ctrl-C.
+      if (!ctl) return null;
+      await (r === 'wait' ? new Promise((res) => setTimeout(res, 1)) : yieldToHost());
+      if (ctl.interrupted()) return { kind: 'interrupt' };
+    }
+    return null;
+  }
+
+  private exited(e: ExitStatus): StopReason {
+    this.exit = e;
+    return { kind: 'exited', code: e.code, how: formatExit(e) };
+  }
+
+  async seek(to: number): Promise<StopReason | null> {
+    const t0 = performance.now();
+    this.stops.active = false;
+    try {
+      return await this.runTo(to, -1, { interrupted: () => false });
+    } finally {
+      this.stops.active = true;
+      this.lastSeconds = (performance.now() - t0) / 1000;
+    }
+  }
+
+  async step(): Promise<StopReason> {
+    if (this.exit) return this.exited(this.exit);
+    return (await this.runTo(this.icount + 1, this.icount, null)) ?? { kind: 'step' };
+  }
+
+  async continue(ctl: RunControl): Promise<StopReason> {
+    if (this.exit) return this.exited(this.exit);
+    const t0 = performance.now();
+    const r = (await this.runTo(this.last, this.icount, ctl)) ?? this.exited({ reason: 'limit', code: 0 });
+    this.lastSeconds = (performance.now() - t0) / 1000;
+    return r;
+  }
+
+  reverseStep(): StopReason {
+    throw new Error('a live run cannot go backwards');
+  }
+
+  reverseContinue(): Promise<StopReason> {
+    throw new Error('a live run cannot go backwards');
+  }
+
+  private exercisedNow(): Exercised {
+    return exercised(this.tier, this.jit, this.icount - this.countedFrom);
+  }
+
+  exercised(): Exercised {
+    return addExercised(this.banked, this.exercisedNow());
+  }
+}
