@@ -340,8 +340,10 @@ export class GdbStub {
         case 'when':
           return `${where()}  (${dbg.what}: icount ${dbg.first}..${dbg.last === Infinity ? '' : dbg.last})\n`;
         case 'seek': {
-          if (args.length !== 1) return 'usage: monitor seek N (an icount, e.g. 1500000 or 40M)\n';
-          const n = parseCount(args[0], 'monitor seek', 'an icount (examples: 1500000, 40M)');
+          // "icount N" as deja's reports print it may be pasted whole.
+          const at = args[0] === 'icount' ? args.slice(1) : args;
+          if (at.length !== 1) return 'usage: monitor seek N (an icount, e.g. 1500000 or 40M)\n';
+          const n = parseCount(at[0].replace(/[,:;.]$/, ''), 'monitor seek', 'an icount (examples: 1500000, 40M)');
           if (n < dbg.first || n > dbg.last) return `monitor seek: icount ${n} is outside ${dbg.what} (icount ${dbg.first}..${dbg.last === Infinity ? '' : dbg.last})\n`;
           if (n < dbg.icount && !dbg.reversible) return `monitor seek: icount ${n} is behind: a live run cannot go back (record it, then deja replay FILE --gdb)\n`;
           const r = await dbg.seek(n);
@@ -372,7 +374,8 @@ export class GdbStub {
             'deja monitor commands (positions are icounts, as deja replay, diff and state print them):',
             '  monitor icount        the current icount',
             '  monitor when          icount, pc and privilege',
-            '  monitor seek N        go to icount N (then: maint flush register-cache)',
+            '  monitor seek N        go to icount N ("icount N" pasted from deja\'s reports works too;',
+            '                        then: maint flush register-cache)',
             '  monitor phys ADDR [LEN]  physical memory, no translation',
             '  monitor insn          the instruction at pc',
             '  monitor stats         what this session ran in each tier, and compiled',
