@@ -64,6 +64,13 @@ export interface RunControl {
   progress?(line: string): void;
 }
 
+/** A backward scan's replay diverged from the recording (it stops the reverse run). */
+class DivergedOnTheWay extends Error {
+  constructor(readonly report: DivergenceReport) {
+    super(report.what);
+  }
+}
+
 /** A hit found while scanning a stretch of the recording: where the run stops for it. */
 interface Found {
   /** Where the stop leaves the machine: a breakpoint's instruction, or just after a watched access. */
@@ -240,24 +247,30 @@ export class Debugger implements DebugTarget {
     const t0 = performance.now();
     const here = this.icount;
     const starts = this.stretchStarts(here);
-    let found: Found | null = null;
-    let lastReport = performance.now();
-    for (let k = starts.length - 1; k >= 0 && !found; k--) {
-      const end = k === starts.length - 1 ? here : starts[k + 1];
-      const hits = await this.scan(starts[k], end, here, ctl, Infinity);
-      if (hits === 'interrupted') return this.interruptedAt(here, t0);
-      if (hits.length) found = hits[hits.length - 1];
-      if (!found && ctl.progress && performance.now() - lastReport > 1000) {
-        lastReport = performance.now();
-        ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here} yet (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    let lastReport = -Infinity;
+    try {
+      for (let k = starts.length - 1; k >= 0; k--) {
+        const end = k === starts.length - 1 ? here : starts[k + 1];
+        const hits = await this.scan(starts[k], end, here, ctl, Infinity);
+        if (hits === 'interrupted') return this.interruptedAt(here, t0);
+        if (hits.length) {
+          const found = hits[hits.length - 1];
+          const landed = await this.scan(starts[k], end, here, ctl, found.nth);
+          if (landed === 'interrupted') return this.interruptedAt(here, t0);
+          this.lastSeconds = (performance.now() - t0) / 1000;
+          return found.reason;
+        }
+        // Said after the first empty stretch, then about once a second.
+        if (k > 0 && ctl.progress && performance.now() - lastReport > 1000) {
+          lastReport = performance.now();
+          ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here} yet (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        }
       }
-      if (found) {
-        const landed = await this.scan(starts[k], end, here, ctl, found.nth);
-        if (landed === 'interrupted') return this.interruptedAt(here, t0);
-      }
+    } catch (e) {
+      if (e instanceof DivergedOnTheWay) return { kind: 'divergence', report: e.report };
+      throw e;
     }
     this.lastSeconds = (performance.now() - t0) / 1000;
-    if (found) return found.reason;
     this.session = this.newSession(this.first);
     this.runQuietly(this.first);
     return { kind: 'end', at: 'begin' };
@@ -288,7 +301,7 @@ export class Debugger implements DebugTarget {
   private async scan(start: number, end: number, before: number, ctl: RunControl, stopAt: number): Promise<Found[] | 'interrupted'> {
     this.session = this.newSession(start);
     const d = this.runQuietly(start);
-    if (d) throw new Error(`the replay diverged on the way to icount ${start}`);
+    if (d) throw new DivergedOnTheWay(d);
     const hits: Found[] = [];
     let from = -1; // a stop at the stretch's first instruction counts
     while (this.icount < end) {
@@ -298,9 +311,13 @@ export class Debugger implements DebugTarget {
         if (ctl.interrupted()) return 'interrupted';
         continue;
       }
-      if (reason.kind !== 'break' && reason.kind !== 'watch') break; // the end, or a divergence
+      if (reason.kind === 'divergence') throw new DivergedOnTheWay(reason.report);
+      if (reason.kind !== 'break' && reason.kind !== 'watch') break; // the end
       // Backward, a watchpoint stops just after the access: gdb then steps back over it.
-      if (reason.kind === 'watch' && this.stepOverAccess()) break;
+      if (reason.kind === 'watch') {
+        const d = this.stepOverAccess();
+        if (d) throw new DivergedOnTheWay(d);
+      }
       const at = this.icount;
       if (at >= before) break;
       if (hits.length === stopAt) return hits;
