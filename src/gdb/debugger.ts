@@ -165,7 +165,8 @@ export class Debugger implements DebugTarget {
     const t0 = performance.now();
     to = Math.max(this.first, Math.min(this.last, to));
     if (to === this.icount) return null;
-    if (to < this.icount) this.session = this.newSession(to);
+    // Backwards, or forwards past a snapshot: from the last snapshot before `to`.
+    if (to < this.icount || this.nearestStart(to) > this.icount) this.session = this.newSession(to);
     const d = this.runQuietly(to);
     this.lastSeconds = (performance.now() - t0) / 1000;
     return d ? { kind: 'divergence', report: d } : null;
@@ -281,6 +282,12 @@ export class Debugger implements DebugTarget {
     this.seek(here);
     this.lastSeconds = (performance.now() - t0) / 1000;
     return { kind: 'interrupt' };
+  }
+
+  /** The last place a replay can start at or before `to`: a snapshot, or the recording's start. */
+  private nearestStart(to: number): number {
+    const starts = this.stretchStarts(to + 1);
+    return starts[starts.length - 1];
   }
 
   /** Where each stretch a backward scan replays starts: the recording's start and the snapshots before `here`. */
