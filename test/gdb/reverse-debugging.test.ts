@@ -150,4 +150,30 @@ describe('gdb-multiarch: watchpoints on a known store', () => {
     }
     for (const [k, s] of seen.entries()) expect(s, GDB_TIERS[k].join(' ')).toEqual(seen[0]);
   });
+
+  it('rwatch and awatch stop at loads and stores of accum, with rwatch:ADDR and awatch:ADDR, forwards and backwards', async () => {
+    const r = await runGdb(rec, ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1'], [
+      ...mark('sym', 'p/x &accum'),
+      'monitor seek 30000',
+      'maint flush register-cache',
+      'rwatch *(int*)&accum',
+      'set debug remote 1',
+      ...mark('r', 'continue'),
+      'set debug remote 0',
+      ...mark('icount', 'monitor icount'),
+      'delete',
+      'awatch *(int*)&accum',
+      'set debug remote 1',
+      ...mark('a', 'reverse-continue'),
+      'set debug remote 0',
+      ...mark('icount', 'monitor icount'),
+    ], { file: ELF });
+    checkSession(r, ['--tier', 'trace']);
+    const accum = printedHex(r.marked.get('sym')![0]).toString(16);
+    expect(r.marked.get('r')![0]).toContain(`Packet received: T05thread:1;rwatch:${accum};`);
+    expect(r.marked.get('a')![0]).toContain(`Packet received: T05thread:1;awatch:${accum};`);
+    const [afterRead, back] = r.marked.get('icount')!.map(printedIcount);
+    expect(afterRead).toBeGreaterThan(30_000);
+    expect(back).toBeLessThan(afterRead);
+  });
 });
