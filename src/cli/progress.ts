@@ -6,7 +6,11 @@ import type { Machine } from '../machine/machine.js';
 import type { Recording } from '../record/reader.js';
 import { watchSides } from '../diff/side.js';
 
-const REDRAW_MS = 250;
+/** Milliseconds between redraws, the first one included (a short replay shows none); $DEJA_PROGRESS_MS changes it. */
+function redrawMs(): number {
+  const v = Number(process.env.DEJA_PROGRESS_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 250;
+}
 
 const count = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(0)}K` : String(v));
 
@@ -18,7 +22,8 @@ function duration(s: number): string {
 
 export class ProgressLine {
   private shown = false;
-  private lastDraw = 0;
+  private lastDraw = performance.now();
+  private readonly every = redrawMs();
 
   private constructor(private readonly out: NodeJS.WriteStream) {}
 
@@ -27,9 +32,9 @@ export class ProgressLine {
     return !quiet && out.isTTY ? new ProgressLine(out) : null;
   }
 
-  /** Follows a machine's replay from where it stands to icount `total`; `label` says which replay. */
-  watch(m: Machine, total: number, label: string): void {
-    const run = { label, from: m.hart.icount, total, t0: performance.now() };
+  /** Follows a machine's replay from where it stands to icount `total`; `label` names the command, `detail` the replay (cut first on a narrow terminal). */
+  watch(m: Machine, total: number, label: string, detail = ''): void {
+    const run = { label, detail, from: m.hart.icount, total, t0: performance.now() };
     const prev = m.boundaryHook;
     m.boundaryHook = (mm) => {
       prev?.(mm);
@@ -37,9 +42,9 @@ export class ProgressLine {
     };
   }
 
-  private update(run: { label: string; from: number; total: number; t0: number }, icount: number): void {
+  private update(run: { label: string; detail: string; from: number; total: number; t0: number }, icount: number): void {
     const t = performance.now();
-    if (t - this.lastDraw < REDRAW_MS) return;
+    if (t - this.lastDraw < this.every) return;
     this.lastDraw = t;
     const done = icount - run.from;
     const todo = Math.max(1, run.total - run.from);
@@ -47,7 +52,7 @@ export class ProgressLine {
     const rate = secs > 0 ? done / secs : 0;
     const pct = Math.min(100, (100 * done) / todo).toFixed(1);
     const left = rate > 0 ? duration((run.total - icount) / rate) : '?';
-    let line = `deja: ${run.label}: ${pct}% (icount ${count(icount)} of ${count(run.total)}), ${count(Math.round(rate))} instr/s, ${left} left`;
+    let line = `deja: ${run.label}: ${pct}% (icount ${count(icount)} of ${count(run.total)}), ${count(Math.round(rate))} instr/s, ${left} left${run.detail ? `: ${run.detail}` : ''}`;
     const cols = this.out.columns || 100;
     if (line.length >= cols) line = line.slice(0, cols - 1);
     this.out.write(`\r\x1b[K${line}`);
@@ -77,6 +82,6 @@ export class ProgressLine {
 export function sideProgress(rec: Recording, command: string, quiet: boolean | undefined, log: (line: string) => void): { log: (line: string) => void; done: () => void } {
   const meter = ProgressLine.create(quiet);
   if (!meter) return { log, done: () => {} };
-  watchSides(rec, (s) => meter.watch(s.machine, s.stopAt, `${command}: replaying ${s.settings.text}`));
+  watchSides(rec, (s) => meter.watch(s.machine, s.stopAt, command, `replaying ${s.settings.text}`));
   return { log: meter.around(log), done: () => meter.clear() };
 }

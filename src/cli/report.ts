@@ -50,7 +50,7 @@ export async function reportCommand(file: string, o: ReportOptions): Promise<num
     images: o.images, settings, plots: o.replay !== undefined && o.replay !== false, snapshots, now: () => performance.now(),
     onStart: (session) => {
       tuneJit(settings, session.jit);
-      meter?.watch(session.machine, recordingEnd(rec).icount, `report: replaying ${settings.text}`);
+      meter?.watch(session.machine, recordingEnd(rec).icount, 'report', `replaying ${settings.text}`);
     },
   });
   meter?.clear();
