@@ -11,6 +11,7 @@ import { DEFAULT_A, DEFAULT_B, sideSettings } from '../diff/settings.js';
 import { announceFaults, progress, verdictCode } from './diff.js';
 import { parseCount } from '../option-values.js';
 import { loadRecording } from '../session/replay-session.js';
+import { sideProgress } from './progress.js';
 
 export interface BisectCliOptions {
   a?: string;
@@ -21,6 +22,7 @@ export interface BisectCliOptions {
   json?: boolean;
   code?: boolean;
   quiet?: boolean;
+  html?: string;
 }
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
@@ -34,17 +36,25 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
   const rec = await loadRecording(file, 'bisect');
   announceFaults(a, b);
-  const log = progress(o.quiet || o.json);
+  const shown = sideProgress(rec, 'bisect', o.quiet || o.json, progress(o.quiet || o.json));
+  const log = shown.log;
   const p = (s: string) => process.stdout.write(s + '\n');
+  const html = async (r: BisectResult | null) => {
+    if (o.html) (await import('./report.js')).writeDivergencePage(o.html, { file, diff: r?.diff ?? null, bisect: r });
+  };
 
   if (plan) {
     const r = thresholdScan(rec, a, b, plan, { images: o.images, log });
+    shown.done();
+    await html(r.bisect);
     if (o.json) p(JSON.stringify({ file, settings: b.text, ...r, bisect: r.bisect && bisectJson(r.bisect) }, null, 2));
     else printScan(r, file, b.text, o, p);
     return verdictCode(r.rows.some((x) => x.diverged), r.vacuous);
   }
 
   const r = bisectRecording(rec, a, b, { images: o.images, log });
+  shown.done();
+  await html(r);
   if (o.json) p(JSON.stringify(bisectJson(r), null, 2));
   else printBisect(r, file, o, p);
   return verdictCode(r.failing.diverged, r.vacuous);

@@ -6,7 +6,11 @@ import type { LivePort } from '../record/input-port.js';
 export class ConsoleOut {
   private buf: number[] = [];
 
-  constructor(private readonly stream: NodeJS.WritableStream | null) {}
+  /** `beforeWrite` runs before bytes reach the stream (a progress line takes itself away). */
+  constructor(
+    private readonly stream: NodeJS.WritableStream | null,
+    private readonly beforeWrite?: () => void,
+  ) {}
 
   write(b: number): void {
     if (!this.stream) return;
@@ -15,7 +19,9 @@ export class ConsoleOut {
   }
 
   flush(): void {
-    if (this.buf.length && this.stream) this.stream.write(Buffer.from(this.buf));
+    if (!this.buf.length || !this.stream) return;
+    this.beforeWrite?.();
+    this.stream.write(Buffer.from(this.buf));
     this.buf = [];
   }
 }

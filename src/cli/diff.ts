@@ -6,6 +6,7 @@ import { diffRecording } from '../diff/diff.js';
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings, type SideSettings } from '../diff/settings.js';
 import { loadRecording } from '../session/replay-session.js';
+import { sideProgress } from './progress.js';
 
 export interface DiffCliOptions {
   a?: string;
@@ -14,6 +15,7 @@ export interface DiffCliOptions {
   json?: boolean;
   code?: boolean;
   quiet?: boolean;
+  html?: string;
 }
 
 /** Says so, once, when a side injects a deliberate JIT fault. */
@@ -39,7 +41,10 @@ export async function diffCommand(file: string, o: DiffCliOptions): Promise<numb
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
   const rec = await loadRecording(file, 'diff');
   announceFaults(a, b);
-  const r = diffRecording(rec, a, b, { images: o.images, log: progress(o.quiet || o.json) });
+  const shown = sideProgress(rec, 'diff', o.quiet || o.json, progress(o.quiet || o.json));
+  const r = diffRecording(rec, a, b, { images: o.images, log: shown.log });
+  shown.done();
+  if (o.html) (await import('./report.js')).writeDivergencePage(o.html, { file, diff: r });
   if (o.json) process.stdout.write(JSON.stringify(diffJson(r), null, 2) + '\n');
   else process.stdout.write(formatDiff(r, { code: o.code !== false }) + '\n');
   return verdictCode(r.diverged, r.vacuous);

@@ -8,6 +8,7 @@ import { VACUOUS, formatExercised } from '../diff/exercised.js';
 import { announceFaults, progress, verdictCode } from './diff.js';
 import { parseCount } from '../option-values.js';
 import { loadRecording } from '../session/replay-session.js';
+import { sideProgress } from './progress.js';
 
 export interface FuzzCliOptions {
   runs?: string;
@@ -18,6 +19,7 @@ export interface FuzzCliOptions {
   json?: boolean;
   code?: boolean;
   quiet?: boolean;
+  html?: string;
 }
 
 export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<number> {
@@ -29,7 +31,10 @@ export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<numb
   // Named by --base alone: each draw picks its own tier and thresholds around it.
   if (o.base) announceFaults({ ...sideSettings(o.base.includes('tier=') ? o.base : `tier=trace,${o.base}`, '--base'), text: `--base ${o.base}, in every draw` });
   const rec = await loadRecording(file, 'fuzz');
-  const r = fuzzRecording(rec, a, base, runs, seed, { images: o.images, log: progress(o.quiet || o.json) });
+  const shown = sideProgress(rec, 'fuzz', o.quiet || o.json, progress(o.quiet || o.json));
+  const r = fuzzRecording(rec, a, base, runs, seed, { images: o.images, log: shown.log });
+  shown.done();
+  if (o.html) (await import('./report.js')).writeDivergencePage(o.html, { file, diff: r.diff });
   const p = (s: string) => process.stdout.write(s + '\n');
   if (o.json) p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
   else {

@@ -12,10 +12,12 @@ import { DEJA_VERSION } from '../version.js';
 import { ExitCode } from '../errors.js';
 import { formatDivergence } from './replay.js';
 import { tuneJit } from './tier.js';
+import { ProgressLine } from './progress.js';
 
 export interface IndexOptions extends TierOptions {
   every?: string;
   images?: string;
+  quiet?: boolean;
 }
 
 export async function indexCommand(file: string, o: IndexOptions): Promise<number> {
@@ -27,10 +29,13 @@ export async function indexCommand(file: string, o: IndexOptions): Promise<numbe
   const out = snapshotPath(file);
   const writer = new SnapshotWriter(out, { recording: rec.identity, every, deja: DEJA_VERSION });
   const t0 = performance.now();
+  const meter = ProgressLine.create(o.quiet);
+  meter?.watch(session.machine, session.stopAt, 'index');
   let r;
   try {
     r = session.replayTakingSnapshots(every, (s) => writer.add(s));
   } finally {
+    meter?.clear();
     writer.close();
   }
   const ran = session.jit ? ` ${formatExercised(exercised(tiers.tier, session.jit, r.icount))}` : '';

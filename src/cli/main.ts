@@ -11,6 +11,7 @@ import type { FuzzCliOptions } from './fuzz.js';
 import type { StateOptions } from './state.js';
 import type { TrimOptions } from './trim.js';
 import type { IndexOptions } from './index-command.js';
+import type { ReportOptions } from './report.js';
 import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
 import { DEJA_VERSION } from '../version.js';
@@ -25,6 +26,7 @@ function addDiagnosisOptions(cmd: Command): Command {
     .option('--images <dir>', 'where to find images that are not embedded')
     .option('--json', 'machine-readable output')
     .option('--no-code', 'do not print the generated code of the unit')
+    .option('--html <file>', 'also write the divergence as one self-contained HTML page')
     .option('-q, --quiet', 'no progress lines');
 }
 
@@ -141,6 +143,7 @@ export function buildProgram(): Command {
     .description('replay a recording once and write snapshots beside it (FILE.snapshots), so that --to and state start near any icount')
     .option('--every <n>', `instructions between snapshots (default ${DEFAULT_SNAPSHOT_EVERY / 1e6}M)`)
     .option('--images <dir>', 'where to find images that are not embedded')
+    .option('-q, --quiet', 'no progress line')
     .action(async (file: string, o: IndexOptions) => {
       process.exitCode = await (await import('./index-command.js')).indexCommand(file, o);
     });
@@ -158,6 +161,18 @@ export function buildProgram(): Command {
     .option('--no-snapshots', 'replay from reset, not from the snapshots beside the recording')
     .action(async (file: string, o: TrimOptions) => {
       process.exitCode = await (await import('./trim.js')).trimCommand(file, o);
+    });
+
+  program
+    .command('report <file>')
+    .description('write one self-contained HTML page about a recording: header, timeline of console lines and events, and (--replay) what the JIT did')
+    .option('-o, --output <file>', 'the HTML file to write')
+    .option('--replay [settings]', 'add plots of a replay under these settings (key=value,... as for diff; default tier=trace)')
+    .option('--images <dir>', 'where to find images that are not embedded')
+    .option('--no-snapshots', 'do not show the snapshots beside the recording')
+    .option('-q, --quiet', 'no progress line')
+    .action(async (file: string, o: ReportOptions) => {
+      process.exitCode = await (await import('./report.js')).reportCommand(file, o);
     });
 
   program

@@ -6,6 +6,7 @@ import { hashesFor } from '../record/state-hash.js';
 import { UserError, ExitCode } from '../errors.js';
 import { parseCount } from '../option-values.js';
 import { ConsoleOut } from './console.js';
+import { ProgressLine } from './progress.js';
 import { exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
@@ -51,7 +52,8 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
   if (to !== null) checkIcount(rec, to, '--to');
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
-  const out = new ConsoleOut(o.quiet ? null : process.stdout);
+  const meter = ProgressLine.create(o.quiet);
+  const out = new ConsoleOut(o.quiet ? null : process.stdout, () => meter?.clear());
   const now = () => performance.now();
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;
@@ -60,7 +62,9 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const snapshotAt = to === null ? 0 : startFrom(session, snaps, to);
   // Where this replay started: a snapshot, a trimmed recording's start, or reset.
   const from = snapshotAt || (rec.header.start?.icount ?? 0);
+  meter?.watch(session.machine, to ?? stopAt, 'replay');
   const r = session.replay(to ?? stopAt);
+  meter?.clear();
   out.flush();
   reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount - from);

@@ -21,7 +21,7 @@ import { decode } from '../isa/decode.js';
 import { Block, Trace } from '../jit/unit.js';
 import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
-import { fieldLabel, ramDiff, sameSnapshot, snapshot, type FieldDiff, type MemDiff } from './compare.js';
+import { fieldLabel, snapshotNames, ramDiff, sameSnapshot, snapshot, type FieldDiff, type MemDiff } from './compare.js';
 import { unitInfo, unitInsnAt, type UnitInfo } from './instrument.js';
 import { runPass, type Mismatch, type PassResult, type Point, type SideSetup } from './lockstep.js';
 import { Side, type Outcome } from './side.js';
@@ -59,6 +59,10 @@ export interface FirstDifference {
   memory: MemDiff[];
   ram: { ranges: MemDiff[]; bytes: number };
   console: Mismatch['console'];
+  /** Both sides' whole architectural state after the instruction (names in snapshot order). */
+  state: { names: string[]; reference: number[]; suspect: number[] };
+  /** The instructions around it, as the reference's memory holds them (the instruction itself marked). */
+  around: { pc: number; text: string; here: boolean }[];
   /** The compiled unit that ran the instruction on the suspect side, with its execution. */
   unit: (UnitInfo & { execStart: number; indexInExec: number; stale: string | null }) | null;
 }
@@ -385,8 +389,34 @@ function explain(pass: PassResult, m: Mismatch): FirstDifference {
   return {
     icount, pc, insn, unitInsn: unitInsn !== insn ? unitInsn : null, where, explanation: why.join('; '),
     registers: m.fields, memory: m.stores, ram: m.ram, console: m.console,
+    state: { names: snapshotNames(pass.suspect.hart), ...m.state }, around: around(m.code, pc),
     unit: info ? { ...info, execStart, indexInExec, stale } : null,
   };
+}
+
+/**
+ * The instructions before and after `pc` that `code` (halfword address -> bits) holds. Code
+ * before it is read from the earliest start whose instructions run on exactly to `pc`
+ * (compressed instructions make other starts possible; this is the longest such run).
+ */
+function around(code: Map<number, number>, pc: number, n = 6): FirstDifference['around'] {
+  const len = (raw: number) => ((raw & 3) === 3 ? 4 : 2);
+  const at = (a: number) => code.get(a >>> 0);
+  const out: FirstDifference['around'] = [];
+  for (let s = pc - 2 * 2 * n; s < pc; s += 2) {
+    let a = s;
+    const run: number[] = [];
+    while (a < pc && at(a) !== undefined) {
+      run.push(a);
+      a += len(at(a)!);
+    }
+    if (a === pc && run.length) {
+      for (const x of run.slice(-n)) out.push({ pc: x >>> 0, text: disassemble(at(x)!, x), here: false });
+      break;
+    }
+  }
+  for (let a = pc, k = 0; k <= n && at(a) !== undefined; k++, a += len(at(a)!)) out.push({ pc: a >>> 0, text: disassemble(at(a)!, a), here: a === pc });
+  return out;
 }
 
 function unitWord(u: Block | Trace | null): string {

@@ -28,6 +28,9 @@ import { EarlyStop, Side, type Outcome } from './side.js';
 import { peekInsn, unitBytes } from './code.js';
 import type { SideSettings } from './settings.js';
 
+/** Bytes of code read on either side of a mismatch's pcs, for the report's surrounding instructions. */
+const AROUND = 24;
+
 type Unit = Block | Trace;
 
 export interface Point {
@@ -72,6 +75,8 @@ export interface Mismatch {
   code: Map<number, number>;
   /** The units of both points as they were at this moment (a trace may be regrown later). */
   units: Map<Unit, UnitInfo>;
+  /** Both sides' whole snapshots here (snapshotNames order), for reports that show every field. */
+  state: { reference: number[]; suspect: number[] };
 }
 
 export interface PassOptions {
@@ -448,6 +453,13 @@ class Observer {
       : R.dead ? `the reference stopped at icount ${R.icount}: ${R.firstFailure?.what ?? 'replay error'}` : R.icount < p.icount ? `the reference could not reach icount ${p.icount} (at ${R.icount})` : null;
     const good = this.lastGood ?? p;
     const code = new Map<number, number>();
+    // The code around each pc too (every halfword), so a report can show the neighbours.
+    for (const pc of [p.pc, p.lastPc, good.pc, good.lastPc]) {
+      for (let a = pc - AROUND; a <= pc + AROUND; a += 2) {
+        const raw = peekInsn(R.machine, a);
+        if (raw !== null) code.set(a >>> 0, raw);
+      }
+    }
     for (const pc of [p.pc, p.lastPc, good.pc, good.lastPc]) {
       const raw = peekInsn(R.machine, pc);
       if (raw !== null) code.set(pc >>> 0, raw);
@@ -465,6 +477,7 @@ class Observer {
       code,
       units,
       fields: snapshotDiff(S.hart, rs.slice(), ss.slice()),
+      state: { reference: Array.from(rs), suspect: Array.from(ss) },
       stores,
       ram: ram ?? ramDiff(R.machine.mem, S.machine.mem),
       console: con,

@@ -12,7 +12,8 @@ const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 export const insnCount = (n: number): string => `${n} instruction${n === 1 ? '' : 's'}`;
 const DECIMAL = new Set(['icount', 'traps', 'idleTicks', 'priv']);
 
-function value(name: string, v: number): string {
+/** A state field's value as reports show it (counts in decimal, the rest in hex). */
+export function value(name: string, v: number): string {
   return DECIMAL.has(name) ? String(v) : hex(v);
 }
 

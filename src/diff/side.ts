@@ -48,6 +48,12 @@ export interface Outcome {
  * earlier replay reuses that function's code.
  */
 const translations = new WeakMap<Recording, TranslationCache>();
+
+/** Called with every side made for a recording: the command line shows their progress. */
+const watchers = new WeakMap<Recording, (side: Side) => void>();
+export function watchSides(rec: Recording, f: (side: Side) => void): void {
+  watchers.set(rec, f);
+}
 function translationsFor(rec: Recording): TranslationCache {
   let t = translations.get(rec);
   if (!t) translations.set(rec, (t = new TranslationCache()));
@@ -101,6 +107,7 @@ export class Side {
     // The hook is installed only where it is needed: it makes the dispatcher see every
     // unit (no chaining of linked blocks), which changes no JIT decision but costs time.
     if (settings.jit?.fault) this.watch(true);
+    watchers.get(rec)?.(this);
   }
 
   /** Called at every checkpoint boundary (before the check), for lockstep observation. */
