@@ -32,13 +32,25 @@ export class DebugStops {
   readonly watches: Watchpoint[] = [];
   /** Virtual page numbers a watchpoint touches (the MMU makes no data TLB entry for them). */
   readonly watchPages = new Set<number>();
-  /** No breakpoint stops at this icount: the run resumes from a stop there. */
+  /**
+   * No breakpoint stops at icount `from` with `fromTraps` traps taken (hart.traps): the run
+   * resumes from a stop there. A trap retires nothing, so a handler's first instruction has
+   * the trapping one's icount: with a trap taken since, it is another place, and stops.
+   */
   from = -1;
+  fromTraps = 0;
+  /** The hart's trap count (hart.traps), read when a breakpoint is checked. */
+  traps: () => number = () => 0;
   /** Watchpoints are not checked (stepping over the access that hit one). */
   suppressWatches = false;
   /** False while the debugger moves without stopping (a seek): nothing is checked. */
   active = true;
   hit: StopHit | null = null;
+  /** What the breakpoints and watchpoints are, as one string (the JIT is reset only when it changes). */
+  signature(): string {
+    return [...this.breakpoints].sort((a, b) => a - b).join(',') + '|' + this.watches.map((w) => `${w.addr}:${w.len}:${w.kind}`).sort().join(',');
+  }
+
   /** Called after breakpoints or watchpoints change (the tier drops units, the MMU its TLBs). */
   onChange: (() => void) | null = null;
 
@@ -71,18 +83,19 @@ export class DebugStops {
   setWatchpoint(w: Watchpoint, on: boolean): void {
     const i = this.watches.findIndex((v) => v.addr === w.addr && v.len === w.len && v.kind === w.kind);
     if (on === i >= 0) return;
-    if (on) this.watches.push({ addr: w.addr >>> 0, len: Math.max(1, w.len), kind: w.kind });
+    if (on) this.watches.push({ addr: w.addr >>> 0, len: Math.max(1, Math.min(w.len, 0x100000000 - (w.addr >>> 0))), kind: w.kind });
     else this.watches.splice(i, 1);
     this.watchPages.clear();
     for (const v of this.watches) {
-      for (let p = v.addr >>> 12; p <= ((v.addr + v.len - 1) >>> 12) && p <= 0xfffff; p++) this.watchPages.add(p);
+      const last = Math.min(0xffffffff, v.addr + v.len - 1); // a range past the top stops there
+      for (let p = v.addr >>> 12; p <= last >>> 12; p++) this.watchPages.add(p);
     }
     this.onChange?.();
   }
 
   /** The interpreter's check before the instruction at pc (icount `icount`) runs: throws DEBUG_STOP at a breakpoint. */
   checkBreak(pc: number, icount: number): void {
-    if (this.active && icount !== this.from && this.breakpoints.has(pc >>> 0)) {
+    if (this.active && this.breakpoints.has(pc >>> 0) && (icount !== this.from || this.traps() !== this.fromTraps)) {
       this.hit = { kind: 'break', pc: pc >>> 0 };
       throw DEBUG_STOP;
     }

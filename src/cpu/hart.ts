@@ -358,6 +358,8 @@ export class Hart {
       if (this.triggers.watching & WATCH_LOAD) this.watch(a, a + 3, WATCH_LOAD);
       if (this.triggers.watching & WATCH_STORE) this.watch(a, a + 3, WATCH_STORE);
     }
+    // So does a debugger's watchpoint: the sc runs again after the stop, and must succeed.
+    if (ok && this.debug !== null) this.debug.checkAccess(va >>> 0, 4, true);
     this.reservation = -1;
     if (!ok) return 1;
     this.storeSlow(va, 4, value);

@@ -95,6 +95,16 @@ export class Debugger implements DebugTarget {
   private banked: Exercised;
   /** The icount the current session's JIT (or interpreter) started counting from. */
   private countedFrom = 0;
+  /**
+   * The current session's trap count (hart.traps, from 0 where the session started) at
+   * each stretch start it stood at. A trap retires nothing, so (icount, traps taken since
+   * a stretch start) orders the places within one icount; a scan from that stretch start
+   * counts traps from 0 there too.
+   */
+  private trapsAt = new Map<number, number>();
+  /** Set when breakpoints or watchpoints changed; the JIT is reset before the next run if the set differs. */
+  private stopsDirty = false;
+  private jitStops = '';
 
   constructor(
     readonly rec: Recording,
@@ -124,14 +134,52 @@ export class Debugger implements DebugTarget {
     const chain = this.snapshots ? chainTo(this.snapshots, near) : [];
     if (chain.length) s.restore(chain);
     this.countedFrom = s.machine.hart.icount;
+    this.trapsAt = new Map([[s.machine.hart.icount, 0]]);
+    this.stops.traps = () => s.machine.hart.traps;
+    this.jitStops = this.stops.signature(); // a new JIT has compiled nothing yet
     return s;
   }
 
-  /** Units compiled before a breakpoint was set may run through it, and TLB entries may map a watched page: both go. */
   private stopsChanged(): void {
+    this.stopsDirty = true;
+    this.session.machine.hart.mmu.flush(); // no TLB entry may map a watched page
+  }
+
+  /**
+   * Units compiled before a breakpoint was set may run through it: they go before the next
+   * run, unless the set is the one they were compiled under (gdb takes its breakpoints out
+   * at every stop and puts them back to resume).
+   */
+  private settleStops(): void {
+    if (!this.stopsDirty) return;
+    this.stopsDirty = false;
+    const now = this.stops.signature();
+    if (now === this.jitStops) return;
+    this.jitStops = now;
     this.bank();
     this.session.jit?.reset();
-    this.session.machine.hart.mmu.flush();
+  }
+
+  /** Replays the session to `to`, noting the trap count at a stretch start it stops at. */
+  private replayTo(to: number) {
+    this.settleStops();
+    const r = this.session.replay(to);
+    if (r.icount === to && this.isStretchStart(to)) this.trapsAt.set(to, this.machine.hart.traps);
+    return r;
+  }
+
+  private isStretchStart(icount: number): boolean {
+    if (icount === this.first) return true;
+    if (!this.snapshots) return false;
+    const list = this.snapshots instanceof SnapshotFile ? this.snapshots.entries : this.snapshots;
+    return list.some((e) => e.icount === icount);
+  }
+
+  /** The place the machine stands at: its icount and the traps taken there since the stretch start before it (null: not known). */
+  private place(): { icount: number; traps: number | null } {
+    const icount = this.icount;
+    const base = this.trapsAt.get(this.nearestStart(icount));
+    return { icount, traps: base === undefined ? null : this.machine.hart.traps - base };
   }
 
   /** Adds what the current session's tier ran and compiled to the bank, which it is about to leave. */
@@ -153,7 +201,7 @@ export class Debugger implements DebugTarget {
   private runQuietly(to: number): DivergenceReport | null {
     this.stops.active = false;
     try {
-      const r = this.session.replay(to);
+      const r = this.replayTo(to);
       return r.divergence;
     } finally {
       this.stops.active = true;
@@ -175,7 +223,7 @@ export class Debugger implements DebugTarget {
   /** One instruction forward (a stop on the way, a watchpoint, is reported as such). */
   step(): StopReason {
     if (this.icount >= this.last) return { kind: 'end', at: 'end' };
-    const r = this.runForward(this.icount + 1, this.icount);
+    const r = this.runForward(this.icount + 1, true);
     return r ?? { kind: 'step' };
   }
 
@@ -188,14 +236,15 @@ export class Debugger implements DebugTarget {
   /** Runs forward to the next stop, the recording's end, or an interrupt. */
   async continue(ctl: RunControl): Promise<StopReason> {
     const t0 = performance.now();
-    const from = this.icount;
     let r: StopReason | null = null;
+    let resume = true;
     while (r === null) {
       if (this.icount >= this.last) {
         r = { kind: 'end', at: 'end' };
         break;
       }
-      r = this.runForward(Math.min(this.last, this.icount + CHUNK), from);
+      r = this.runForward(this.chunkEnd(this.last), resume);
+      resume = false;
       if (r === null) {
         await yieldToHost();
         if (ctl.interrupted()) r = { kind: 'interrupt' };
@@ -206,18 +255,22 @@ export class Debugger implements DebugTarget {
   }
 
   /**
-   * Runs the session to `to` with the stops on (no breakpoint at icount `from`: the run
-   * resumes from a stop there). Null if it got there; else why it stopped. A watchpoint
+   * Runs the session to `to` with the stops on; with `resume`, no breakpoint stops at the
+   * place it stands (the run resumes from a stop there). Null if it got there; else why
+   * it stopped. A watchpoint
    * stops before the access, at the instruction that makes it: gdb steps over it itself
    * (RISC-V watchpoints are not steppable to it), and then shows the value it wrote.
    */
-  private runForward(to: number, from: number): StopReason | null {
+  private runForward(to: number, resume: boolean): StopReason | null {
     const stops = this.stops;
-    stops.from = from;
+    if (resume) {
+      stops.from = this.icount;
+      stops.fromTraps = this.machine.hart.traps;
+    }
     stops.hit = null;
     let hit: StopHit | null;
     try {
-      const r = this.session.replay(to);
+      const r = this.replayTo(to);
       if (r.divergence) return { kind: 'divergence', report: r.divergence };
       if (r.icount >= this.last) return { kind: 'end', at: 'end' };
       return null;
@@ -229,11 +282,19 @@ export class Debugger implements DebugTarget {
     return { kind: 'watch', watch: hit.watch, addr: hit.addr };
   }
 
+  /** Where the next stretch of a run ends on its way to `to`: a chunk on, or the next stretch start (where its trap count is noted). */
+  private chunkEnd(to: number): number {
+    const here = this.icount;
+    let end = Math.min(to, here + CHUNK);
+    for (const s of this.stretchStarts(end)) if (s > here && s < end) end = s;
+    return end;
+  }
+
   /** Runs the instruction a watchpoint stopped before, with watchpoints off. */
   private stepOverAccess(): DivergenceReport | null {
     this.stops.suppressWatches = true;
     try {
-      return this.session.replay(this.icount + 1).divergence;
+      return this.replayTo(this.icount + 1).divergence;
     } finally {
       this.stops.suppressWatches = false;
     }
@@ -246,25 +307,32 @@ export class Debugger implements DebugTarget {
    */
   async reverseContinue(ctl: RunControl): Promise<StopReason> {
     const t0 = performance.now();
-    const here = this.icount;
-    const starts = this.stretchStarts(here);
+    const here = this.place();
+    const starts = this.stretchStarts(here.icount + 1);
     let lastReport = -Infinity;
+    let lastYield = performance.now();
+    const yielded = async (): Promise<boolean> => {
+      // At most every 50 ms, whatever the hits: a Ctrl-C is seen in a stretch full of them.
+      if (performance.now() - lastYield < 50) return ctl.interrupted();
+      await yieldToHost();
+      lastYield = performance.now();
+      return ctl.interrupted();
+    };
     try {
       for (let k = starts.length - 1; k >= 0; k--) {
-        const end = k === starts.length - 1 ? here : starts[k + 1];
-        const hits = await this.scan(starts[k], end, here, ctl, Infinity);
-        if (hits === 'interrupted') return this.interruptedAt(here, t0);
+        const end = k === starts.length - 1 ? here.icount : starts[k + 1];
+        const hits = await this.scan(starts[k], end, here, yielded, null);
+        if (hits === 'interrupted') return this.interruptedAt(here.icount, t0);
         if (hits.length) {
-          const found = hits[hits.length - 1];
-          const landed = await this.scan(starts[k], end, here, ctl, found.nth);
-          if (landed === 'interrupted') return this.interruptedAt(here, t0);
+          const landed = await this.scan(starts[k], end, here, yielded, hits.length - 1);
+          if (landed === 'interrupted') return this.interruptedAt(here.icount, t0);
           this.lastSeconds = (performance.now() - t0) / 1000;
-          return found.reason;
+          return hits[hits.length - 1].reason;
         }
         // Said after the first empty stretch, then about once a second.
         if (k > 0 && ctl.progress && performance.now() - lastReport > 1000) {
           lastReport = performance.now();
-          ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here} yet (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here.icount} yet (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
         }
       }
     } catch (e) {
@@ -301,35 +369,37 @@ export class Debugger implements DebugTarget {
   }
 
   /**
-   * Replays from `start` to `end` with the stops on and returns the hits whose stops are
-   * before `before`, in order; with `stopAt` a hit's ordinal, stops there instead (the
-   * machine is then at that hit).
+   * Replays from stretch start `start` to `end` with the stops on and returns the hits
+   * before place `here`, in order; with `stopAt` a hit's ordinal, stops there instead (the
+   * machine is then at that hit). A breakpoint's hit is before `here` if it is at an
+   * earlier icount, or at the same one with fewer traps taken; a watched access is if its
+   * instruction is at an earlier icount (the stop is just after it).
    */
-  private async scan(start: number, end: number, before: number, ctl: RunControl, stopAt: number): Promise<Found[] | 'interrupted'> {
+  private async scan(start: number, end: number, here: { icount: number; traps: number | null }, interrupted: () => Promise<boolean>, stopAt: number | null): Promise<Found[] | 'interrupted'> {
     this.session = this.newSession(start);
     const d = this.runQuietly(start);
     if (d) throw new DivergedOnTheWay(d);
     const hits: Found[] = [];
-    let from = -1; // a stop at the stretch's first instruction counts
+    let resume = false; // a stop at the stretch's first instruction counts
     while (this.icount < end) {
-      const reason = this.runForward(Math.min(end, this.icount + CHUNK), from);
-      if (reason === null) {
-        await yieldToHost();
-        if (ctl.interrupted()) return 'interrupted';
-        continue;
-      }
+      const reason = this.runForward(this.chunkEnd(end), resume);
+      resume = false;
+      if (await interrupted()) return 'interrupted';
+      if (reason === null) continue;
       if (reason.kind === 'divergence') throw new DivergedOnTheWay(reason.report);
       if (reason.kind !== 'break' && reason.kind !== 'watch') break; // the end
+      const at = this.icount;
+      const traps = this.machine.hart.traps;
+      const before = reason.kind === 'watch' ? at < here.icount : at < here.icount || (at === here.icount && start === this.nearestStart(here.icount) && here.traps !== null && traps < here.traps);
+      if (!before) break;
       // Backward, a watchpoint stops just after the access: gdb then steps back over it.
       if (reason.kind === 'watch') {
         const d = this.stepOverAccess();
         if (d) throw new DivergedOnTheWay(d);
       }
-      const at = this.icount;
-      if (at >= before) break;
       if (hits.length === stopAt) return hits;
-      hits.push({ at, nth: hits.length, reason });
-      from = at;
+      hits.push({ at: this.icount, nth: hits.length, reason });
+      resume = true;
     }
     return hits;
   }

@@ -16,6 +16,9 @@ export class LiveTarget implements DebugTarget {
   readonly first: number;
   lastSeconds = 0;
   private banked: Exercised;
+  /** Breakpoints or watchpoints changed: the JIT is reset before the next run if the set differs from its own. */
+  private stopsDirty = false;
+  private jitStops = '';
   private countedFrom: number;
   /** How the guest's run ended, once it has. */
   exit: ExitStatus | null = null;
@@ -35,12 +38,10 @@ export class LiveTarget implements DebugTarget {
     this.first = machine.hart.icount;
     this.banked = noneExercised(tier);
     this.countedFrom = this.first;
+    stops.traps = () => machine.hart.traps;
     stops.onChange = () => {
-      // A reset JIT counts from zero: what it did so far is kept here.
-      this.banked = addExercised(this.banked, this.exercisedNow());
-      this.countedFrom = this.icount;
-      jit?.reset();
-      machine.hart.mmu.flush();
+      this.stopsDirty = true;
+      machine.hart.mmu.flush(); // no TLB entry may map a watched page
     };
   }
 
@@ -49,12 +50,14 @@ export class LiveTarget implements DebugTarget {
   }
 
   /**
-   * Runs to icount `to` with the stops on (no breakpoint at `from`); null if it got there,
-   * else why it stopped. An idle guest waits for the host (its console input) meanwhile.
+   * Runs to icount `to` with the stops on (with `resume`, none at the place it stands);
+   * null if it got there, else why it stopped. An idle guest waits for the host (its console input) meanwhile.
    */
-  private async runTo(to: number, from: number, ctl: RunControl | null): Promise<StopReason | null> {
+  private async runTo(to: number, resume: boolean, ctl: RunControl | null): Promise<StopReason | null> {
     const m = this.machine;
-    this.stops.from = from;
+    this.settleStops();
+    this.stops.from = resume ? m.hart.icount : -1;
+    this.stops.fromTraps = m.hart.traps;
     while (m.hart.icount < to) {
       let r: 'exit' | 'limit' | 'wait' | 'idled';
       try {
@@ -77,6 +80,19 @@ export class LiveTarget implements DebugTarget {
     return null;
   }
 
+  /** Units compiled under another set of breakpoints go (see Debugger.settleStops). */
+  private settleStops(): void {
+    if (!this.stopsDirty) return;
+    this.stopsDirty = false;
+    const now = this.stops.signature();
+    if (now === this.jitStops) return;
+    this.jitStops = now;
+    // A reset JIT counts from zero: what it did so far is kept here.
+    this.banked = addExercised(this.banked, this.exercisedNow());
+    this.countedFrom = this.icount;
+    this.jit?.reset();
+  }
+
   private exited(e: ExitStatus): StopReason {
     this.exit = e;
     return { kind: 'exited', code: e.code, how: formatExit(e) };
@@ -86,7 +102,7 @@ export class LiveTarget implements DebugTarget {
     const t0 = performance.now();
     this.stops.active = false;
     try {
-      return await this.runTo(to, -1, { interrupted: () => false });
+      return await this.runTo(to, false, { interrupted: () => false });
     } finally {
       this.stops.active = true;
       this.lastSeconds = (performance.now() - t0) / 1000;
@@ -95,13 +111,13 @@ export class LiveTarget implements DebugTarget {
 
   async step(): Promise<StopReason> {
     if (this.exit) return this.exited(this.exit);
-    return (await this.runTo(this.icount + 1, this.icount, null)) ?? { kind: 'step' };
+    return (await this.runTo(this.icount + 1, true, null)) ?? { kind: 'step' };
   }
 
   async continue(ctl: RunControl): Promise<StopReason> {
     if (this.exit) return this.exited(this.exit);
     const t0 = performance.now();
-    const r = (await this.runTo(this.last, this.icount, ctl)) ?? this.exited({ reason: 'limit', code: 0 });
+    const r = (await this.runTo(this.last, true, ctl)) ?? this.exited({ reason: 'limit', code: 0 });
     this.lastSeconds = (performance.now() - t0) / 1000;
     return r;
   }

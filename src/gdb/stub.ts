@@ -60,8 +60,10 @@ export class GdbStub {
   /** Bytes from the client. */
   receive(chunk: Buffer): void {
     for (const m of this.reader.push(chunk)) {
-      if (m.kind === 'interrupt' && this.running) this.interruptRequested = true;
-      else if (m.kind === 'nack') {
+      if (m.kind === 'interrupt') {
+        // Only a run can be interrupted; a stopped target has already replied (gdbserver's way).
+        if (this.running) this.interruptRequested = true;
+      } else if (m.kind === 'nack') {
         if (this.lastSent) this.link.send(this.lastSent);
       } else if (m.kind !== 'ack') {
         this.queue.push(m);
@@ -98,10 +100,6 @@ export class GdbStub {
         const m = this.queue.shift()!;
         if (m.kind === 'bad-checksum') {
           if (this.ack) this.link.send(Buffer.from('-'));
-          continue;
-        }
-        if (m.kind === 'interrupt') {
-          this.reply(this.stopReply({ kind: 'interrupt' }));
           continue;
         }
         if (m.kind !== 'packet') continue;
@@ -221,7 +219,7 @@ export class GdbStub {
     if (p === 'vCont?') return 'vCont;c;C;s;S';
     if (p.startsWith('vCont;')) {
       // One thread: the first action decides (s before c, as gdb orders them).
-      const action = p.slice(6).split(';')[0].split(':')[0];
+      const action = p.slice(6).split(';')[0].split(':')[0][0]; // C02, S05: the signal is dropped
       if (action === 's' || action === 'S') return this.run(async () => this.dbg.step());
       if (action === 'c' || action === 'C') return this.run(() => this.dbg.continue(this.control()));
       return 'E01';
@@ -343,7 +341,8 @@ export class GdbStub {
           // "icount N" as deja's reports print it may be pasted whole.
           const at = args[0] === 'icount' ? args.slice(1) : args;
           if (at.length !== 1) return 'usage: monitor seek N (an icount, e.g. 1500000 or 40M)\n';
-          const n = parseCount(at[0].replace(/[,:;.]$/, ''), 'monitor seek', 'an icount (examples: 1500000, 40M)');
+          // Reports print icounts with thousands separators (13,091,414) and end them with a stop.
+          const n = parseCount(at[0].replace(/[,:;.]$/, '').replace(/,/g, ''), 'monitor seek', 'an icount (examples: 1500000, 40M)');
           if (n < dbg.first || n > dbg.last) return `monitor seek: icount ${n} is outside ${dbg.what} (icount ${dbg.first}..${dbg.last === Infinity ? '' : dbg.last})\n`;
           if (n < dbg.icount && !dbg.reversible) return `monitor seek: icount ${n} is behind: a live run cannot go back (record it, then deja replay FILE --gdb)\n`;
           const r = await dbg.seek(n);

@@ -50,6 +50,9 @@ export class Dispatcher {
     let prev: Unit | null = null;
     let slot = -1;
     let traps = 0;
+    // Where the interpreter started, while it runs (-1: it does not): a debugger's stop
+    // thrown from it still counts what it ran.
+    let cold = -1;
     for (;;) {
       try {
         for (;;) {
@@ -61,7 +64,9 @@ export class Dispatcher {
             // every instruction (attention stays set, so the loop comes back here).
             if (hart.triggers.armed !== 0 && hart.icount < limit) {
               const ic = hart.icount;
+              cold = ic;
               interp(hart, limit);
+              cold = -1;
               st.insns.interp += hart.icount - ic;
               if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
               continue;
@@ -102,7 +107,9 @@ export class Dispatcher {
               // cold block.
               prev = null;
               this.last = null;
+              cold = ic;
               heat.runCold(hart, lim);
+              cold = -1;
               st.insns.interp += hart.icount - ic;
               // The interpreter returns without progress only from a trap storm: so does this loop.
               if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
@@ -113,7 +120,9 @@ export class Dispatcher {
               // While a path is recorded, a cold block runs alone; if it ran to its end, its
               // exit is known from the pc, so it links and joins the path like a compiled one.
               const trapsBefore = hart.traps;
+              cold = ic;
               interp(hart, ic + b.n);
+              cold = -1;
               st.insns.interp += hart.icount - ic;
               const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
               slot = clean ? exitSlotOf(b, hart.pc) : -2;
@@ -160,8 +169,11 @@ export class Dispatcher {
       } catch (e) {
         if (e !== TRAP) {
           rec.recording = null; // a debugger's stop (or a bug) leaves no path half recorded
+          if (cold >= 0) st.insns.interp += hart.icount - cold;
           throw e;
         }
+        if (cold >= 0) st.insns.interp += hart.icount - cold;
+        cold = -1;
         prev = null;
         rec.recording = null;
         hart.takeFault();

@@ -91,6 +91,8 @@ describe('gdb-multiarch: reverse debugging, as QEMU tests it', () => {
         for (const pc of s.forward) cmds.push(`hbreak *0x${pc.toString(16)}`);
         cmds.push('continue', ...mark('after-continue', 'monitor when'));
         cmds.push('reverse-continue', ...mark('pc', 'p/x $pc'), ...mark('icount', 'monitor icount'));
+        // On to the end without breakpoints: the JIT tiers compile the loop.
+        cmds.push('delete', 'continue');
         const r = await runGdb(rec, tier, cmds);
         checkSession(r, tier);
         const when = r.marked.get('after-continue')![0];
@@ -167,6 +169,11 @@ describe('gdb-multiarch: watchpoints on a known store', () => {
       ...mark('a', 'reverse-continue'),
       'set debug remote 0',
       ...mark('icount', 'monitor icount'),
+      // The last access before it, found backwards: the store of the call before (gdb stands on it).
+      ...mark('pc', 'p/x $pc'),
+      ...mark('sw', 'p/x &step_fn'),
+      'delete',
+      'continue',
     ], { file: ELF });
     checkSession(r, ['--tier', 'trace']);
     const accum = printedHex(r.marked.get('sym')![0]).toString(16);
@@ -175,5 +182,9 @@ describe('gdb-multiarch: watchpoints on a known store', () => {
     const [afterRead, back] = r.marked.get('icount')!.map(printedIcount);
     expect(afterRead).toBeGreaterThan(30_000);
     expect(back).toBeLessThan(afterRead);
+    // step_fn loads accum at +8 and stores it at +20 (after the auipc/addi of la): the last
+    // access before the load just seen is that load itself (awatch counts reads), which gdb
+    // stands on after stepping back: the instruction at step_fn + 8.
+    expect(printedHex(r.marked.get('pc')![0])).toBe(printedHex(r.marked.get('sw')![0]) + 8);
   });
 });
