@@ -29,7 +29,7 @@
 //
 // "make": { "mode": "boot", ... } records the reference Linux guest on the fly with
 // `deja run --tier interp --record F` plus those run options (a map like settings), when the
-// guest is built (DEJA_GUEST_DIR or <cache>/guest/current); otherwise the scenario is
+// guest is there (DEJA_GUEST_DIR, the images shipped in guest/, or <cache>/guest/current); otherwise the scenario is
 // skipped. Such recordings are kept in <cache>/recordings-matrix/<key>/ (the 8 newest), the
 // key being a hash of the guest images, the make options and the emulator sources outside
 // src/jit/ (a recording is made by the reference interpreter; the JIT does not change it).
@@ -160,8 +160,10 @@ function cacheDir() {
   return join(cache, 'recordings-matrix');
 }
 
+/** As deja run finds it (src/cli/guest.ts): $DEJA_GUEST_DIR, the images shipped in guest/, the last build. */
 function guestDir() {
   if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
+  if (GUEST_FILES.every((f) => existsSync(join(ROOT, 'guest', f)))) return join(ROOT, 'guest');
   const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
   return join(cache, 'guest', 'current');
 }
