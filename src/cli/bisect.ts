@@ -82,7 +82,7 @@ export function printScan(r: ScanResult, o: { file: string; settings: string; js
   else if (r.highest === null) p(`no threshold from ${r.thresholds[0]} down to ${r.thresholds[r.thresholds.length - 1]} diverges; ${compiled}`);
   else {
     const prev = rows.length > 1 ? rows[rows.length - 2] : null;
-    const above = prev ? `the step above, ${prev.threshold}, does not diverge${compiledNothing(prev.exercised) ? ', having compiled nothing' : ''}` : 'the first step: higher thresholds were not tried';
+    const above = r.shard ? "of this shard's share; merge-results finds the highest of all the shards" : prev ? `the step above, ${prev.threshold}, does not diverge${compiledNothing(prev.exercised) ? ', having compiled nothing' : ''}` : 'the first step: higher thresholds were not tried';
     p(`highest diverging threshold: --${r.option} ${r.highest} (${above})`);
   }
   if (r.vacuous) p(`${VACUOUS}: no threshold compiled a unit`);
