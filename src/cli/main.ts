@@ -172,7 +172,7 @@ export function buildProgram(): Command {
 
   program
     .command('extract <file> <dir>')
-    .description('write the images embedded in a recording to DIR (firmware, kernel, initrd, disks)')
+    .description('write the images embedded in a recording to DIR (firmware, kernel, initrd, ELF, disks)')
     .action(async (file: string, dir: string) => {
       process.exitCode = await (await import('./extract.js')).extractCommand(file, dir);
     });

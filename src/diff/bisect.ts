@@ -260,14 +260,14 @@ export async function thresholdScan(rec: Recording, a: SideSettings, b: SideSett
   const option = b.tier === 'block' ? 'block-threshold' : 'trace-threshold';
   const rows: ScanRow[] = [];
   const share = shareOf(plan.thresholds, o.shard);
-  const list = share.map(({ item }) => withOptions(b, { [key]: String(item) }));
+  const settingsAt = (i: number) => withOptions(b, { [key]: String(share[i].item) });
   let found: { threshold: number; settings: SideSettings; verdict: Verdict } | null = null;
-  await replayInOrder(replays, list, (v, i) => {
+  await replayInOrder(replays, share.length, settingsAt, (v, i) => {
     const t = share[i].item;
     rows.push({ threshold: t, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised });
     o.log?.(`  --${option} ${t}: ${verdictLine(v)}`);
     if (plan.down && v.diverged) {
-      found = { threshold: t, settings: list[i], verdict: v };
+      found = { threshold: t, settings: settingsAt(i), verdict: v };
       return true;
     }
   });

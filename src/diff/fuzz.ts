@@ -83,10 +83,11 @@ export interface FuzzOptions {
 export async function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions, runs: number, seed: number, replays: Replays, o: FuzzOptions = {}): Promise<FuzzResult> {
   const T0 = now();
   const rnd = prng(seed);
-  const draws = Array.from({ length: runs }, () => sideSettings(formatSettings(drawSettings(rnd, base)), '--base'));
+  // Every draw is made, so a shard's share is drawn as the whole campaign draws it.
+  const draws = Array.from({ length: runs }, () => formatSettings(drawSettings(rnd, base)));
   const share = shareOf(draws, o.shard);
   const out: FuzzRun[] = [];
-  await replayInOrder(replays, share.map((d) => d.item), (v, i) => {
+  await replayInOrder(replays, share.length, (i) => sideSettings(share[i].item, '--base'), (v, i) => {
     const run = share[i].at + 1;
     out.push({ run, settings: v.settings, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised });
     o.log?.(`run ${run}/${runs}: ${v.settings}: ${verdictLine(v)}`);

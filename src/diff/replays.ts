@@ -108,17 +108,24 @@ export function inProcessReplays(rec: Recording, images?: string): Replays {
 }
 
 /**
- * Verdicts for `list`, handed to `each` in list order. When `each` returns true the list
- * ends there: the replays after it are cancelled (not started, or cut short) and left out.
- * At most `replays.jobs` run at once; the rest wait their turn, in order.
+ * Verdicts for `count` replays (the i-th under `settingsAt(i)`), handed to `each` in order.
+ * When `each` returns true the list ends there: the replays after it are cancelled (not
+ * started, or cut short) and left out. At most `replays.jobs` are asked for at once, the
+ * next as the first in order is done, so a long list costs no more than its results.
  */
-export async function replayInOrder(replays: Replays, list: SideSettings[], each: (v: Verdict, i: number) => boolean | void = () => {}): Promise<Verdict[]> {
-  const tasks = list.map((s) => replays.run(s));
-  // A failure is reported where its verdict is awaited, not as an unhandled rejection.
-  for (const t of tasks) t.result.catch(() => {});
+export async function replayInOrder(replays: Replays, count: number, settingsAt: (i: number) => SideSettings, each: (v: Verdict, i: number) => boolean | void = () => {}): Promise<Verdict[]> {
+  const tasks: ReplayTask[] = [];
+  const ask = (upTo: number) => {
+    while (tasks.length < Math.min(count, upTo)) {
+      const t = replays.run(settingsAt(tasks.length));
+      t.result.catch(() => {}); // reported where it is awaited, not as an unhandled rejection
+      tasks.push(t);
+    }
+  };
   const out: Verdict[] = [];
   try {
-    for (let i = 0; i < tasks.length; i++) {
+    for (let i = 0; i < count; i++) {
+      ask(i + replays.jobs);
       const v = await tasks[i].result;
       out.push(v);
       if (each(v, i)) break;
