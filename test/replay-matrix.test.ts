@@ -24,6 +24,9 @@ describe('replay-matrix', () => {
     expect(runs.filter((l) => l.startsWith('FAIL'))).toEqual([]);
     expect(r.lines).toContainEqual(expect.stringMatching(/^PASS {2}ticker-panic {2}\[--tier interp\] {2}fail\(66\) exit 1 icount \d+, (\d+)\/\1 checkpoints verified/));
     expect(r.summary).toMatch(/^replay-matrix: [1-9]\d* passed, 0 failed, \d+ skipped/);
+    // The same lines in the same order, one replay at a time or two at once (times aside).
+    const untimed = (x: { stdout: string }) => x.stdout.replace(/\d+\.\d+s\b/g, 'Ts');
+    expect(untimed(matrix(['--fast', '--jobs', '1']))).toBe(untimed(matrix(['--fast', '--jobs', '2'])));
   });
 
   it('skips settings this deja rejects, fails wrong expectations', () => {

@@ -3,9 +3,11 @@
 // lists and checks the outcome. One line per (scenario, settings): PASS, FAIL or SKIP with
 // the outcome and the time; then a summary line. Exits 1 if anything failed.
 //
-//   node tools/replay-matrix.mjs [--fast] [--dir DIR] [--no-cache] [NAME...]
+//   node tools/replay-matrix.mjs [--fast] [--dir DIR] [--no-cache] [--jobs N] [NAME...]
 //
 //   --fast       only scenarios marked "fast": true (the committed samples)
+//   --jobs N     deja processes at once (default: the machine's processors); the lines come
+//                out in the same order whatever N is
 //   --dir DIR    scenario folder (default replay/); recordings are relative to the repo
 //   --no-cache   record "make" scenarios afresh into a temporary folder
 //   NAME...      only these scenarios (file names without .json)
@@ -27,7 +29,7 @@
 //
 // "make": { "mode": "boot", ... } records the reference Linux guest on the fly with
 // `deja run --tier interp --record F` plus those run options (a map like settings), when the
-// guest is built (DEJA_GUEST_DIR or <cache>/guest/current); otherwise the scenario is
+// guest is there (DEJA_GUEST_DIR, the images shipped in guest/, or <cache>/guest/current); otherwise the scenario is
 // skipped. Such recordings are kept in <cache>/recordings-matrix/<key>/ (the 8 newest), the
 // key being a hash of the guest images, the make options and the emulator sources outside
 // src/jit/ (a recording is made by the reference interpreter; the JIT does not change it).
@@ -42,10 +44,10 @@
 // "recorded": the recording's end), "checkpoints" the number verified ("all": every
 // checkpoint in the recording). A replay that diverges (exit 7) always fails.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -58,14 +60,22 @@ const args = process.argv.slice(2);
 let fastOnly = false;
 let useCache = true;
 let dir = join(ROOT, 'replay');
+let jobs = availableParallelism();
 const only = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--fast') fastOnly = true;
   else if (a === '--no-cache') useCache = false;
   else if (a === '--dir') dir = resolve(args[++i] ?? '.');
+  else if (a === '--jobs') {
+    jobs = Number(args[++i]);
+    if (!Number.isSafeInteger(jobs) || jobs < 1) {
+      console.error(`replay-matrix: --jobs ${args[i] ?? ''}: give a number of jobs, at least 1`);
+      process.exit(2);
+    }
+  }
   else if (a === '-h' || a === '--help') {
-    console.log('usage: node tools/replay-matrix.mjs [--fast] [--dir DIR] [--no-cache] [NAME...]');
+    console.log('usage: node tools/replay-matrix.mjs [--fast] [--dir DIR] [--no-cache] [--jobs N] [NAME...]');
     process.exit(0);
   } else if (a.startsWith('-')) {
     console.error(`replay-matrix: unknown option ${a}`);
@@ -81,11 +91,26 @@ if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
 const t0 = performance.now();
 const tally = { PASS: 0, FAIL: 0, SKIP: 0 };
 let tmpRoot = null;
+let statsFiles = 0;
 
-function report(kind, scenario, settings, detail, seconds) {
-  tally[kind]++;
+/** A result line, in the output of the scenario being run (`out`), printed in scenario order. */
+function report(out, kind, scenario, settings, detail, seconds) {
   const time = seconds === undefined ? '' : `  ${seconds.toFixed(2)}s`;
-  console.log(`${kind}  ${scenario}  [${settings}]  ${detail}${time}`);
+  out.push({ kind, line: `${kind}  ${scenario}  [${settings}]  ${detail}${time}` });
+}
+
+/** At most `jobs` deja processes at once; the others wait their turn, first come first served. */
+const waiting = [];
+let running = 0;
+async function slot(fn) {
+  if (running >= jobs) await new Promise((go) => waiting.push(go));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 /** A map of CLI options to argv: {tier: 'block', q: true, x: false} -> ['--tier', 'block', '-q']. */
@@ -105,15 +130,23 @@ function describeSettings(map) {
   return a.length ? a.join(' ') : 'defaults';
 }
 
+/** Runs deja (when a slot is free): its exit status, its stderr, whether it timed out, its wall time. */
 function deja(argv, timeoutSeconds) {
-  const r = spawnSync(process.execPath, [BIN, ...argv], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: timeoutSeconds * 1000,
-  });
-  return { status: r.status ?? (r.signal ? `signal ${r.signal}` : -1), stderr: r.stderr ?? '', timedOut: r.error?.code === 'ETIMEDOUT' };
+  return slot(
+    () =>
+      new Promise((done) => {
+        const started = performance.now();
+        const child = spawn(process.execPath, [BIN, ...argv], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        let timedOut = false;
+        child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-64 * 1024)));
+        const timer = setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutSeconds * 1000);
+        child.on('close', (code, signal) => {
+          clearTimeout(timer);
+          done({ status: code ?? (signal ? `signal ${signal}` : -1), stderr, timedOut, seconds: (performance.now() - started) / 1000 });
+        });
+      }),
+  );
 }
 
 /** The first line of a child's stderr (a deja error is one line; a crash starts with its cause). */
@@ -127,8 +160,10 @@ function cacheDir() {
   return join(cache, 'recordings-matrix');
 }
 
+/** As deja run finds it (src/cli/guest.ts): $DEJA_GUEST_DIR, the images shipped in guest/, the last build. */
 function guestDir() {
   if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
+  if (GUEST_FILES.every((f) => existsSync(join(ROOT, 'guest', f)))) return join(ROOT, 'guest');
   const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
   return join(cache, 'guest', 'current');
 }
@@ -157,7 +192,7 @@ function recordingKey(make) {
 }
 
 /** Makes (or finds in the cache) the recording of a "make" scenario: {file} or {skip} or {fail}. */
-function makeRecording(name, make, timeoutSeconds) {
+async function makeRecording(name, make, timeoutSeconds) {
   const missing = GUEST_FILES.filter((f) => !existsSync(join(guestDir(), f)));
   if (missing.length) return { skip: `no Linux guest in ${guestDir()} (run npm run guest)` };
   let target;
@@ -170,9 +205,8 @@ function makeRecording(name, make, timeoutSeconds) {
     target = join(scratch(), `${name}.deja`);
   }
   const partial = `${target}.${process.pid}.tmp`;
-  const started = performance.now();
-  const r = deja(['run', '--tier', 'interp', '-q', ...optionArgs(make), '--record', partial], timeoutSeconds);
-  const seconds = (performance.now() - started) / 1000;
+  const r = await deja(['run', '--tier', 'interp', '-q', ...optionArgs(make), '--record', partial], timeoutSeconds);
+  const seconds = r.seconds;
   if (r.timedOut || !existsSync(partial) || r.status === USAGE || r.status === 3 || r.status === 70 || typeof r.status !== 'number') {
     rmSync(partial, { force: true });
     return { fail: `recording failed (deja run exit ${r.status}${r.timedOut ? ', timed out' : ''}): ${firstLine(r.stderr)}` };
@@ -223,11 +257,10 @@ function scratch() {
 }
 
 /** `deja replay FILE` with a settings set: the process result, its wall time and its --stats-json (null if none). */
-function replayWithStats(file, settings, timeoutSeconds) {
-  const statsFile = join(scratch(), `stats-${process.pid}-${tally.PASS + tally.FAIL + tally.SKIP}.json`);
-  const started = performance.now();
-  const r = deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
-  const seconds = (performance.now() - started) / 1000;
+async function replayWithStats(file, settings, timeoutSeconds) {
+  const statsFile = join(scratch(), `stats-${process.pid}-${statsFiles++}.json`);
+  const r = await deja(['replay', file, '-q', ...optionArgs(settings), '--stats-json', statsFile], timeoutSeconds);
+  const seconds = r.seconds;
   let stats = null;
   try {
     stats = JSON.parse(readFileSync(statsFile, 'utf8'));
@@ -239,10 +272,10 @@ function replayWithStats(file, settings, timeoutSeconds) {
 }
 
 /** Replays `file` under one settings set and checks the outcome. */
-function runOne(name, file, info, settings, expect, timeoutSeconds) {
-  if (settings.to !== undefined) return runTo(name, file, info, settings, timeoutSeconds);
+async function runOne(out, name, file, info, settings, expect, timeoutSeconds) {
+  if (settings.to !== undefined) return runTo(out, name, file, info, settings, timeoutSeconds);
   const label = describeSettings(settings);
-  const { r, seconds, stats } = replayWithStats(file, settings, timeoutSeconds);
+  const { r, seconds, stats } = await replayWithStats(file, settings, timeoutSeconds);
 
   if (r.status === USAGE) {
     const err = firstLine(r.stderr);
@@ -251,9 +284,9 @@ function runOne(name, file, info, settings, expect, timeoutSeconds) {
     const tier = settings?.tier ?? settings?.['--tier'];
     const tierRejected = tier !== undefined && err.includes('--tier') && err.includes(`'${tier}'`);
     if (tierRejected || (unknown && opts.includes(unknown))) {
-      return report('SKIP', name, label, `this deja does not take it: ${err.replace(/^(deja: |error: )/, '')}`);
+      return report(out, 'SKIP', name, label, `this deja does not take it: ${err.replace(/^(deja: |error: )/, '')}`);
     }
-    return report('FAIL', name, label, `usage error: ${err}`, seconds);
+    return report(out, 'FAIL', name, label, `usage error: ${err}`, seconds);
   }
   const problems = [];
   if (r.timedOut) problems.push(`timed out after ${timeoutSeconds}s`);
@@ -275,15 +308,15 @@ function runOne(name, file, info, settings, expect, timeoutSeconds) {
     }
   }
   check(problems, 'process exit', r.status, expect.status);
-  if (problems.length) return report('FAIL', name, label, `${outcome(stats, r.status)}: ${problems.join('; ')}`, seconds);
+  if (problems.length) return report(out, 'FAIL', name, label, `${outcome(stats, r.status)}: ${problems.join('; ')}`, seconds);
   const total = info.checkpoints.length;
-  report('PASS', name, label, `${stats.exit.reason}(${stats.exit.code}) exit ${r.status} icount ${stats.icount}, ${stats.replay?.checkpoints}/${total} checkpoints verified`, seconds);
+  report(out, 'PASS', name, label, `${stats.exit.reason}(${stats.exit.code}) exit ${r.status} icount ${stats.icount}, ${stats.replay?.checkpoints}/${total} checkpoints verified`, seconds);
 }
 
 /** Replays `file` to settings.to (from the nearest snapshot) and checks where it stopped. */
-function runTo(name, file, info, settings, timeoutSeconds) {
+async function runTo(out, name, file, info, settings, timeoutSeconds) {
   const label = describeSettings(settings);
-  const { r, seconds, stats } = replayWithStats(file, settings, timeoutSeconds);
+  const { r, seconds, stats } = await replayWithStats(file, settings, timeoutSeconds);
   const problems = [];
   if (r.status !== 0) problems.push(`exit ${r.status}: ${firstLine(r.stderr)}`);
   if (!stats) problems.push('no --stats-json written');
@@ -294,16 +327,16 @@ function runTo(name, file, info, settings, timeoutSeconds) {
     check(problems, 'checkpoints verified', stats.replay?.checkpoints, want);
     if (stats.replay?.diverged) problems.push('stats say the replay diverged');
   }
-  if (problems.length) return report('FAIL', name, label, problems.join('; '), seconds);
-  report('PASS', name, label, `stopped at icount ${stats.icount} from ${stats.replay?.from ? `the snapshot at ${stats.replay.from}` : 'the start'}, ${stats.replay?.checkpoints} checkpoints verified`, seconds);
+  if (problems.length) return report(out, 'FAIL', name, label, problems.join('; '), seconds);
+  report(out, 'PASS', name, label, `stopped at icount ${stats.icount} from ${stats.replay?.from ? `the snapshot at ${stats.replay.from}` : 'the start'}, ${stats.replay?.checkpoints} checkpoints verified`, seconds);
 }
 
 /** The file a scenario replays: the recording, trimmed if it asks, with snapshots if it asks. */
-function prepare(name, file, sc, timeoutSeconds) {
+async function prepare(name, file, sc, timeoutSeconds) {
   let out = file;
   if (sc.trim) {
     out = join(scratch(), `${name}-trimmed.deja`);
-    const r = deja(['trim', file, '-o', out, '--force', ...optionArgs(sc.trim)], timeoutSeconds);
+    const r = await deja(['trim', file, '-o', out, '--force', ...optionArgs(sc.trim)], timeoutSeconds);
     if (r.status !== 0) return { fail: `deja trim exit ${r.status}: ${firstLine(r.stderr)}` };
   }
   if (sc.index) {
@@ -311,7 +344,7 @@ function prepare(name, file, sc, timeoutSeconds) {
       out = join(scratch(), `${name}.deja`);
       copyFileSync(file, out);
     }
-    const r = deja(['index', out, '--every', String(sc.index)], timeoutSeconds);
+    const r = await deja(['index', out, '--every', String(sc.index)], timeoutSeconds);
     if (r.status !== 0) return { fail: `deja index exit ${r.status}: ${firstLine(r.stderr)}` };
   }
   return { file: out };
@@ -338,7 +371,8 @@ if (only.length) {
   files = files.filter((f) => only.includes(basename(f, '.json')));
 }
 
-for (const f of files) {
+/** One scenario: its lines (a `----` heading, then one per settings set), run as slots free up. */
+async function scenario(f, out) {
   const name = basename(f, '.json');
   let sc;
   try {
@@ -347,40 +381,50 @@ for (const f of files) {
     if (!sc.expect || typeof sc.expect !== 'object') throw new Error('"expect" is missing');
     if (!sc.recording === !sc.make) throw new Error('give exactly one of "recording" and "make"');
   } catch (e) {
-    report('FAIL', name, '-', `bad scenario file ${relative(ROOT, join(dir, f))}: ${e.message}`);
-    continue;
+    return report(out, 'FAIL', name, '-', `bad scenario file ${relative(ROOT, join(dir, f))}: ${e.message}`);
   }
-  if (fastOnly && !sc.fast) continue;
+  if (fastOnly && !sc.fast) return;
   const timeout = sc.timeoutSeconds ?? 1200;
+  const failAll = (kind, why) => {
+    for (const s of sc.settings) report(out, kind, name, describeSettings(s), why);
+  };
 
   let file;
   if (sc.make) {
-    const m = makeRecording(name, sc.make, timeout);
-    if (m.skip || m.fail) {
-      for (const s of sc.settings) report(m.skip ? 'SKIP' : 'FAIL', name, describeSettings(s), m.skip ?? m.fail);
-      continue;
-    }
+    const m = await makeRecording(name, sc.make, timeout);
+    if (m.skip || m.fail) return failAll(m.skip ? 'SKIP' : 'FAIL', m.skip ?? m.fail);
     file = m.file;
-    console.log(`----  ${name}: ${relative(ROOT, file).startsWith('..') ? file : relative(ROOT, file)} (${m.note})`);
+    out.push({ line: `----  ${name}: ${relative(ROOT, file).startsWith('..') ? file : relative(ROOT, file)} (${m.note})` });
   } else {
     file = resolve(ROOT, sc.recording);
   }
 
-  const prepared = prepare(name, file, sc, timeout);
-  if (prepared.fail) {
-    for (const s of sc.settings) report('FAIL', name, describeSettings(s), prepared.fail);
-    continue;
-  }
+  const prepared = await prepare(name, file, sc, timeout);
+  if (prepared.fail) return failAll('FAIL', prepared.fail);
   file = prepared.file;
   let info;
   try {
     if (!existsSync(file) || !statSync(file).isFile()) throw new Error(`${relative(ROOT, file)}: no such recording`);
     info = inspect(file);
   } catch (e) {
-    for (const s of sc.settings) report('FAIL', name, describeSettings(s), e.message);
-    continue;
+    return failAll('FAIL', e.message);
   }
-  for (const s of sc.settings) runOne(name, file, info, s, sc.expect, timeout);
+  // Each settings set reports into its own list; they are joined in the scenario's order.
+  const each = sc.settings.map(() => []);
+  await Promise.all(sc.settings.map((s, i) => runOne(each[i], name, file, info, s, sc.expect, timeout)));
+  out.push(...each.flat());
+}
+
+// Every scenario starts at once and waits for slots; their lines are printed in file order,
+// each scenario's as soon as it and those before it are done.
+const outputs = files.map(() => []);
+const done = files.map((f, i) => scenario(f, outputs[i]));
+for (let i = 0; i < files.length; i++) {
+  await done[i];
+  for (const { kind, line } of outputs[i]) {
+    if (kind) tally[kind]++;
+    console.log(line);
+  }
 }
 
 if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });

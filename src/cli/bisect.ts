@@ -12,6 +12,8 @@ import { announceFaults, progress, verdictCode } from './diff.js';
 import { parseCount } from '../option-values.js';
 import { loadRecording } from '../session/replay-session.js';
 import { sideProgress } from './progress.js';
+import { parseShard, shareOf } from '../diff/shard.js';
+import { parseJobs, replayPool } from './replay-pool.js';
 
 export interface BisectCliOptions {
   a?: string;
@@ -23,6 +25,8 @@ export interface BisectCliOptions {
   code?: boolean;
   quiet?: boolean;
   html?: string;
+  jobs?: string;
+  shard?: string;
 }
 
 const hex = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
@@ -34,6 +38,9 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const steps = o.thresholdSteps === undefined ? undefined : parseCount(o.thresholdSteps, '--threshold-steps');
   if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
+  const jobs = parseJobs(o.jobs);
+  if (o.shard !== undefined && !plan) throw new UserError('--shard splits a --threshold-scan (a plain bisect is one search)', ExitCode.Usage);
+  const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const rec = await loadRecording(file, 'bisect');
   announceFaults(a, b);
   const shown = sideProgress(rec, 'bisect', o.quiet || o.json, progress(o.quiet || o.json));
@@ -42,31 +49,37 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const html = async (r: BisectResult | null) => {
     if (o.html) (await import('./report.js')).writeDivergencePage(o.html, { file, diff: r?.diff ?? null, bisect: r });
   };
-
-  if (plan) {
-    const r = thresholdScan(rec, a, b, plan, { images: o.images, log });
+  const replays = replayPool(rec, o.images, jobs);
+  try {
+    if (plan) {
+      const r = await thresholdScan(rec, a, b, plan, replays, { images: o.images, log, shard });
+      shown.done();
+      await html(r.bisect);
+      printScan(r, { ...o, file, settings: b.text }, p);
+      return verdictCode(r.rows.some((x) => x.diverged), r.vacuous);
+    }
+    const r = await bisectRecording(rec, a, b, replays, { images: o.images, log });
     shown.done();
-    await html(r.bisect);
-    if (o.json) p(JSON.stringify({ file, settings: b.text, ...r, bisect: r.bisect && bisectJson(r.bisect) }, null, 2));
-    else printScan(r, file, b.text, o, p);
-    return verdictCode(r.rows.some((x) => x.diverged), r.vacuous);
+    await html(r);
+    if (o.json) p(JSON.stringify(bisectJson(r), null, 2));
+    else printBisect(r, file, o, p);
+    return verdictCode(r.failing.diverged, r.vacuous);
+  } finally {
+    await replays.close();
   }
-
-  const r = bisectRecording(rec, a, b, { images: o.images, log });
-  shown.done();
-  await html(r);
-  if (o.json) p(JSON.stringify(bisectJson(r), null, 2));
-  else printBisect(r, file, o, p);
-  return verdictCode(r.failing.diverged, r.vacuous);
 }
 
 function bisectJson(r: BisectResult): Record<string, unknown> {
   return { ...r, diff: r.diff ? diffJson(r.diff) : null };
 }
 
-function printScan(r: ScanResult, file: string, settings: string, o: BisectCliOptions, p: (s: string) => void): void {
+/** A threshold scan as `deja bisect --threshold-scan` prints it (merge-results prints merged shards so too). */
+export function printScan(r: ScanResult, o: { file: string; settings: string; json?: boolean; code?: boolean }, p: (s: string) => void): void {
+  const { file, settings } = o;
+  if (o.json) return p(JSON.stringify({ file, settings, ...r, bisect: r.bisect && bisectJson(r.bisect) }, null, 2));
   const rows = r.rows;
-  p(`deja bisect --threshold-scan: ${file} under ${settings}${r.direction === 'down' ? `, walking --${r.option} down: ${r.thresholds.join(', ')}` : ''}`);
+  const share = r.shard ? `; shard ${r.shard.index}/${r.shard.count}: thresholds ${shareOf(r.thresholds, r.shard).map((x) => x.item).join(', ') || 'none'}` : '';
+  p(`deja bisect --threshold-scan: ${file} under ${settings}${r.direction === 'down' ? `, walking --${r.option} down: ${r.thresholds.join(', ')}` : ''}${share}`);
   const pad = ' '.repeat(r.option.length + 12);
   for (const x of rows) {
     p(`  --${r.option} ${String(x.threshold).padEnd(6)} ${x.diverged ? 'DIVERGES' : 'ok      '}  ${formatExercised(x.exercised)}`);
@@ -79,14 +92,14 @@ function printScan(r: ScanResult, file: string, settings: string, o: BisectCliOp
   else if (r.highest === null) p(`no threshold from ${r.thresholds[0]} down to ${r.thresholds[r.thresholds.length - 1]} diverges; ${compiled}`);
   else {
     const prev = rows.length > 1 ? rows[rows.length - 2] : null;
-    const above = prev ? `the step above, ${prev.threshold}, does not diverge${compiledNothing(prev.exercised) ? ', having compiled nothing' : ''}` : 'the first step: higher thresholds were not tried';
+    const above = r.shard ? "of this shard's share; merge-results finds the highest of all the shards" : prev ? `the step above, ${prev.threshold}, does not diverge${compiledNothing(prev.exercised) ? ', having compiled nothing' : ''}` : 'the first step: higher thresholds were not tried';
     p(`highest diverging threshold: --${r.option} ${r.highest} (${above})`);
   }
   if (r.vacuous) p(`${VACUOUS}: no threshold compiled a unit`);
   if (r.bisect) printBisect(r.bisect, file, o, p);
 }
 
-function printBisect(r: BisectResult, file: string, o: BisectCliOptions, p: (s: string) => void): void {
+function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s: string) => void): void {
   p(`deja bisect: ${file} under ${r.settings}`);
   const f = r.failing;
   p(`  the replay ${f.diverged ? `diverges at icount ${f.icount}: ${f.what}` : 'does not diverge'}`);

@@ -1,8 +1,11 @@
-// The default guest: the images `npm run guest` builds into the cache (tools/guest).
+// The default guest: the images shipped in the repository (guest/), or those `npm run
+// guest` builds into the cache (tools/guest).
 
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError, ExitCode } from '../errors.js';
 
 export const GUEST_BUILD_COMMAND = 'npm run guest';
@@ -21,11 +24,36 @@ export const GUEST_MODES = ['boot', 'bench', 'stress', 'panic', 'shell'] as cons
  */
 export const GUEST_MIN_RAM = 35 * 1024 * 1024;
 
-/** Same rule as tools/guest/guest-dir.mjs: $DEJA_GUEST_DIR, else <cache>/guest/current. */
-export function defaultGuestDir(): string {
-  if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
+/** The images that ship with deja (from dist/cli/ or src/cli/ alike). */
+export const SHIPPED_GUEST_DIR = fileURLToPath(new URL('../../guest', import.meta.url));
+
+/** The last build of `npm run guest`: <cache>/guest/current. */
+export function builtGuestDir(): string {
   const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
   return join(cache, 'guest', 'current');
+}
+
+/** $DEJA_GUEST_DIR, else the shipped images, else the last build (a checkout without guest/). */
+export function defaultGuestDir(): string {
+  if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
+  if (Object.values(GUEST_FILES).every((f) => existsSync(join(SHIPPED_GUEST_DIR, f)))) return SHIPPED_GUEST_DIR;
+  return builtGuestDir();
+}
+
+/** A shipped image that is not the bytes guest/SHA256SUMS names is refused (a damaged checkout). */
+function checkShipped(files: string[]): void {
+  let sums: Map<string, string>;
+  try {
+    sums = new Map(readFileSync(join(SHIPPED_GUEST_DIR, 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(/\s+\*?/).reverse() as [string, string]));
+  } catch {
+    throw new UserError(`${join(SHIPPED_GUEST_DIR, 'SHA256SUMS')}: missing or unreadable; it checks the shipped images (git checkout guest/ restores it)`, ExitCode.BadInput);
+  }
+  for (const f of files) {
+    const name = f.slice(SHIPPED_GUEST_DIR.length + 1);
+    if (createHash('sha256').update(readFileSync(f)).digest('hex') !== sums.get(name)) {
+      throw new UserError(`${f}: not the image guest/SHA256SUMS names (a damaged checkout? git checkout guest/ restores it; npm run guest builds it)`, ExitCode.BadInput);
+    }
+  }
 }
 
 /** The default guest's image paths; a clear error if it has not been built. */
@@ -39,6 +67,7 @@ export function defaultGuest(): { bios: string; kernel: string; initrd: string; 
       ExitCode.BadInput,
     );
   }
+  if (dir === SHIPPED_GUEST_DIR) checkShipped(Object.values(files));
   return { ...files, dir };
 }
 

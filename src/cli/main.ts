@@ -12,6 +12,7 @@ import type { StateOptions } from './state.js';
 import type { TrimOptions } from './trim.js';
 import type { IndexOptions } from './index-command.js';
 import type { ReportOptions } from './report.js';
+import type { MergeOptions } from './merge-results.js';
 import { DEFAULT_SNAPSHOT_EVERY } from '../machine/snapshot.js';
 import { DEFAULT_A, DEFAULT_B } from '../diff/settings.js';
 import { DEJA_VERSION } from '../version.js';
@@ -19,6 +20,7 @@ import { DEJA_VERSION } from '../version.js';
 // Each command's module is loaded when the command runs: start-up loads only what it needs.
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+const JOBS = ['--jobs <n>', 'replays run at once, in worker threads (default: the machine\'s processors); the output is the same for any N'] as const;
 
 /** The options `diff`, `bisect` and `fuzz` share. */
 function addDiagnosisOptions(cmd: Command): Command {
@@ -107,7 +109,9 @@ export function buildProgram(): Command {
       .option('--b <settings>', `settings of the failing replay (default ${DEFAULT_B})`)
       .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
       .option('--threshold-scan <range>', 'instead: which trace thresholds (block thresholds for tier=block) diverge: A..B or a list 1,2,10; A > B (or a descending list) walks down to the highest that diverges and bisects there')
-      .option('--threshold-steps <n>', 'thresholds in a walk down A..B (A > B), log-spaced, both ends included (default: two per decade)'),
+      .option('--threshold-steps <n>', 'thresholds in a walk down A..B (A > B), log-spaced, both ends included (default: two per decade)')
+      .option(...JOBS)
+      .option('--shard <i/n>', 'with --threshold-scan: replay only shard I of N of the thresholds (join the --json outputs with deja merge-results)'),
   )
     .action(async (file: string, o: BisectCliOptions) => {
       process.exitCode = await (await import('./bisect.js')).bisectCommand(file, o);
@@ -120,7 +124,9 @@ export function buildProgram(): Command {
       .option('--runs <n>', 'settings to draw (default 20)')
       .option('--seed <n>', 'PRNG seed: the same seed draws the same settings (default 1)')
       .option('--base <settings>', 'settings every draw starts from (e.g. jit-fault=lost-writeback)')
-      .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`),
+      .option('--a <settings>', `reference settings for the diff of the first failure (default ${DEFAULT_A})`)
+      .option(...JOBS)
+      .option('--shard <i/n>', 'replay only shard I of N of the draws (join the --json outputs with deja merge-results)'),
   )
     .action(async (file: string, o: FuzzCliOptions) => {
       process.exitCode = await (await import('./fuzz.js')).fuzzCommand(file, o);
@@ -173,6 +179,22 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress line')
     .action(async (file: string, o: ReportOptions) => {
       process.exitCode = await (await import('./report.js')).reportCommand(file, o);
+    });
+
+  program
+    .command('merge-results <files...>')
+    .description('join the --json outputs of the shards of a fuzz or threshold scan (--shard I/N) into the report of the whole run')
+    .option('--json', 'machine-readable output')
+    .option('--no-code', 'do not print the generated code of the unit')
+    .action(async (files: string[], o: MergeOptions) => {
+      process.exitCode = await (await import('./merge-results.js')).mergeResultsCommand(files, o);
+    });
+
+  program
+    .command('extract <file> <dir>')
+    .description('write the images embedded in a recording to DIR (firmware, kernel, initrd, ELF, disks)')
+    .action(async (file: string, dir: string) => {
+      process.exitCode = await (await import('./extract.js')).extractCommand(file, dir);
     });
 
   program

@@ -9,48 +9,15 @@
 
 import { now } from './clock.js';
 import { UserError, ExitCode } from '../errors.js';
-import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
-import { formatExit } from '../machine/machine.js';
 import { diffRecording, type DiffResult } from './diff.js';
 import { unitInfo, type UnitInfo } from './instrument.js';
-import { Side } from './side.js';
 import { sideSettings, withOptions, type SideSettings } from './settings.js';
 import { compiledNothing, formatExercised, type Exercised } from './exercised.js';
+import { replayInOrder, verdictLine, type Replays, type ReplayTask, type Verdict } from './replays.js';
+import { shareOf, shardInfo, type Shard, type ShardInfo } from './shard.js';
 
-export interface ReplayVerdict {
-  settings: string;
-  diverged: boolean;
-  /** Where it left the recording, and how. */
-  icount: number | null;
-  what: string | null;
-  exit: string;
-  seconds: number;
-  /** Units compiled and instructions per tier, up to where it stopped. */
-  exercised: Exercised;
-  jit: Jit | null;
-}
-
-/** A verified replay under `s` that stops at its first failure (as `deja replay` would report it). */
-export function verifyReplay(rec: Recording, s: SideSettings, images?: string): ReplayVerdict {
-  const t0 = now();
-  const side = new Side(rec, s, images);
-  side.stopAtFailure = true;
-  side.run(side.stopAt);
-  const out = side.finish();
-  const f = out.divergence;
-  return {
-    settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
-    exit: `${formatExit(out.exit)} at icount ${out.icount}`,
-    seconds: (now() - t0) / 1000,
-    exercised: out.exercised, jit: side.jit,
-  };
-}
-
-/** A verdict's progress line: `ok` or where it diverges, its time and what it compiled. */
-export function verdictLine(v: Pick<ReplayVerdict, 'diverged' | 'icount' | 'seconds' | 'exercised'>): string {
-  return `${v.diverged ? `diverges at icount ${v.icount}` : 'ok'} [${v.seconds.toFixed(2)} s] ${formatExercised(v.exercised)}`;
-}
+export { verifyReplay, verdictLine, type ReplayVerdict } from './replays.js';
 
 export interface BisectStep {
   option: 'trace-limit' | 'block-limit';
@@ -65,7 +32,7 @@ export interface BisectResult {
   file: string;
   settings: string;
   /** The failing replay itself. */
-  failing: Omit<ReplayVerdict, 'jit'>;
+  failing: Verdict;
   /** The replay does not diverge and compiled nothing: nothing was checked (exit 10). */
   vacuous: boolean;
   /** Which kind of unit is to blame, and its index (trace id, or block compile index); null if none. */
@@ -86,17 +53,38 @@ export interface BisectOptions {
   /** Run the final diff (default true). */
   diff?: boolean;
   /** The verified replay under `b`, if already made (a threshold walk made it). */
-  failing?: ReplayVerdict;
+  failing?: Verdict;
+  /** A threshold scan: this shard's share of the thresholds. */
+  shard?: Shard;
 }
 
-export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings, o: BisectOptions = {}): BisectResult {
+/**
+ * The midpoints a binary search over (lo, hi) may probe next, breadth first: the next
+ * probe, then those of both halves, and so on, `count` of them. With more than one job the
+ * ones after the first run ahead of the search; it uses those on its path and drops the
+ * rest, so its steps are the same whatever the number of jobs.
+ */
+export function probesAhead(lo: number, hi: number, count: number): number[] {
+  const out: number[] = [];
+  const spans: [number, number][] = [[lo, hi]];
+  while (out.length < count && spans.length) {
+    const [l, h] = spans.shift()!;
+    if (h - l <= 1) continue;
+    const m = Math.floor((l + h) / 2);
+    out.push(m);
+    spans.push([l, m], [m, h]);
+  }
+  return out;
+}
+
+export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings, replays: Replays, o: BisectOptions = {}): Promise<BisectResult> {
   const log = o.log ?? (() => {});
   const T0 = now();
   const notes: string[] = [];
   const steps: BisectStep[] = [];
-  const full = o.failing ?? verifyReplay(rec, b, o.images);
-  const { jit: _j, ...failing } = full;
-  void _j;
+  const one = (s: SideSettings) => replays.run(s).result;
+  const full = o.failing ?? (await one(b));
+  const failing = full;
   const vacuous = !full.diverged && compiledNothing(full.exercised);
   const result: BisectResult = { file: rec.path, settings: b.text, failing, vacuous, kind: null, index: null, minimal: null, steps, unit: null, diff: null, notes, seconds: 0 };
   log(`${b.text}: ${full.diverged ? `diverges at icount ${full.icount} (${full.what})` : 'does not diverge'} [${full.seconds.toFixed(2)} s] ${formatExercised(full.exercised)}`);
@@ -105,19 +93,34 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
     result.seconds = (now() - T0) / 1000;
     return result;
   }
-  const probe = (option: BisectStep['option'], base: SideSettings, limit: number): boolean => {
-    const key = option === 'trace-limit' ? 'traceLimit' : 'blockLimit';
-    const v = verifyReplay(rec, withOptions(base, { [key]: String(limit) }), o.images);
+  const limited = (option: BisectStep['option'], base: SideSettings, limit: number) => withOptions(base, { [option === 'trace-limit' ? 'traceLimit' : 'blockLimit']: String(limit) });
+  const step = (option: BisectStep['option'], limit: number, v: Verdict): boolean => {
     steps.push({ option, limit, diverged: v.diverged, icount: v.icount, seconds: v.seconds, exercised: v.exercised });
     log(`  --${option} ${limit}: ${verdictLine(v)}`);
     return v.diverged;
   };
-  /** Smallest limit in (lo, hi] that diverges, given lo does not and hi does. */
-  const search = (option: BisectStep['option'], base: SideSettings, lo: number, hi: number): number => {
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (probe(option, base, mid)) hi = mid;
-      else lo = mid;
+  const probe = async (option: BisectStep['option'], base: SideSettings, limit: number) => step(option, limit, await one(limited(option, base, limit)));
+  /** Smallest limit in (lo, hi] that diverges, given lo does not and hi does; idle jobs probe ahead (probesAhead). */
+  const search = async (option: BisectStep['option'], base: SideSettings, lo: number, hi: number): Promise<number> => {
+    const ahead = new Map<number, ReplayTask>();
+    try {
+      while (hi - lo > 1) {
+        const wanted = probesAhead(lo, hi, replays.jobs);
+        for (const [limit, t] of ahead) if (!wanted.includes(limit)) (t.cancel(), ahead.delete(limit));
+        for (const limit of wanted) {
+          if (ahead.has(limit)) continue;
+          const t = replays.run(limited(option, base, limit));
+          t.result.catch(() => {}); // reported where it is awaited
+          ahead.set(limit, t);
+        }
+        const mid = wanted[0];
+        const v = await ahead.get(mid)!.result;
+        ahead.delete(mid);
+        if (step(option, mid, v)) hi = mid;
+        else lo = mid;
+      }
+    } finally {
+      for (const t of ahead.values()) t.cancel();
     }
     return hi;
   };
@@ -125,9 +128,9 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
   let blockBase = b;
   if (b.tier === 'trace') {
     // Traces first: with none compiled, does it still diverge?
-    if (!probe('trace-limit', b, 0)) {
+    if (!(await probe('trace-limit', b, 0))) {
       const traces = full.exercised.traces;
-      const limit = traces > 0 ? search('trace-limit', b, 0, traces) : 1;
+      const limit = traces > 0 ? await search('trace-limit', b, 0, traces) : 1;
       result.kind = 'trace';
       result.index = limit - 1;
       result.minimal = withOptions(b, { traceLimit: String(limit) }).text;
@@ -137,14 +140,14 @@ export function bisectRecording(rec: Recording, a: SideSettings, b: SideSettings
     }
   }
   if (result.kind === null) {
-    const upper = blockBase === b ? full : verifyReplay(rec, blockBase, o.images);
+    const upper = blockBase === b ? full : await one(blockBase);
     if (!upper.diverged) {
       notes.push(`${blockBase.text} does not diverge: no single unit to blame`);
-    } else if (probe('block-limit', blockBase, 0)) {
+    } else if (await probe('block-limit', blockBase, 0)) {
       notes.push('the replay diverges even with no blocks compiled: the difference is not in a translation');
     } else {
       const hi = Math.max(1, upper.exercised.blocks);
-      const limit = search('block-limit', blockBase, 0, hi);
+      const limit = await search('block-limit', blockBase, 0, hi);
       result.kind = 'block';
       result.index = limit - 1;
       result.minimal = withOptions(blockBase, { blockLimit: String(limit) }).text;
@@ -241,34 +244,41 @@ export interface ScanResult {
   /** No threshold diverges and none compiled a unit: nothing was checked (exit 10). */
   vacuous: boolean;
   seconds: number;
+  /** Set for one shard of a scan (--shard): its rows are its share of the thresholds. */
+  shard?: ShardInfo;
 }
 
 /**
- * Replays at each threshold of the plan: the trace threshold, or the block threshold for
- * the block tier. Walking down, it stops at the first (highest) threshold that diverges
- * and bisects the units compiled there, with a diff against `a`.
+ * Replays at each threshold of the plan (a shard: its share), `replays.jobs` at a time: the
+ * trace threshold, or the block threshold for the block tier. Walking down, it stops at the
+ * first (highest) threshold that diverges and bisects the units compiled there, with a
+ * diff against `a`.
  */
-export function thresholdScan(rec: Recording, a: SideSettings, b: SideSettings, plan: ScanPlan, o: BisectOptions = {}): ScanResult {
+export async function thresholdScan(rec: Recording, a: SideSettings, b: SideSettings, plan: ScanPlan, replays: Replays, o: BisectOptions = {}): Promise<ScanResult> {
   const T0 = now();
   const key = b.tier === 'block' ? 'blockThreshold' : 'traceThreshold';
   const option = b.tier === 'block' ? 'block-threshold' : 'trace-threshold';
   const rows: ScanRow[] = [];
-  let found: { threshold: number; settings: SideSettings; verdict: ReplayVerdict } | null = null;
-  for (const t of plan.thresholds) {
-    const settings = withOptions(b, { [key]: String(t) });
-    const v = verifyReplay(rec, settings, o.images);
+  const share = shareOf(plan.thresholds, o.shard);
+  const settingsAt = (i: number) => withOptions(b, { [key]: String(share[i].item) });
+  let found: { threshold: number; settings: SideSettings; verdict: Verdict } | null = null;
+  await replayInOrder(replays, share.length, settingsAt, (v, i) => {
+    const t = share[i].item;
     rows.push({ threshold: t, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised });
     o.log?.(`  --${option} ${t}: ${verdictLine(v)}`);
     if (plan.down && v.diverged) {
-      found = { threshold: t, settings, verdict: v };
-      break;
+      found = { threshold: t, settings: settingsAt(i), verdict: v };
+      return true;
     }
-  }
+  });
   const vacuous = !rows.some((r) => r.diverged) && rows.every((r) => compiledNothing(r.exercised));
   let bisect: BisectResult | null = null;
-  if (found) {
-    o.log?.(`highest diverging threshold: --${option} ${found.threshold}; bisecting its units`);
-    bisect = bisectRecording(rec, a, found.settings, { ...o, failing: found.verdict });
+  const f = found as { threshold: number; settings: SideSettings; verdict: Verdict } | null;
+  if (f) {
+    o.log?.(`highest diverging threshold: --${option} ${f.threshold}; bisecting its units`);
+    bisect = await bisectRecording(rec, a, f.settings, replays, { ...o, failing: f.verdict });
   }
-  return { option, direction: plan.down ? 'down' : 'up', thresholds: plan.thresholds, rows, highest: found?.threshold ?? null, bisect, vacuous, seconds: (now() - T0) / 1000 };
+  const r: ScanResult = { option, direction: plan.down ? 'down' : 'up', thresholds: plan.thresholds, rows, highest: f?.threshold ?? null, bisect, vacuous, seconds: (now() - T0) / 1000 };
+  if (o.shard) r.shard = shardInfo(rec, o.shard, plan.thresholds.length);
+  return r;
 }

@@ -6,7 +6,8 @@ import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
 import type { TierOptions } from '../session/tier.js';
 import { diffRecording, type DiffResult } from './diff.js';
-import { verdictLine, verifyReplay } from './bisect.js';
+import { replayInOrder, verdictLine, type Replays } from './replays.js';
+import { shareOf, shardInfo, type Shard, type ShardInfo } from './shard.js';
 import { compiledNothing, type Exercised } from './exercised.js';
 import { formatSettings, sideSettings, type SideSettings } from './settings.js';
 
@@ -53,6 +54,8 @@ export interface FuzzRun {
 export interface FuzzResult {
   file: string;
   seed: number;
+  /** The --base settings every draw starts from ('' for none). */
+  base: string;
   runs: FuzzRun[];
   failing: FuzzRun[];
   /** Draws that compiled no unit (they checked nothing). */
@@ -62,22 +65,43 @@ export interface FuzzResult {
   /** The diff of the first failing settings against the reference. */
   diff: DiffResult | null;
   seconds: number;
+  /** Set for one shard of a campaign (--shard): its share of the draws, and what merge-results checks. */
+  shard?: ShardInfo;
 }
 
-export function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions, runs: number, seed: number, o: { images?: string; log?: (line: string) => void; diff?: boolean } = {}): FuzzResult {
+export interface FuzzOptions {
+  log?: (line: string) => void;
+  diff?: boolean;
+  images?: string;
+  shard?: Shard;
+}
+
+/**
+ * Draws `runs` settings and replays them (a shard: its share), `replays.jobs` at a time;
+ * the runs and progress lines come in draw order whatever that is.
+ */
+export async function fuzzRecording(rec: Recording, a: SideSettings, base: TierOptions, runs: number, seed: number, replays: Replays, o: FuzzOptions = {}): Promise<FuzzResult> {
   const T0 = now();
   const rnd = prng(seed);
+  // Every draw is made, so a shard's share is drawn as the whole campaign draws it.
+  const draws = Array.from({ length: runs }, () => formatSettings(drawSettings(rnd, base)));
+  const share = shareOf(draws, o.shard);
   const out: FuzzRun[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = sideSettings(formatSettings(drawSettings(rnd, base)), '--base');
-    const v = verifyReplay(rec, s, o.images);
-    const r: FuzzRun = { run: i + 1, settings: s.text, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised };
-    out.push(r);
-    o.log?.(`run ${i + 1}/${runs}: ${s.text}: ${verdictLine(v)}`);
-  }
-  const failing = out.filter((r) => r.diverged);
-  const nothing = out.filter((r) => compiledNothing(r.exercised)).length;
-  let diff: DiffResult | null = null;
-  if (failing.length && o.diff !== false) diff = diffRecording(rec, a, sideSettings(failing[0].settings, '--b'), { images: o.images, log: o.log });
-  return { file: rec.path, seed, runs: out, failing, compiledNothing: nothing, vacuous: !failing.length && nothing === out.length, diff, seconds: (now() - T0) / 1000 };
+  await replayInOrder(replays, share.length, (i) => sideSettings(share[i].item, '--base'), (v, i) => {
+    const run = share[i].at + 1;
+    out.push({ run, settings: v.settings, diverged: v.diverged, icount: v.icount, what: v.what, seconds: v.seconds, exercised: v.exercised });
+    o.log?.(`run ${run}/${runs}: ${v.settings}: ${verdictLine(v)}`);
+  });
+  const first = out.find((r) => r.diverged);
+  const diff = first && o.diff !== false ? diffRecording(rec, a, sideSettings(first.settings, '--b'), { images: o.images, log: o.log }) : null;
+  const r = fuzzResult(rec.path, seed, formatSettings(base), out, diff, (now() - T0) / 1000);
+  if (o.shard) r.shard = shardInfo(rec, o.shard, runs);
+  return r;
+}
+
+/** A fuzz result from its runs (in draw order): what a whole campaign and merged shards both print. */
+export function fuzzResult(file: string, seed: number, base: string, runs: FuzzRun[], diff: DiffResult | null, seconds: number): FuzzResult {
+  const failing = runs.filter((r) => r.diverged);
+  const nothing = runs.filter((r) => compiledNothing(r.exercised)).length;
+  return { file, seed, base, runs, failing, compiledNothing: nothing, vacuous: !failing.length && nothing === runs.length, diff, seconds };
 }

@@ -44,14 +44,14 @@ describe('the README', () => {
 });
 
 describe('the guest build (tools/guest/build-cached.mjs)', () => {
-  it('echoes build.sh\'s stage lines and the packages it installs, not only the log\'s path', () => {
+  /** A stand-in checkout: build-cached.mjs and shipped.mjs, a recipe, a build.sh that prints as the real one does, and guest/. */
+  function standIn(): { root: string; run: (...args: string[]) => ReturnType<typeof spawnSync> & { stdout: string } } {
     const root = tmp('deja-guestbuild-');
     const tools = join(root, 'tools/guest');
     mkdirSync(join(tools, 'init'), { recursive: true });
-    cpSync(join(ROOT, 'tools/guest/build-cached.mjs'), join(tools, 'build-cached.mjs'));
+    for (const f of ['build-cached.mjs', 'shipped.mjs']) cpSync(join(ROOT, 'tools/guest', f), join(tools, f));
     writeFileSync(join(tools, 'linux-rv32.config'), '');
     writeFileSync(join(tools, 'init/init.c'), '');
-    // A stand-in for build.sh that prints as it does and makes a complete output folder.
     writeFileSync(
       join(tools, 'build.sh'),
       [
@@ -60,15 +60,38 @@ describe('the guest build (tools/guest/build-cached.mjs)', () => {
         'echo "installing: bc flex"',
         'echo "some compiler noise"',
         'log "Linux build (make -j2 Image)"',
-        'mkdir -p "$1" && echo x > "$1/Image" && (cd "$1" && sha256sum Image > SHA256SUMS)',
+        'mkdir -p "$1" && cd "$1" && for f in fw_jump.bin Image initramfs.cpio; do echo "$f" > $f; done && echo info > build-info.txt && sha256sum fw_jump.bin Image initramfs.cpio > SHA256SUMS',
       ].join('\n') + '\n',
     );
-    const r = spawnSync(process.execPath, [join(tools, 'build-cached.mjs')], { encoding: 'utf8', env: { ...process.env, DEJA_CACHE_DIR: join(root, 'cache') } });
+    // The shipped images: the same bytes as the stand-in builds, but for the kernel.
+    mkdirSync(join(root, 'guest'));
+    for (const f of ['fw_jump.bin', 'Image', 'initramfs.cpio']) writeFileSync(join(root, 'guest', f), f === 'Image' ? 'another kernel\n' : `${f}\n`);
+    const sums = spawnSync('sha256sum', ['fw_jump.bin', 'Image', 'initramfs.cpio'], { cwd: join(root, 'guest'), encoding: 'utf8' }).stdout;
+    writeFileSync(join(root, 'guest/SHA256SUMS'), sums);
+    const run = (...args: string[]) => spawnSync(process.execPath, [join(tools, 'build-cached.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DEJA_CACHE_DIR: join(root, 'cache') } });
+    return { root, run };
+  }
+
+  it('echoes build.sh\'s stage lines and the packages it installs, not only the log\'s path; says which images differ from the shipped ones', () => {
+    const { run } = standIn();
+    const r = run();
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^guest: building into .* \(log: .*\); this takes about four minutes$/);
-    expect(lines.slice(1, -1)).toEqual(['guest: [   0s] checking Debian packages', 'guest: apt-get install bc flex', 'guest: [   0s] Linux build (make -j2 Image)']);
-    expect(lines.at(-1)).toMatch(/^guest: built in /);
+    expect(lines.slice(1, 4)).toEqual(['guest: [   0s] checking Debian packages', 'guest: apt-get install bc flex', 'guest: [   0s] Linux build (make -j2 Image)']);
+    expect(lines[4]).toMatch(/^guest: built in /);
+    expect(lines[5]).toMatch(/^guest: the build DIFFERS from the images shipped in .*guest: Image \(built [0-9a-f]{12}…, shipped [0-9a-f]{12}…\)$/);
+  });
+
+  it('--ship makes the build the shipped images; then the build matches them, and npm run boot (--unless-shipped) builds nothing', () => {
+    const { root, run } = standIn();
+    expect(run('--ship').stdout).toMatch(/guest: shipped: .*guest now holds this build \(Image /);
+    expect(readFileSync(join(root, 'guest/Image'), 'utf8')).toBe('Image\n');
+    expect(readFileSync(join(root, 'guest/RECIPE'), 'utf8')).toMatch(/^[0-9a-f]{16}\n$/);
+    expect(run().stdout).toMatch(/guest: up to date in .*\nguest: the build matches the images shipped in .*guest, byte for byte \(sha256\)/);
+    expect(run('--unless-shipped').stdout).toMatch(/^guest: using the images shipped in .*guest \(npm run guest rebuilds them from source\)\n$/);
+    writeFileSync(join(root, 'guest/Image'), 'damaged');
+    expect(run('--unless-shipped').stdout).toMatch(/^guest: up to date in /);
   });
 
   it('installs only what the build needs (no benchmark tools)', () => {

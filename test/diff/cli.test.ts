@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { deja } from '../helpers/cli.js';
 import { fuzzRecording } from '../../src/diff/fuzz.js';
+import { inProcessReplays } from '../../src/diff/replays.js';
 import { formatSettings, parseSettingsText } from '../../src/diff/settings.js';
 import { INTERP, recordProgram } from './helpers.js';
 
@@ -64,9 +65,9 @@ describe('deja diff / bisect / fuzz', () => {
 
   it('fuzz draws the same settings for the same seed, reports those that diverge, diffs the first', async () => {
     const rec = await recordProgram('branches-jumps');
-    const a = fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 5, { diff: false });
-    const b = fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 5, { diff: false });
-    const c = fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 6, { diff: false });
+    const a = await fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 5, inProcessReplays(rec), { diff: false });
+    const b = await fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 5, inProcessReplays(rec), { diff: false });
+    const c = await fuzzRecording(rec, INTERP, parseSettingsText('jit-fault=lost-writeback', '--base'), 12, 6, inProcessReplays(rec), { diff: false });
     expect(b.runs.map((r) => [r.settings, r.diverged])).toEqual(a.runs.map((r) => [r.settings, r.diverged]));
     expect(c.runs.map((r) => r.settings)).not.toEqual(a.runs.map((r) => r.settings));
     for (const r of a.runs) expect(r.settings).toContain('jit-fault=lost-writeback');

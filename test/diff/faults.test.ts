@@ -9,6 +9,7 @@ import { ROOT } from '../helpers/cli.js';
 import { loadRecording } from '../../src/session/replay-session.js';
 import { diffRecording, type DiffResult } from '../../src/diff/diff.js';
 import { bisectRecording, verifyReplay } from '../../src/diff/bisect.js';
+import { inProcessReplays } from '../../src/diff/replays.js';
 import { wrongImmIndex, type FaultKind, type FaultSite } from '../../src/jit/faults.js';
 import type { Jit } from '../../src/jit/jit.js';
 import type { Recording } from '../../src/record/reader.js';
@@ -142,7 +143,7 @@ describe('diff and bisect find injected JIT faults', () => {
     c.check(d, f.site, f.jit);
 
     // bisect names the same unit, by limiting compilation alone.
-    const r = bisectRecording(rec, INTERP, b);
+    const r = await bisectRecording(rec, INTERP, b, inProcessReplays(rec));
     const index = c.bisectIndex ? c.bisectIndex(f.site, f.jit) : f.site.id;
     expect({ kind: r.kind, index: r.index }).toEqual({ kind: f.site.unit, index });
     expect(r.unit?.id).toBe(index);

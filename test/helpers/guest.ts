@@ -1,15 +1,15 @@
-// The reference Linux guest's files for tests: from $DEJA_GUEST_DIR or the guest cache,
-// else the shared build.
+// The reference Linux guest's files for tests: from $DEJA_GUEST_DIR, the images shipped in
+// guest/, the last `npm run guest` build, else the shared build.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GUEST_FILES, defaultGuestDir, guestAppend } from '../../src/cli/guest.js';
+import { GUEST_FILES, builtGuestDir, defaultGuestDir, guestAppend } from '../../src/cli/guest.js';
 import type { MachineConfig } from '../../src/machine/machine.js';
 import { DEFAULT_RAM_BYTES } from '../../src/machine/board.js';
 
 /** A guest file, by name. */
 export function guestFile(name: string): string {
-  const dirs = [defaultGuestDir(), '/work/shared/guest/out'];
+  const dirs = [defaultGuestDir(), builtGuestDir(), '/work/shared/guest/out'];
   for (const dir of dirs) {
     const f = join(dir, name);
     if (existsSync(f)) return f;

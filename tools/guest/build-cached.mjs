@@ -1,20 +1,32 @@
 #!/usr/bin/env node
 // Builds the reference guest (build.sh) into a cache folder keyed by the recipe's hash,
 // and points <cache>/guest/current at it. A build whose recipe has not changed is reused.
+// Then says whether the build is byte for byte the images shipped in guest/.
 // Plain Node, no dependencies: it runs before anything else is built.
+//
+//   --unless-shipped  do nothing if guest/ holds the images, intact (npm run boot)
+//   --ship            replace guest/'s images with this build (after changing the recipe)
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, openSync, closeSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, openSync, closeSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SHIPPED_DIR, differences, recipeKey, ship, shippedIntact, shippedRecipe } from './shipped.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const recipe = ['build.sh', 'linux-rv32.config', ...readdirSync(join(here, 'init')).sort().map((f) => join('init', f))];
-const hash = createHash('sha256');
-for (const f of recipe) hash.update(f + '\0').update(readFileSync(join(here, f)));
-const key = hash.digest('hex').slice(0, 16);
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== '--unless-shipped' && a !== '--ship');
+if (unknown.length) {
+  console.error(`guest: unknown option ${unknown[0]} (known: --unless-shipped, --ship)`);
+  process.exit(2);
+}
+if (args.includes('--unless-shipped') && shippedIntact()) {
+  console.log(`guest: using the images shipped in ${SHIPPED_DIR} (npm run guest rebuilds them from source)`);
+  process.exit(0);
+}
+const key = recipeKey();
 
 const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
 const guestRoot = join(cache, 'guest');
@@ -41,6 +53,7 @@ mkdirSync(guestRoot, { recursive: true });
 if (complete(dir)) {
   pointCurrent();
   console.log(`guest: up to date in ${dir}`);
+  compareWithShipped();
   process.exit(0);
 }
 const tmp = `${dir}.tmp`;
@@ -59,6 +72,22 @@ rmSync(dir, { recursive: true, force: true });
 renameSync(tmp, dir);
 pointCurrent();
 console.log(`guest: built in ${dir}`);
+compareWithShipped();
+
+/** Says whether the build is the shipped images, byte for byte; --ship makes it so. */
+function compareWithShipped() {
+  const diff = differences(dir);
+  if (!diff.length) {
+    if (shippedRecipe() !== key && args.includes('--ship')) ship(dir, key);
+    console.log(`guest: the build matches the images shipped in ${SHIPPED_DIR}, byte for byte (sha256)`);
+  } else if (args.includes('--ship')) {
+    ship(dir, key);
+    console.log(`guest: shipped: ${SHIPPED_DIR} now holds this build (${diff.join(', ')}); commit it with the recipe`);
+  } else {
+    console.log(`guest: the build DIFFERS from the images shipped in ${SHIPPED_DIR}: ${diff.join(', ')}`);
+    console.log(`guest: deja run boots the shipped ones; DEJA_GUEST_DIR=${dir} boots this build; npm run guest -- --ship ships it`);
+  }
+}
 
 /**
  * Runs build.sh with its output going to the log, and echoes its stage lines (`=== [ 12s]
