@@ -263,10 +263,8 @@ export class Debugger implements DebugTarget {
    */
   private runForward(to: number, resume: boolean): StopReason | null {
     const stops = this.stops;
-    if (resume) {
-      stops.from = this.icount;
-      stops.fromTraps = this.machine.hart.traps;
-    }
+    stops.from = resume ? this.icount : -1;
+    stops.fromTraps = this.machine.hart.traps;
     stops.hit = null;
     let hit: StopHit | null;
     try {
@@ -292,6 +290,8 @@ export class Debugger implements DebugTarget {
 
   /** Runs the instruction a watchpoint stopped before, with watchpoints off. */
   private stepOverAccess(): DivergenceReport | null {
+    this.stops.from = this.icount; // resuming from the stop here
+    this.stops.fromTraps = this.machine.hart.traps;
     this.stops.suppressWatches = true;
     try {
       return this.replayTo(this.icount + 1).divergence;
@@ -311,16 +311,25 @@ export class Debugger implements DebugTarget {
     const starts = this.stretchStarts(here.icount + 1);
     let lastReport = -Infinity;
     let lastYield = performance.now();
+    let stretch = '';
     const yielded = async (): Promise<boolean> => {
       // At most every 50 ms, whatever the hits: a Ctrl-C is seen in a stretch full of them.
       if (performance.now() - lastYield < 50) return ctl.interrupted();
       await yieldToHost();
       lastYield = performance.now();
+      // A long stretch (a recording without snapshots is one) says where it is, once a second.
+      if (ctl.progress && lastYield - lastReport > 1000 && lastYield - t0 > 1000) {
+        lastReport = lastYield;
+        ctl.progress(`reverse-continue: replaying ${stretch} for stops, at icount ${this.icount} (${((lastYield - t0) / 1000).toFixed(1)} s)`);
+      }
       return ctl.interrupted();
     };
     try {
       for (let k = starts.length - 1; k >= 0; k--) {
-        const end = k === starts.length - 1 ? here.icount : starts[k + 1];
+        // The last stretch runs into here's icount: a place there before here (a trapping
+        // instruction, when here is its handler's entry) is a hit to find.
+        const end = k === starts.length - 1 ? Math.min(here.icount + 1, this.last) : starts[k + 1];
+        stretch = `icount ${starts[k]} to ${end}`;
         const hits = await this.scan(starts[k], end, here, yielded, null);
         if (hits === 'interrupted') return this.interruptedAt(here.icount, t0);
         if (hits.length) {

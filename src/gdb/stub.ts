@@ -64,7 +64,9 @@ export class GdbStub {
         // Only a run can be interrupted; a stopped target has already replied (gdbserver's way).
         if (this.running) this.interruptRequested = true;
       } else if (m.kind === 'nack') {
-        if (this.lastSent) this.link.send(this.lastSent);
+        // gdb sends '-' when a reply is slow (a long monitor seek) even in no-ack mode: the
+        // reply is on its way, and a second one would answer its next packet.
+        if (this.ack && this.lastSent) this.link.send(this.lastSent);
       } else if (m.kind !== 'ack') {
         this.queue.push(m);
         // Handled at once, up to the first wait: a run started by this packet is running

@@ -188,3 +188,53 @@ describe('gdb-multiarch: watchpoints on a known store', () => {
     expect(printedHex(r.marked.get('pc')![0])).toBe(printedHex(r.marked.get('sw')![0]) + 8);
   });
 });
+
+describe('gdb-multiarch: atomics and traps', () => {
+  let atomics = '';
+  const ATOMICS_ELF = join(GUEST_BUILD_DIR, 'debug-atomics.elf');
+  beforeAll(() => {
+    atomics = join(tmp(), 'debug-atomics.deja');
+    const r = deja(['run', '--elf', ATOMICS_ELF, '--record', atomics]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  for (const tier of [['--tier', 'interp'], ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1']]) {
+    it(`a watchpoint on an sc.w leaves it succeeding, forwards and backwards; a breakpoint on a trap handler stops at the trapping icount (${tier[1]})`, async () => {
+      const r = await runGdb(atomics, tier, [
+        'watch *(int*)&counter',
+        ...mark('w1', 'continue'),
+        ...mark('w2', 'continue'),
+        ...mark('icount', 'monitor icount'),
+        ...mark('back', 'reverse-continue'),
+        ...mark('icount', 'monitor icount'),
+        'delete',
+        'break *do_ecall',
+        'continue',
+        ...mark('icount', 'monitor icount'),
+        'delete',
+        'break *trap_vector',
+        ...mark('trap', 'continue'),
+        ...mark('icount', 'monitor icount'),
+        'break *do_ecall',
+        ...mark('rc', 'reverse-continue'),
+        ...mark('pc', 'p/x $pc'),
+        ...mark('ecall', 'p/x &do_ecall'),
+        'delete',
+        ...mark('end', 'continue'),
+      ], { file: ATOMICS_ELF });
+      expect(r.dejaStatus, r.gdb + r.deja).toBe(0);
+      // Each round's sc writes counter one higher: the replay never leaves the recording.
+      expect(r.marked.get('w1')![0]).toMatch(/Old value = 0\s+New value = 1/);
+      expect(r.marked.get('w2')![0]).toMatch(/Old value = 1\s+New value = 2/);
+      expect(r.marked.get('back')![0]).toMatch(/Old value = 2\s+New value = 1/);
+      expect(r.gdb).not.toMatch(/diverged/);
+      const [, , atEcall, atHandler] = r.marked.get('icount')!.map(printedIcount);
+      // The ecall retires nothing: its handler's first instruction is at the same icount.
+      expect(r.marked.get('trap')![0]).toMatch(/in trap_vector/);
+      expect(atHandler).toBe(atEcall);
+      // Back from the handler's entry: the ecall just before it, at that same icount.
+      expect(printedHex(r.marked.get('pc')![0])).toBe(printedHex(r.marked.get('ecall')![0]));
+      expect(r.marked.get('end')![0]).toMatch(/No more reverse-execution history|replaylog|exited|end/i);
+    });
+  }
+});
