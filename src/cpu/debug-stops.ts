@@ -46,9 +46,28 @@ export class DebugStops {
   /** False while the debugger moves without stopping (a seek): nothing is checked. */
   active = true;
   hit: StopHit | null = null;
-  /** What the breakpoints and watchpoints are, as one string (the JIT is reset only when it changes). */
-  signature(): string {
+  /** The breakpoints and watchpoints compiled code was last made under, as one string. */
+  private compiledUnder = '';
+
+  private signature(): string {
     return [...this.breakpoints].sort((a, b) => a - b).join(',') + '|' + this.watches.map((w) => `${w.addr}:${w.len}:${w.kind}`).sort().join(',');
+  }
+
+  /**
+   * Whether units compiled so far were made under other stops than these (then they must
+   * go before the next run); these are theirs from now on. gdb takes its breakpoints out
+   * at every stop and puts them back to resume: that changes nothing.
+   */
+  takeCompiledChange(): boolean {
+    const now = this.signature();
+    if (now === this.compiledUnder) return false;
+    this.compiledUnder = now;
+    return true;
+  }
+
+  /** A new JIT has compiled nothing: what it compiles is made under these stops. */
+  compiledAfresh(): void {
+    this.compiledUnder = this.signature();
   }
 
   /** Called after breakpoints or watchpoints change (the tier drops units, the MMU its TLBs). */

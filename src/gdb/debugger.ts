@@ -104,7 +104,6 @@ export class Debugger implements DebugTarget {
   private trapsAt = new Map<number, number>();
   /** Set when breakpoints or watchpoints changed; the JIT is reset before the next run if the set differs. */
   private stopsDirty = false;
-  private jitStops = '';
 
   constructor(
     readonly rec: Recording,
@@ -136,7 +135,7 @@ export class Debugger implements DebugTarget {
     this.countedFrom = s.machine.hart.icount;
     this.trapsAt = new Map([[s.machine.hart.icount, 0]]);
     this.stops.traps = () => s.machine.hart.traps;
-    this.jitStops = this.stops.signature(); // a new JIT has compiled nothing yet
+    this.stops.compiledAfresh();
     return s;
   }
 
@@ -153,12 +152,11 @@ export class Debugger implements DebugTarget {
   private settleStops(): void {
     if (!this.stopsDirty) return;
     this.stopsDirty = false;
-    const now = this.stops.signature();
-    if (now === this.jitStops) return;
-    this.jitStops = now;
+    if (!this.stops.takeCompiledChange()) return;
     this.bank();
     this.session.jit?.reset();
   }
+
 
   /** Replays the session to `to`, noting the trap count at a stretch start it stops at. */
   private replayTo(to: number) {

@@ -18,7 +18,6 @@ export class LiveTarget implements DebugTarget {
   private banked: Exercised;
   /** Breakpoints or watchpoints changed: the JIT is reset before the next run if the set differs from its own. */
   private stopsDirty = false;
-  private jitStops = '';
   private countedFrom: number;
   /** How the guest's run ended, once it has. */
   exit: ExitStatus | null = null;
@@ -39,6 +38,7 @@ export class LiveTarget implements DebugTarget {
     this.banked = noneExercised(tier);
     this.countedFrom = this.first;
     stops.traps = () => machine.hart.traps;
+    stops.compiledAfresh();
     stops.onChange = () => {
       this.stopsDirty = true;
       machine.hart.mmu.flush(); // no TLB entry may map a watched page
@@ -84,14 +84,13 @@ export class LiveTarget implements DebugTarget {
   private settleStops(): void {
     if (!this.stopsDirty) return;
     this.stopsDirty = false;
-    const now = this.stops.signature();
-    if (now === this.jitStops) return;
-    this.jitStops = now;
+    if (!this.stops.takeCompiledChange()) return;
     // A reset JIT counts from zero: what it did so far is kept here.
     this.banked = addExercised(this.banked, this.exercisedNow());
     this.countedFrom = this.icount;
     this.jit?.reset();
   }
+
 
   private exited(e: ExitStatus): StopReason {
     this.exit = e;
