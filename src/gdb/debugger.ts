@@ -104,6 +104,8 @@ export class Debugger implements DebugTarget {
   private trapsAt = new Map<number, number>();
   /** Set when breakpoints or watchpoints changed; the JIT is reset before the next run if the set differs. */
   private stopsDirty = false;
+  /** A breakpoint at the recording's last place was reported (the next run reports the end). */
+  private stopsAtEnd = false;
 
   constructor(
     readonly rec: Recording,
@@ -136,6 +138,7 @@ export class Debugger implements DebugTarget {
     this.trapsAt = new Map([[s.machine.hart.icount, 0]]);
     this.stops.traps = () => s.machine.hart.traps;
     this.stops.compiledAfresh();
+    this.stopsAtEnd = false;
     return s;
   }
 
@@ -268,7 +271,17 @@ export class Debugger implements DebugTarget {
     try {
       const r = this.replayTo(to);
       if (r.divergence) return { kind: 'divergence', report: r.divergence };
-      if (r.icount >= this.last) return { kind: 'end', at: 'end' };
+      if (r.icount >= this.last) {
+        // The last place has no instruction to run, so the interpreter never checks it: a
+        // breakpoint there stops the run first (once), then the end does.
+        const pc = this.machine.hart.pc >>> 0;
+        const atFrom = stops.from === r.icount && stops.fromTraps === this.machine.hart.traps;
+        if (stops.active && stops.hasBreakpoint(pc) && !atFrom && !this.stopsAtEnd) {
+          this.stopsAtEnd = true;
+          return { kind: 'break', pc };
+        }
+        return { kind: 'end', at: 'end' };
+      }
       return null;
     } catch (e) {
       hit = e === DEBUG_STOP ? stops.takeHit() : null;
