@@ -42,7 +42,7 @@ export function buildProgram(): Command {
 
   const run = program
     .command('run')
-    .description('boot a guest (default: the reference guest from `npm run guest`)')
+    .description('boot a guest (default: the reference guest shipped in guest/, or DEJA_GUEST_DIR)')
     .option('--bios <file>', 'firmware (raw binary at 0x80000000, or ELF)')
     .option('--kernel <file>', 'kernel (Linux RISC-V Image, or ELF)')
     .option('--initrd <file>', 'initial ramdisk')

@@ -58,6 +58,6 @@ export async function reportCommand(file: string, o: ReportOptions): Promise<num
   writePage(o.output, html);
   const lines = data.items.k.filter((k) => k === 0).length;
   const seconds = ((performance.now() - t0) / 1000).toFixed(2);
-  process.stderr.write(`deja: report: wrote ${o.output} (${html.length} bytes; ${lines} console lines, ${data.items.x.length - lines} events; replay under ${settings.text}: ${data.replay?.line}), ${seconds} s\n`);
+  process.stderr.write(`deja: report: wrote ${o.output} (${Buffer.byteLength(html)} bytes; ${lines} console lines, ${data.items.x.length - lines} events; replay under ${settings.text}: ${data.replay?.line}), ${seconds} s\n`);
   return data.replay?.diverged ? ExitCode.Divergence : ExitCode.Ok;
 }

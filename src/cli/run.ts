@@ -328,7 +328,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
     recording?.writer.maybeFlush(performance.now());
     snapshots?.settle();
   };
-  const exit = gdbAt ? await debugLive(new LiveTarget(machine, stops!, tier, jit, maxInsns, () => (out.flush(), tick()), () => stop.by !== null), live, gdbAt, stop) : await runLive(machine, live, maxInsns, out, tick, stop);
+  const exit = gdbAt ? await debugLive(new LiveTarget(machine, stops!, tier, jit, maxInsns, () => (out.flush(), tick()), () => stop.by !== null, exitCodeFor), live, gdbAt, stop) : await runLive(machine, live, maxInsns, out, tick, stop);
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
   recorder?.finish(exit);

@@ -33,6 +33,8 @@ export class LiveTarget implements DebugTarget {
     private readonly tick: () => void,
     /** Set when the user stops the run from deja's side (Ctrl-A X, a signal). */
     private readonly stopped: () => boolean,
+    /** The exit code deja gives a run that ended so (gdb hears it as the process's). */
+    private readonly exitCode: (e: ExitStatus) => number = (e) => e.code,
   ) {
     this.first = machine.hart.icount;
     this.banked = noneExercised(tier);
@@ -94,7 +96,7 @@ export class LiveTarget implements DebugTarget {
 
   private exited(e: ExitStatus): StopReason {
     this.exit = e;
-    return { kind: 'exited', code: e.code, how: formatExit(e) };
+    return { kind: 'exited', code: this.exitCode(e), how: formatExit(e) };
   }
 
   async seek(to: number): Promise<StopReason | null> {
