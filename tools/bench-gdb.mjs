@@ -29,7 +29,7 @@ if (!snaps) {
   console.error(`${file}: no snapshots beside it (deja index ${file})`);
   process.exit(3);
 }
-const dbg = new Debugger(rec, tierSettings({ tier: values.tier }), snaps);
+const dbg = new Debugger(rec, tierSettings({ tier: values.tier }), snaps, { now: () => performance.now() });
 const ctl = { interrupted: () => false };
 const time = async (f) => {
   const t0 = performance.now();

@@ -26,7 +26,7 @@ export async function gdbReplayCommand(file: string, o: GdbOptions): Promise<num
   if (symbols !== undefined && !existsSync(symbols)) throw new UserError(`${symbols}: no such file (--${o.vmlinux ? 'vmlinux' : 'symbols'})`, ExitCode.BadInput);
   const rec = await loadRecording(file);
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
-  const dbg = new Debugger(rec, tiers, snaps, { images: o.images });
+  const dbg = new Debugger(rec, tiers, snaps, { images: o.images, now: () => performance.now() });
   const say = (s: string) => process.stderr.write(`deja: ${s}\n`);
   // SIGINT and SIGTERM end the session, as a client's detach does.
   let signalled: string | null = null;

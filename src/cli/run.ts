@@ -312,10 +312,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const snapshots = recording?.snapshots ? new RecordingSnapshots(machine, recording.snapshots, snapshotEvery!, recorder!.console) : null;
   // A debugger's stops go on the hart before its tier, which then runs the checking interpreter.
   const stops = gdbAt ? new DebugStops() : null;
-  if (stops) {
-    machine.hart.debug = stops;
-    machine.hart.mmu.watchPages = stops.watchPages;
-  }
+  if (stops) machine.hart.attachDebugger(stops);
   const jit = applyTier(machine, tiers, () => performance.now());
   const out = new ConsoleOut(o.quiet ? null : process.stdout);
   machine.consoleSink = (b) => {
@@ -328,7 +325,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
     recording?.writer.maybeFlush(performance.now());
     snapshots?.settle();
   };
-  const exit = gdbAt ? await debugLive(new LiveTarget(machine, stops!, tier, jit, maxInsns, () => (out.flush(), tick()), () => stop.by !== null, exitCodeFor), live, gdbAt, stop) : await runLive(machine, live, maxInsns, out, tick, stop);
+  const exit = gdbAt ? await debugLive(new LiveTarget(machine, stops!, tier, jit, { last: maxInsns, tick: () => (out.flush(), tick()), stopped: () => stop.by !== null, exitCode: exitCodeFor, now: () => performance.now() }), live, gdbAt, stop) : await runLive(machine, live, maxInsns, out, tick, stop);
   const seconds = (performance.now() - t0) / 1000;
   out.flush();
   recorder?.finish(exit);

@@ -21,7 +21,7 @@ export interface Watchpoint {
 }
 
 /** What stopped the run: a breakpoint at pc, or an access (before it is done) to a watched address. */
-export type StopHit = { kind: 'break'; pc: number } | { kind: 'watch'; watch: Watchpoint; addr: number; write: boolean };
+export type StopHit = { kind: 'break'; pc: number } | { kind: 'watch'; watch: Watchpoint; addr: number };
 
 const FILTER_MASK = 0xffff;
 
@@ -80,10 +80,6 @@ export class DebugStops {
     return h;
   }
 
-  get breakpointCount(): number {
-    return this.breakpoints.size;
-  }
-
   hasBreakpoint(pc: number): boolean {
     return this.breakpoints.has(pc >>> 0);
   }
@@ -126,7 +122,7 @@ export class DebugStops {
     const kind = write ? WATCH_WRITE : WATCH_READ;
     for (const w of this.watches) {
       if ((w.kind & kind) !== 0 && va < w.addr + w.len && va + width > w.addr) {
-        this.hit = { kind: 'watch', watch: w, addr: Math.max(va, w.addr) >>> 0, write };
+        this.hit = { kind: 'watch', watch: w, addr: Math.max(va, w.addr) >>> 0 };
         throw DEBUG_STOP;
       }
     }

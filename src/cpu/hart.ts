@@ -88,7 +88,7 @@ export class Hart {
   readonly triggers = new Triggers();
   /** Whether the trigger CSRs exist (a machine without them makes them illegal, as before Sdtrig). */
   hasTriggers = true;
-  /** A debugger's breakpoints and watchpoints (debug-stops.ts); set before a tier is attached. */
+  /** A debugger's breakpoints and watchpoints (debug-stops.ts); set by attachDebugger. */
   debug: DebugStops | null = null;
 
   /**
@@ -158,6 +158,15 @@ export class Hart {
     if (!take) return -1;
     for (const irq of IRQ_PRIORITY) if (take & (1 << irq)) return irq;
     return -1;
+  }
+
+  /**
+   * Puts a debugger's stops on this hart, before a tier is attached (the tier then runs the
+   * interpreter that checks breakpoints); the MMU keeps watched pages out of its TLBs.
+   */
+  attachDebugger(stops: DebugStops): void {
+    this.debug = stops;
+    this.mmu.watchPages = stops.watchPages;
   }
 
   /**

@@ -21,14 +21,39 @@ export function exercised(tier: Tier, jit: Jit | null, icount: number): Exercise
   return { tier, blocks: s.blocksCompiled, traces: jit.traces.length, insns: { ...s.insns } };
 }
 
-/** Both together (the runs of one debugging session, whose JIT was reset between them). */
-export function addExercised(a: Exercised, b: Exercised): Exercised {
+function addExercised(a: Exercised, b: Exercised): Exercised {
   return { tier: a.tier, blocks: a.blocks + b.blocks, traces: a.traces + b.traces, insns: { interp: a.insns.interp + b.insns.interp, block: a.insns.block + b.insns.block, trace: a.insns.trace + b.insns.trace } };
 }
 
-/** Nothing run yet under `tier`. */
-export function noneExercised(tier: Tier): Exercised {
-  return { tier, blocks: 0, traces: 0, insns: { interp: 0, block: 0, trace: 0 } };
+/**
+ * What a run exercised over JITs reset or replaced on the way (a debugging session's): each
+ * counts from where it started, so what one did is banked before it goes.
+ */
+export class ExercisedTally {
+  private banked: Exercised;
+
+  constructor(
+    private readonly tier: Tier,
+    /** The icount the current JIT (or interpreter) counts from. */
+    private from: number,
+  ) {
+    this.banked = { tier, blocks: 0, traces: 0, insns: { interp: 0, block: 0, trace: 0 } };
+  }
+
+  /** The current JIT, at `icount`, is about to be reset or dropped: keeps what it did; the next counts from `icount`. */
+  bank(jit: Jit | null, icount: number): void {
+    this.banked = this.total(jit, icount);
+    this.from = icount;
+  }
+
+  /** A new JIT (or interpreter run) that counts from `icount` replaces the current one, banked already. */
+  startAt(icount: number): void {
+    this.from = icount;
+  }
+
+  total(jit: Jit | null, icount: number): Exercised {
+    return addExercised(this.banked, exercised(this.tier, jit, icount - this.from));
+  }
 }
 
 export function compiledNothing(e: Exercised): boolean {

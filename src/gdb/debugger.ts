@@ -12,7 +12,7 @@ import { ReplaySession, recordingEnd, type SessionOptions } from '../session/rep
 import { chainTo, type Snapshots } from '../session/seek.js';
 import { SnapshotFile } from '../record/snapshot-file.js';
 import type { TierSettings } from '../session/tier.js';
-import { addExercised, exercised, noneExercised, type Exercised } from '../diff/exercised.js';
+import { ExercisedTally, type Exercised } from '../diff/exercised.js';
 
 /** Why a run stopped. */
 export type StopReason =
@@ -71,15 +71,6 @@ class DivergedOnTheWay extends Error {
   }
 }
 
-/** A hit found while scanning a stretch of the recording: where the run stops for it. */
-interface Found {
-  /** Where the stop leaves the machine: a breakpoint's instruction, or just after a watched access. */
-  at: number;
-  /** Its ordinal among the hits of the scan that found it (a rescan stops at the same one). */
-  nth: number;
-  reason: StopReason;
-}
-
 export class Debugger implements DebugTarget {
   readonly reversible = true;
   readonly what = 'the recording';
@@ -91,10 +82,12 @@ export class Debugger implements DebugTarget {
   private readonly translations = new TranslationCache();
   /** Seconds of host time spent on the last seek or run, for `monitor` output and figures. */
   lastSeconds = 0;
-  /** What the sessions and JITs dropped so far ran and compiled (I10: the session says what it exercised). */
-  private banked: Exercised;
-  /** The icount the current session's JIT (or interpreter) started counting from. */
-  private countedFrom = 0;
+  /** What the sessions and JITs ran and compiled (I10: the session says what it exercised). */
+  private readonly tally: ExercisedTally;
+  /** Where a replay can start, in order: the recording's start and the snapshots after it. */
+  private readonly starts: number[];
+  /** Host time in ms (the CLI's clock, DESIGN.md I3): for figures, progress and how often to look at the host. */
+  private readonly now: () => number;
   /**
    * The current session's trap count (hart.traps, from 0 where the session started) at
    * each stretch start it stood at. A trap retires nothing, so (icount, traps taken since
@@ -111,11 +104,14 @@ export class Debugger implements DebugTarget {
     readonly rec: Recording,
     readonly tier: TierSettings,
     private readonly snapshots: Snapshots | null,
-    private readonly options: Pick<SessionOptions, 'images'> = {},
+    private readonly options: Pick<SessionOptions, 'images'> & { now: () => number },
   ) {
     this.first = rec.header.start?.icount ?? 0;
     this.last = recordingEnd(rec).icount;
-    this.banked = noneExercised(tier.tier);
+    this.now = options.now;
+    this.tally = new ExercisedTally(tier.tier, this.first);
+    const list = snapshots === null ? [] : snapshots instanceof SnapshotFile ? snapshots.entries : snapshots;
+    this.starts = [this.first, ...list.map((e) => e.icount).filter((i) => i > this.first)].sort((a, b) => a - b);
     this.session = this.newSession();
     this.stops.onChange = () => this.stopsChanged();
   }
@@ -130,11 +126,11 @@ export class Debugger implements DebugTarget {
 
   /** A replay session with this debugger's stops on its hart, restored to the last snapshot at or before `near`. */
   private newSession(near = this.first): ReplaySession {
-    if (this.session) this.bank();
+    if (this.session) this.tally.bank(this.session.jit, this.icount);
     const s = new ReplaySession(this.rec, this.tier, { images: this.options.images, debug: this.stops, translations: this.translations, verify: true });
     const chain = this.snapshots ? chainTo(this.snapshots, near) : [];
     if (chain.length) s.restore(chain);
-    this.countedFrom = s.machine.hart.icount;
+    this.tally.startAt(s.machine.hart.icount);
     this.trapsAt = new Map([[s.machine.hart.icount, 0]]);
     this.stops.traps = () => s.machine.hart.traps;
     this.stops.compiledAfresh();
@@ -156,7 +152,7 @@ export class Debugger implements DebugTarget {
     if (!this.stopsDirty) return;
     this.stopsDirty = false;
     if (!this.stops.takeCompiledChange()) return;
-    this.bank();
+    this.tally.bank(this.session.jit, this.icount);
     this.session.jit?.reset();
   }
 
@@ -170,10 +166,7 @@ export class Debugger implements DebugTarget {
   }
 
   private isStretchStart(icount: number): boolean {
-    if (icount === this.first) return true;
-    if (!this.snapshots) return false;
-    const list = this.snapshots instanceof SnapshotFile ? this.snapshots.entries : this.snapshots;
-    return list.some((e) => e.icount === icount);
+    return this.starts.includes(icount);
   }
 
   /** The place the machine stands at: its icount and the traps taken there since the stretch start before it (null: not known). */
@@ -183,19 +176,9 @@ export class Debugger implements DebugTarget {
     return { icount, traps: base === undefined ? null : this.machine.hart.traps - base };
   }
 
-  /** Adds what the current session's tier ran and compiled to the bank, which it is about to leave. */
-  private bank(): void {
-    this.banked = addExercised(this.banked, this.exercisedNow());
-    this.countedFrom = this.icount;
-  }
-
-  private exercisedNow(): Exercised {
-    return exercised(this.tier.tier, this.session.jit, this.icount - this.countedFrom);
-  }
-
   /** What this debugging session ran, in every tier, and compiled, over all its replays. */
   exercised(): Exercised {
-    return addExercised(this.banked, this.exercisedNow());
+    return this.tally.total(this.session.jit, this.icount);
   }
 
   /** Runs the session to `to` with the stops off; false if the replay diverged or ended short. */
@@ -211,13 +194,13 @@ export class Debugger implements DebugTarget {
 
   /** Goes to exactly icount `to` (within the recording), from the nearest snapshot if it is behind. */
   seek(to: number): StopReason | null {
-    const t0 = performance.now();
+    const t0 = this.now();
     to = Math.max(this.first, Math.min(this.last, to));
     if (to === this.icount) return null;
     // Backwards, or forwards past a snapshot: from the last snapshot before `to`.
     if (to < this.icount || this.nearestStart(to) > this.icount) this.session = this.newSession(to);
     const d = this.runQuietly(to);
-    this.lastSeconds = (performance.now() - t0) / 1000;
+    this.lastSeconds = (this.now() - t0) / 1000;
     return d ? { kind: 'divergence', report: d } : null;
   }
 
@@ -236,7 +219,7 @@ export class Debugger implements DebugTarget {
 
   /** Runs forward to the next stop, the recording's end, or an interrupt. */
   async continue(ctl: RunControl): Promise<StopReason> {
-    const t0 = performance.now();
+    const t0 = this.now();
     let r: StopReason | null = null;
     let resume = true;
     while (r === null) {
@@ -251,7 +234,7 @@ export class Debugger implements DebugTarget {
         if (ctl.interrupted()) r = { kind: 'interrupt' };
       }
     }
-    this.lastSeconds = (performance.now() - t0) / 1000;
+    this.lastSeconds = (this.now() - t0) / 1000;
     return r;
   }
 
@@ -295,7 +278,8 @@ export class Debugger implements DebugTarget {
   private chunkEnd(to: number): number {
     const here = this.icount;
     let end = Math.min(to, here + CHUNK);
-    for (const s of this.stretchStarts(end)) if (s > here && s < end) end = s;
+    const next = this.starts.find((s) => s > here);
+    if (next !== undefined && next < end) end = next;
     return end;
   }
 
@@ -317,17 +301,17 @@ export class Debugger implements DebugTarget {
    * hit found is then replayed to again. With none, the run stops at the recording's start.
    */
   async reverseContinue(ctl: RunControl): Promise<StopReason> {
-    const t0 = performance.now();
+    const t0 = this.now();
     const here = this.place();
     const starts = this.stretchStarts(here.icount + 1);
     let lastReport = -Infinity;
-    let lastYield = performance.now();
+    let lastYield = this.now();
     let stretch = '';
     const yielded = async (): Promise<boolean> => {
       // At most every 50 ms, whatever the hits: a Ctrl-C is seen in a stretch full of them.
-      if (performance.now() - lastYield < 50) return ctl.interrupted();
+      if (this.now() - lastYield < 50) return ctl.interrupted();
       await yieldToHost();
-      lastYield = performance.now();
+      lastYield = this.now();
       // A long stretch (a recording without snapshots is one) says where it is, once a second.
       if (ctl.progress && lastYield - lastReport > 1000 && lastYield - t0 > 1000) {
         lastReport = lastYield;
@@ -346,20 +330,20 @@ export class Debugger implements DebugTarget {
         if (hits.length) {
           const landed = await this.scan(starts[k], end, here, yielded, hits.length - 1);
           if (landed === 'interrupted') return this.interruptedAt(here.icount, t0);
-          this.lastSeconds = (performance.now() - t0) / 1000;
-          return hits[hits.length - 1].reason;
+          this.lastSeconds = (this.now() - t0) / 1000;
+          return hits[hits.length - 1];
         }
         // Said after the first empty stretch, then about once a second.
-        if (k > 0 && ctl.progress && performance.now() - lastReport > 1000) {
-          lastReport = performance.now();
-          ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here.icount} yet (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        if (k > 0 && ctl.progress && this.now() - lastReport > 1000) {
+          lastReport = this.now();
+          ctl.progress(`reverse-continue: no stop between icount ${starts[k]} and ${here.icount} yet (${((this.now() - t0) / 1000).toFixed(1)} s)`);
         }
       }
     } catch (e) {
       if (e instanceof DivergedOnTheWay) return { kind: 'divergence', report: e.report };
       throw e;
     }
-    this.lastSeconds = (performance.now() - t0) / 1000;
+    this.lastSeconds = (this.now() - t0) / 1000;
     this.session = this.newSession(this.first);
     this.runQuietly(this.first);
     return { kind: 'end', at: 'begin' };
@@ -368,7 +352,7 @@ export class Debugger implements DebugTarget {
   /** An interrupted reverse run leaves the position where it was. */
   private interruptedAt(here: number, t0: number): StopReason {
     this.seek(here);
-    this.lastSeconds = (performance.now() - t0) / 1000;
+    this.lastSeconds = (this.now() - t0) / 1000;
     return { kind: 'interrupt' };
   }
 
@@ -380,12 +364,8 @@ export class Debugger implements DebugTarget {
 
   /** Where each stretch a backward scan replays starts: the recording's start and the snapshots before `here`. */
   private stretchStarts(here: number): number[] {
-    const at = new Set<number>([this.first]);
-    if (this.snapshots) {
-      const list = this.snapshots instanceof SnapshotFile ? this.snapshots.entries : this.snapshots;
-      for (const s of list) if (s.icount < here && s.icount > this.first) at.add(s.icount);
-    }
-    return [...at].sort((a, b) => a - b);
+    const k = this.starts.findIndex((i) => i >= here);
+    return k < 0 ? this.starts : this.starts.slice(0, Math.max(1, k));
   }
 
   /**
@@ -395,11 +375,11 @@ export class Debugger implements DebugTarget {
    * earlier icount, or at the same one with fewer traps taken; a watched access is if its
    * instruction is at an earlier icount (the stop is just after it).
    */
-  private async scan(start: number, end: number, here: { icount: number; traps: number | null }, interrupted: () => Promise<boolean>, stopAt: number | null): Promise<Found[] | 'interrupted'> {
+  private async scan(start: number, end: number, here: { icount: number; traps: number | null }, interrupted: () => Promise<boolean>, stopAt: number | null): Promise<StopReason[] | 'interrupted'> {
     this.session = this.newSession(start);
     const d = this.runQuietly(start);
     if (d) throw new DivergedOnTheWay(d);
-    const hits: Found[] = [];
+    const hits: StopReason[] = [];
     let resume = false; // a stop at the stretch's first instruction counts
     while (this.icount < end) {
       const reason = this.runForward(this.chunkEnd(end), resume);
@@ -418,7 +398,7 @@ export class Debugger implements DebugTarget {
         if (d) throw new DivergedOnTheWay(d);
       }
       if (hits.length === stopAt) return hits;
-      hits.push({ at: this.icount, nth: hits.length, reason });
+      hits.push(reason);
       resume = true;
     }
     return hits;

@@ -7,7 +7,7 @@ import { DEBUG_STOP, DebugStops } from '../cpu/debug-stops.js';
 import { formatExit, type ExitStatus, type Machine } from '../machine/machine.js';
 import type { Jit } from '../jit/jit.js';
 import type { Tier } from '../session/tier.js';
-import { addExercised, exercised, noneExercised, type Exercised } from '../diff/exercised.js';
+import { ExercisedTally, type Exercised } from '../diff/exercised.js';
 import { CHUNK, yieldToHost, type DebugTarget, type RunControl, type StopReason } from './debugger.js';
 
 export class LiveTarget implements DebugTarget {
@@ -15,30 +15,36 @@ export class LiveTarget implements DebugTarget {
   readonly what = 'the run';
   readonly first: number;
   lastSeconds = 0;
-  private banked: Exercised;
+  /** What the run ran and compiled, over JIT resets (I10). */
+  private readonly tally: ExercisedTally;
   /** Breakpoints or watchpoints changed: the JIT is reset before the next run if the set differs from its own. */
   private stopsDirty = false;
-  private countedFrom: number;
   /** How the guest's run ended, once it has. */
   exit: ExitStatus | null = null;
+  /** --max-insns, or Infinity. */
+  readonly last: number;
 
   constructor(
     readonly machine: Machine,
     readonly stops: DebugStops,
     private readonly tier: Tier,
     private readonly jit: Jit | null,
-    /** --max-insns, or Infinity. */
-    readonly last: number,
-    /** Called after each stretch of running (the recorder flushes, snapshots settle). */
-    private readonly tick: () => void,
-    /** Set when the user stops the run from deja's side (Ctrl-A X, a signal). */
-    private readonly stopped: () => boolean,
-    /** The exit code deja gives a run that ended so (gdb hears it as the process's). */
-    private readonly exitCode: (e: ExitStatus) => number = (e) => e.code,
+    private readonly o: {
+      /** --max-insns, or Infinity. */
+      last: number;
+      /** Called after each stretch of running (the recorder flushes, snapshots settle). */
+      tick: () => void;
+      /** Set when the user stops the run from deja's side (Ctrl-A X, a signal). */
+      stopped: () => boolean;
+      /** The exit code deja gives a run that ended so (gdb hears it as the process's). */
+      exitCode: (e: ExitStatus) => number;
+      /** Host time in ms (the CLI's clock, DESIGN.md I3), for figures only. */
+      now: () => number;
+    },
   ) {
     this.first = machine.hart.icount;
-    this.banked = noneExercised(tier);
-    this.countedFrom = this.first;
+    this.last = o.last;
+    this.tally = new ExercisedTally(tier, this.first);
     stops.traps = () => machine.hart.traps;
     stops.compiledAfresh();
     stops.onChange = () => {
@@ -67,12 +73,12 @@ export class LiveTarget implements DebugTarget {
       } catch (e) {
         const hit = e === DEBUG_STOP ? this.stops.takeHit() : null;
         if (!hit) throw e;
-        this.tick();
+        this.o.tick();
         return hit.kind === 'break' ? { kind: 'break', pc: hit.pc } : { kind: 'watch', watch: hit.watch, addr: hit.addr };
       }
-      this.tick();
+      this.o.tick();
       if (r === 'exit') return this.exited(m.exit!);
-      if (this.stopped()) return this.exited({ reason: 'stop', code: 0 });
+      if (this.o.stopped()) return this.exited({ reason: 'stop', code: 0 });
       if (m.hart.icount >= this.last) return this.exited({ reason: 'limit', code: 0 });
       // A step does not wait for the host; a run does, and looks for a Ctrl-C.
       if (!ctl) return null;
@@ -88,25 +94,24 @@ export class LiveTarget implements DebugTarget {
     this.stopsDirty = false;
     if (!this.stops.takeCompiledChange()) return;
     // A reset JIT counts from zero: what it did so far is kept here.
-    this.banked = addExercised(this.banked, this.exercisedNow());
-    this.countedFrom = this.icount;
+    this.tally.bank(this.jit, this.icount);
     this.jit?.reset();
   }
 
 
   private exited(e: ExitStatus): StopReason {
     this.exit = e;
-    return { kind: 'exited', code: this.exitCode(e), how: formatExit(e) };
+    return { kind: 'exited', code: this.o.exitCode(e), how: formatExit(e) };
   }
 
   async seek(to: number): Promise<StopReason | null> {
-    const t0 = performance.now();
+    const t0 = this.o.now();
     this.stops.active = false;
     try {
       return await this.runTo(to, false, { interrupted: () => false });
     } finally {
       this.stops.active = true;
-      this.lastSeconds = (performance.now() - t0) / 1000;
+      this.lastSeconds = (this.o.now() - t0) / 1000;
     }
   }
 
@@ -117,9 +122,9 @@ export class LiveTarget implements DebugTarget {
 
   async continue(ctl: RunControl): Promise<StopReason> {
     if (this.exit) return this.exited(this.exit);
-    const t0 = performance.now();
+    const t0 = this.o.now();
     const r = (await this.runTo(this.last, true, ctl)) ?? this.exited({ reason: 'limit', code: 0 });
-    this.lastSeconds = (performance.now() - t0) / 1000;
+    this.lastSeconds = (this.o.now() - t0) / 1000;
     return r;
   }
 
@@ -131,11 +136,7 @@ export class LiveTarget implements DebugTarget {
     throw new Error('a live run cannot go backwards');
   }
 
-  private exercisedNow(): Exercised {
-    return exercised(this.tier, this.jit, this.icount - this.countedFrom);
-  }
-
   exercised(): Exercised {
-    return addExercised(this.banked, this.exercisedNow());
+    return this.tally.total(this.jit, this.icount);
   }
 }

@@ -2,24 +2,18 @@
 // numbers map onto the hart: x0-x31 are 0-31, pc 32, a CSR is 65 + its number and the
 // privilege (the virtual `priv` register) 65 + 4096, as gdb's RISC-V port numbers them.
 
-import { PRIV_M } from '../cpu/constants.js';
 import type { Hart } from '../cpu/hart.js';
 import { REG_NAMES, csrName } from '../isa/disasm.js';
+import { csrAsMachine } from '../inspect/machine-view.js';
 
 export const REG_PC = 32;
 export const REG_CSR0 = 65;
 export const REG_PRIV = REG_CSR0 + 4096;
 
-/** The CSRs the hart implements (a read as M-mode returns a value), in number order. */
+/** The CSRs the hart implements, in number order. */
 export function implementedCsrs(hart: Hart): number[] {
   const list: number[] = [];
-  const priv = hart.priv;
-  hart.priv = PRIV_M;
-  try {
-    for (let csr = 0; csr < 4096; csr++) if (hart.csrRead(csr) !== null) list.push(csr);
-  } finally {
-    hart.priv = priv;
-  }
+  for (let csr = 0; csr < 4096; csr++) if (csrAsMachine(hart, csr) !== null) list.push(csr);
   return list;
 }
 
@@ -56,14 +50,6 @@ export function readRegister(hart: Hart, n: number, csrs: ReadonlySet<number>): 
   if (n === REG_PC) return hart.pc >>> 0;
   if (n === REG_PRIV) return hart.priv;
   const csr = n - REG_CSR0;
-  if (csr >= 0 && csr < 4096 && csrs.has(csr)) {
-    const priv = hart.priv;
-    hart.priv = PRIV_M; // read as the debugger sees it: every CSR, whatever the hart's mode
-    try {
-      return (hart.csrRead(csr) ?? 0) >>> 0;
-    } finally {
-      hart.priv = priv;
-    }
-  }
-  return null;
+  // Read as the debugger sees it: every CSR, whatever the hart's mode.
+  return csr >= 0 && csr < 4096 && csrs.has(csr) ? csrAsMachine(hart, csr) : null;
 }

@@ -55,21 +55,27 @@ function unfetchable(status: string): string {
 }
 
 /**
- * Every CSR the hart implements, read as M-mode reads it: csrRead returns null for a CSR
- * that does not exist, and its only checks by privilege (counter enables, TVM) are ones M
- * passes. It has no side effect; the privilege is put back at once.
+ * CSR `csr` as M-mode reads it, or null if the hart has none such: csrRead's only checks by
+ * privilege (counter enables, TVM) are ones M passes, and it has no side effect. The
+ * hart's privilege is put back at once.
  */
-export function readCsrs(hart: Hart): Record<string, number> {
-  const out: Record<string, number> = {};
+export function csrAsMachine(hart: Hart, csr: number): number | null {
   const priv = hart.priv;
   hart.priv = PRIV_M;
   try {
-    for (let csr = 0; csr < 4096; csr++) {
-      const v = hart.csrRead(csr);
-      if (v !== null) out[csrName(csr)] = v >>> 0;
-    }
+    const v = hart.csrRead(csr);
+    return v === null ? null : v >>> 0;
   } finally {
     hart.priv = priv;
+  }
+}
+
+/** Every CSR the hart implements, by name, read as M-mode reads it (csrAsMachine). */
+export function readCsrs(hart: Hart): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let csr = 0; csr < 4096; csr++) {
+    const v = csrAsMachine(hart, csr);
+    if (v !== null) out[csrName(csr)] = v;
   }
   return out;
 }

@@ -99,10 +99,7 @@ export class ReplaySession {
   ) {
     this.port = new ReplayPort(rec.events);
     const machine = (this.machine = new Machine(replayConfig(rec, o.images), this.port));
-    if (o.debug) {
-      machine.hart.debug = o.debug;
-      machine.hart.mmu.watchPages = o.debug.watchPages;
-    }
+    if (o.debug) machine.hart.attachDebugger(o.debug);
     this.jit = attachTier(machine, tier, o);
     const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec)));
     // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
