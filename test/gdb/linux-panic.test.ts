@@ -6,8 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 import { guestDir, guestFile } from '../helpers/guest.js';
-import { compiledUnits, gdbPath, mark, printedHex, printedIcount, runGdb } from '../helpers/gdb.js';
+import { compiledUnits, replaysUnderEveryTier, gdbPath, mark, printedHex, printedIcount, runGdb } from '../helpers/gdb.js';
 
 let rec = '';
 let vmlinux = '';
@@ -27,6 +28,7 @@ beforeAll(() => {
   expect(r.status, r.stderr).toBe(5); // the kernel panicked
   const i = deja(['index', rec]);
   expect(i.status, i.stderr).toBe(0);
+  replaysUnderEveryTier(rec, TIER_ARGS, 5);
 });
 
 describe('gdb-multiarch on a Linux panic, with vmlinux', () => {

@@ -8,7 +8,8 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import { buildGuestPrograms, GUEST_BUILD_DIR } from '../helpers/run-elf.js';
-import { gdbPath, mark, runGdb, startStub, type Stub } from '../helpers/gdb.js';
+import { gdbPath, mark, replaysUnderEveryTier, runGdb, startStub, type Stub } from '../helpers/gdb.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 import { encodePacket } from '../../src/gdb/packets.js';
 
 const TICKER = join(ROOT, 'recordings/ticker-panic.deja');
@@ -19,6 +20,7 @@ beforeAll(() => {
   rec = join(tmp(), 'debug-target.deja');
   const r = deja(['run', '--elf', join(GUEST_BUILD_DIR, 'debug-target.elf'), '--record', rec]);
   expect(r.status, r.stderr).toBe(0);
+  replaysUnderEveryTier(rec, TIER_ARGS, 0);
 });
 
 /** A raw protocol client: what it receives, and waiting for a packet or an ack. */

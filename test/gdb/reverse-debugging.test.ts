@@ -8,8 +8,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 import { buildGuestPrograms, GUEST_BUILD_DIR } from '../helpers/run-elf.js';
-import { GDB_TIERS, compiledUnits, gdbPath, mark, printedHex, printedIcount, runGdb, type GdbRun } from '../helpers/gdb.js';
+import { GDB_TIERS, compiledUnits, replaysUnderEveryTier, gdbPath, mark, printedHex, printedIcount, runGdb, type GdbRun } from '../helpers/gdb.js';
 
 const ELF = join(GUEST_BUILD_DIR, 'debug-target.elf');
 const STEPS = 10;
@@ -25,6 +26,7 @@ beforeAll(() => {
   // Snapshots every 5000 instructions: reverse runs start from several of them.
   const i = deja(['index', rec, '--every', '5000']);
   expect(i.status, i.stderr).toBe(0);
+  replaysUnderEveryTier(rec, TIER_ARGS, 0);
 });
 
 /** The session ended as gdb killed it; under a JIT tier it compiled code (or it checked nothing of that tier: I10). */
@@ -196,6 +198,7 @@ describe('gdb-multiarch: atomics and traps', () => {
     atomics = join(tmp(), 'debug-atomics.deja');
     const r = deja(['run', '--elf', ATOMICS_ELF, '--record', atomics]);
     expect(r.status, r.stderr).toBe(0);
+    replaysUnderEveryTier(atomics, TIER_ARGS, 0);
   });
 
   for (const tier of [['--tier', 'interp'], ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1']]) {

@@ -3,7 +3,7 @@
 // by one; `mark(name)` wraps a command so its output can be picked out of gdb's.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { BIN } from './cli.js';
+import { BIN, deja } from './cli.js';
 
 /** gdb-multiarch's path, or null if it is not installed (the CI installs it). */
 export function gdbPath(): string | null {
@@ -125,3 +125,13 @@ export const GDB_TIERS: string[][] = [
   ['--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '10'],
   ['--tier', 'trace', '--block-threshold', '0', '--trace-threshold', '1', '--trace-limit', '1'],
 ];
+
+/** Replays `rec` with `deja replay` under each tier of `tiers`: it must end as recorded (`status`) with every checkpoint verified. */
+export function replaysUnderEveryTier(rec: string, tiers: string[][], status: number): void {
+  for (const tier of tiers) {
+    const r = deja(['replay', rec, '-q', ...tier]);
+    if (r.status !== status || !/as recorded, (\d+) of \1 checkpoints verified/.test(r.stderr)) {
+      throw new Error(`${rec} under ${tier.join(' ')}: exit ${r.status}, ${r.stderr.trim()}`);
+    }
+  }
+}
