@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds the TypeScript, runs vitest, and ends with one line "N passed, N failed"
+// `npm test`: builds deja (npm run build), runs vitest, and ends with one line "N passed, N failed"
 // (what CI reads). Extra arguments go to vitest (e.g. a test file filter).
 // DEJA_EXTRA_FAILURES=N adds N failures run before it (CI: a failed `npm run replay-matrix`)
 // to that line and to the exit status.
@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);

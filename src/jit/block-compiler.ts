@@ -201,9 +201,9 @@ export function blockUnit(name: string, source: string): UnitSource {
     params: 'B',
     body: [
       'let L0 = null, L1 = null, L3 = null, N0 = 0, N1 = 0, N3 = 0, O0 = 0, O1 = 0;',
-      `return [(function ${name}(hart, limit, d) {\n  ${source}\n}), (s, f, n, o) => {`,
+      `return [(function ${name}(hart, limit, d) {\n  ${source}\n}), (function (s, f, n, o) {`,
       '  if (s === 0) { L0 = f; N0 = n; O0 = o; } else if (s === 1) { L1 = f; N1 = n; O1 = o; } else { L3 = f; N3 = n; }',
-      '}];',
+      '})];',
     ].join('\n  '),
   };
 }
