@@ -133,37 +133,63 @@ export const AMO_FUNCS: ((old: number, val: number) => number)[] = OP_NAMES.map(
 
 /**
  * Expands a template for one tier: `names` maps operand identifiers (rs1, rs2, imm, pc,
- * npc, OP) to source, and macro names to functions of their argument sources.
+ * npc, OP) to source, and macro names to functions of their argument sources. A macro's
+ * arguments are expanded before it is; what a macro returns is not expanded again.
  */
 export function instantiate(
   template: string,
   names: Record<string, string>,
   macros: Record<string, (...args: string[]) => string>,
 ): string {
-  const src = template.replace(/\b(rs1|rs2|imm|npc|pc|OP)\b/g, (m) => {
-    const v = names[m];
-    if (v === undefined) throw new Error(`template operand ${m} not bound`);
-    return v;
-  });
-  return expandMacros(src, macros);
+  let parts = parsed.get(template);
+  if (parts === undefined) parsed.set(template, (parts = parse(template)));
+  return render(parts, names, macros);
 }
 
-function expandMacros(src: string, macros: Record<string, (...args: string[]) => string>): string {
-  // Expand macros left to right; a macro's arguments are expanded before it is.
-  const re = /\b([A-Z][A-Z0-9_]*)\(/g;
+/**
+ * A template parsed once (the JIT instantiates one for every instruction it translates):
+ * text, operand names, and macro calls with their arguments' parts.
+ */
+type Part = string | { name: string } | { macro: string; args: Part[][] };
+const parsed = new Map<string, Part[]>();
+
+function render(parts: Part[], names: Record<string, string>, macros: Record<string, (...args: string[]) => string>): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'string') out += p;
+    else if ('name' in p) {
+      const v = names[p.name];
+      if (v === undefined) throw new Error(`template operand ${p.name} not bound`);
+      out += v;
+    } else {
+      const expand = macros[p.macro];
+      if (!expand) throw new Error(`macro ${p.macro} not bound`);
+      out += expand(...p.args.map((a) => render(a, names, macros)));
+    }
+  }
+  return out;
+}
+
+function parse(src: string): Part[] {
+  const parts: Part[] = [];
+  const re = /\b(rs1|rs2|imm|npc|pc|OP)\b|\b([A-Z][A-Z0-9_]*)\(/g;
+  let at = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(src))) {
-    const name = m[1];
+    if (m.index > at) parts.push(src.slice(at, m.index));
+    if (m[1] !== undefined) {
+      parts.push({ name: m[1] });
+      at = m.index + m[0].length;
+      continue;
+    }
     const open = m.index + m[0].length - 1;
     const close = matchParen(src, open);
-    const expand = macros[name];
-    if (!expand) throw new Error(`macro ${name} not bound`);
-    const args = splitArgs(src.slice(open + 1, close)).map((a) => expandMacros(a, macros));
-    const out = expand(...args);
-    src = src.slice(0, m.index) + out + src.slice(close + 1);
-    re.lastIndex = m.index + out.length;
+    parts.push({ macro: m[2], args: splitArgs(src.slice(open + 1, close)).map(parse) });
+    at = close + 1;
+    re.lastIndex = at;
   }
-  return src;
+  if (at < src.length) parts.push(src.slice(at));
+  return parts;
 }
 
 function matchParen(s: string, open: number): number {

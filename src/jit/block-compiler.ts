@@ -124,7 +124,10 @@ export function blockInput(b: Block): BlockInput {
     read: (r) => `x[${r}]`,
     write: (r, v) => `x[${r}] = ${v};`,
     sync: (pc, k) => `(hart.pc = ${hex(pc)}, hart.icount = ic + ${k})`,
-    leave: (pc, k, exit) => (exit < 0 ? `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }` : leaveBy(b, pc, k, exit)),
+    // (Compact code leaves through a shared helper where it returns to the dispatcher: less
+    // source for V8 to compile in blocks that may run only a few times.)
+    leave: (pc, k, exit) =>
+      exit >= 0 ? leaveBy(b, pc, k, exit) : b.compact && exit === -1 ? `return M.out(${pc}, ic + ${k});` : `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exit}; }`,
     flush: () => '',
     leaveAfterSystem: () => 'return -1;',
     compact: b.compact,

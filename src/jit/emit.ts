@@ -126,6 +126,9 @@ function operands(d: Decoded, pc: number, env: UnitEnv): Record<string, string> 
   };
 }
 
+/** The macros of an instruction that does not access memory (MULH and the like), which need no pc. */
+const PURE_MACROS = memoryMacros('');
+
 /** A non-control, non-system instruction, `k` instructions into the unit. */
 export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const { d, pc } = i;
@@ -133,9 +136,11 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const names = operands(d, pc, env);
   // A slow path that needs the unit to leave sets `sl` (DESIGN.md I5, I6).
   const c = env.caches;
-  const inline = c && c.reset
-    ? memoryMacros(env.sync(pc, k), `sl = hart.attention, ${c.reset}`, c.load(d.rs1), c.store(d.rs1))
-    : memoryMacros(env.sync(pc, k), 'sl = hart.attention');
+  const inline = !sem.mem
+    ? PURE_MACROS
+    : c && c.reset
+      ? memoryMacros(env.sync(pc, k), `sl = hart.attention, ${c.reset}`, c.load(d.rs1), c.store(d.rs1))
+      : memoryMacros(env.sync(pc, k), 'sl = hart.attention');
   const compact = env.compact === true && (sem.mem === 'load' || sem.mem === 'store');
   const macros = compact ? compactMacros(pc, k, inline) : inline;
   let s = '';

@@ -84,6 +84,7 @@ export function hartArrays(hart: { x: Int32Array; mem: PhysMemory }): HartArrays
  * Shared load and store helpers for compact code: `M.lw(addr, pc, icount)` and the like,
  * instantiated from the interpreter's memory macros, so a compact unit's access is the
  * interpreter's own; the slow path gets the exact pc and icount of its instruction.
+ * `M.out(pc, icount)` leaves a unit for the dispatcher (exit -1) with pc and icount set.
  */
 function memoryHelpers(hart: { x: Int32Array; mem: PhysMemory }): unknown {
   const m = memoryMacros('(hart.pc = pc, hart.icount = ic)');
@@ -93,6 +94,7 @@ function memoryHelpers(hart: { x: Int32Array; mem: PhysMemory }): unknown {
     fn('lw', m.LOAD32('a'), false), fn('lhu', m.LOAD_U16('a'), false), fn('lh', m.LOAD_S16('a'), false),
     fn('lbu', m.LOAD_U8('a'), false), fn('lb', m.LOAD_S8('a'), false),
     fn('sw', m.STORE32('a', 't'), true), fn('sh', m.STORE16('a', 't'), true), fn('sb', m.STORE8('a', 't'), true),
+    'out: function out(pc, ic) { hart.pc = pc; hart.icount = ic; return -1; }',
   ].join(',\n')} };`;
   const mem = hart.mem;
   return new Function('hart', 'u8', 'u16', 'i32', src)(hart, mem.u8, mem.u16, mem.i32);
