@@ -66,6 +66,9 @@ export function pack(d: Decoded | null, raw: number): [number, number] {
   return [key | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19), d.imm];
 }
 
+const PACKED_BITS = 16;
+const PACKED_SIZE = 1 << PACKED_BITS;
+
 export class DecodeCache {
   /** By buffer page; dense, so lookups stay fast (a sparse array becomes a dictionary). */
   readonly pages: (Int32Array | null)[];
@@ -113,9 +116,14 @@ export class DecodeCache {
 
   /**
    * Slot words by instruction bits: a boot decodes about 144K instructions but only 30K
-   * distinct ones (pages are decoded again after a write or a remap).
+   * distinct ones (pages are decoded again after a write or a remap). An open-addressed
+   * table in typed arrays (a Map keyed by instruction bits boxes most of them, which have
+   * bit 31 or 30 set); a slot whose w is 0 is empty, and a full table starts over.
    */
-  private readonly packed = new Map<number, [number, number]>();
+  private readonly packedRaw = new Int32Array(PACKED_SIZE);
+  private readonly packedW = new Int32Array(PACKED_SIZE);
+  private readonly packedImm = new Int32Array(PACKED_SIZE);
+  private packedCount = 0;
 
   /** Decodes the instruction at pc into `w`/`imm`, caching it in `page` at slot index i. */
   decodeAt(pc: number, page: Int32Array, i: number): void {
@@ -165,11 +173,25 @@ export class DecodeCache {
 
   /** Decodes the instruction at pc into `w`/`imm` without caching it (a handover slot); returns its bits. */
   decodeOnly(pc: number): number {
-    const raw = this.hart.fetch(pc);
-    let words = this.packed.get(raw);
-    if (words === undefined) this.packed.set(raw, (words = pack(decode(raw), raw)));
-    this.w = words[0];
-    this.imm = words[1];
+    const raw = this.hart.fetch(pc) | 0;
+    const keys = this.packedRaw;
+    const ws = this.packedW;
+    let h = Math.imul(raw, 0x9e3779b1) >>> (32 - PACKED_BITS);
+    while (ws[h] !== 0 && keys[h] !== raw) h = (h + 1) & (PACKED_SIZE - 1);
+    if (ws[h] === 0) {
+      if (this.packedCount >= PACKED_SIZE / 2) {
+        ws.fill(0);
+        this.packedCount = 0;
+        h = Math.imul(raw, 0x9e3779b1) >>> (32 - PACKED_BITS);
+      }
+      const [w, imm] = pack(decode(raw), raw);
+      keys[h] = raw;
+      ws[h] = w;
+      this.packedImm[h] = imm;
+      this.packedCount++;
+    }
+    this.w = ws[h];
+    this.imm = this.packedImm[h];
     return raw;
   }
 
