@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `npm run bench`: boots the reference guest's `boot` and `bench` modes under each tier,
+// `npm run bench`: boots the reference guest's `boot`, `bench` and `kernel` modes under each tier,
 // plain and recording, replays the recording, and (where qemu-system-riscv32 is installed)
 // times QEMU on the same guest, plain and recording (-icount shift=auto,rr=record). Prints
 // instructions, seconds, wall seconds and MIPS per run: the median of RUNS runs (default 3),
 // every tier and QEMU taking turns within each round.
 //
-// Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--tiers interp,block,trace]
-//                             [--cases boot,bench] [--no-record] [--no-qemu]
+// Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--kerneliter N]
+//                             [--tiers interp,block,trace] [--cases boot,bench,kernel]
+//                             [--no-record] [--no-qemu]
+// (--kerneliter: rounds of the kernel mode; default the guest's own, 24)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -20,8 +22,9 @@ const opt = (name, def) => {
 };
 const runs = Number(opt('--runs', process.env.RUNS ?? '3'));
 const benchiter = opt('--benchiter', '10000');
+const kerneliter = opt('--kerneliter', '');
 const tiers = opt('--tiers', 'interp,block,trace').split(',');
-const wanted = opt('--cases', 'boot,bench').split(',');
+const wanted = opt('--cases', 'boot,bench,kernel').split(',');
 const withRecord = !args.includes('--no-record');
 const withQemu = !args.includes('--no-qemu');
 const root = resolve(import.meta.dirname, '..');
@@ -33,6 +36,7 @@ const RTC = ['--rtc', '2026-01-01T00:00:00Z'];
 const cases = [
   { name: 'boot', mode: 'boot', extra: '' },
   { name: `bench(${benchiter})`, mode: 'bench', extra: `benchiter=${benchiter}`, key: 'bench' },
+  kerneliter ? { name: `kernel(${kerneliter})`, mode: 'kernel', extra: `kerneliter=${kerneliter}`, key: 'kernel' } : { name: 'kernel', mode: 'kernel', extra: '' },
 ].filter((c) => wanted.includes(c.key ?? c.name));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

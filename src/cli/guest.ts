@@ -13,7 +13,7 @@ export const GUEST_BUILD_COMMAND = 'npm run guest';
 export const GUEST_FILES = { bios: 'fw_jump.bin', kernel: 'Image', initrd: 'initramfs.cpio' } as const;
 
 /** The reference guest's /init modes (tools/guest/init/init.c). */
-export const GUEST_MODES = ['boot', 'bench', 'stress', 'panic', 'shell'] as const;
+export const GUEST_MODES = ['boot', 'bench', 'stress', 'kernel', 'panic', 'shell'] as const;
 
 /**
  * The least RAM the reference guest boots in. Its firmware, OpenSBI fw_jump, copies the

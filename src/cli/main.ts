@@ -47,7 +47,7 @@ export function buildProgram(): Command {
     .option('--kernel <file>', 'kernel (Linux RISC-V Image, or ELF)')
     .option('--initrd <file>', 'initial ramdisk')
     .option('--append <cmdline>', 'kernel command line (replaces the default)')
-    .option('--mode <mode>', 'reference guest /init mode: boot, bench, stress, panic, shell')
+    .option('--mode <mode>', 'reference guest /init mode: boot, bench, stress, kernel, panic, shell')
     .option('--append-extra <words>', 'words added to the default command line (e.g. benchiter=1000)')
     .option('--elf <file>', 'bare-metal ELF program (reports through HTIF tohost)')
     .option('--ram <size>', 'RAM size (default 128M)')

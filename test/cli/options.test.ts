@@ -39,7 +39,7 @@ describe('--version', () => {
 
 describe('the reference guest options', () => {
   it('an unknown --mode is refused, naming the modes', () => {
-    expect(refused(deja(['run', '--mode', 'foo']), 2)).toBe("deja: --mode: 'foo' is not one of boot, bench, stress, panic, shell");
+    expect(refused(deja(['run', '--mode', 'foo']), 2)).toBe("deja: --mode: 'foo' is not one of boot, bench, stress, kernel, panic, shell");
   });
 
   it('--mode or --append-extra with --append (which replaces the command line) is refused', () => {

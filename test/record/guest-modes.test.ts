@@ -20,6 +20,8 @@ const MODES = [
   { mode: 'boot', extra: [] as string[], status: 0, reason: 'poweroff', marker: 'BOOT-OK' },
   { mode: 'bench', extra: ['--append-extra', 'benchiter=1000'], status: 0, reason: 'poweroff', marker: 'BENCH iterations=1000 checksum=0x4f7c3f9c' },
   { mode: 'stress', extra: [], status: 0, reason: 'poweroff', marker: 'STRESS-OK' },
+  // (the checksum is the one tools/guest/kernel-host.c prints for 2 rounds on the host)
+  { mode: 'kernel', extra: ['--append-extra', 'kerneliter=2'], status: 0, reason: 'poweroff', marker: 'KERNEL-OK workers=6 rounds=2 checksum=0xd806bc22' },
   { mode: 'panic', extra: [], status: 5, reason: 'panic', marker: 'Kernel panic - not syncing' },
 ];
 

@@ -2,7 +2,7 @@
 # run-qemu.sh MODE [extra qemu args...]
 #
 # Boot the rv32 reference guest on qemu-system-riscv32 -M virt.
-#   MODE: boot | bench | stress | panic | shell   (default: boot)
+#   MODE: boot | bench | stress | kernel | panic | shell  (default: boot)
 #
 # Environment:
 #   OUT=dir       artifacts from build.sh (default: ./out next to this script)
@@ -10,7 +10,7 @@
 #   APPEND_EXTRA="..."  appended to the kernel command line (e.g. benchiter=1000)
 #   QEMU=path     qemu binary (default: qemu-system-riscv32)
 #
-# Every mode ends the QEMU process by itself: boot/bench/stress/shell power
+# Every mode ends the QEMU process by itself: boot/bench/stress/kernel/shell power
 # off (SBI SRST shutdown -> OpenSBI -> sifive_test "syscon-poweroff"), panic
 # resets (panic=-1 -> SBI SRST reset -> QEMU exits because of -no-reboot).
 # QEMU's exit status is 0 in all of these cases.
@@ -23,8 +23,8 @@ FW=${FW:-jump}
 QEMU=${QEMU:-qemu-system-riscv32}
 
 case "$MODE" in
-    boot|bench|stress|panic|shell) ;;
-    *) echo "usage: $0 boot|bench|stress|panic|shell [qemu args...]" >&2; exit 2 ;;
+    boot|bench|stress|kernel|panic|shell) ;;
+    *) echo "usage: $0 boot|bench|stress|kernel|panic|shell [qemu args...]" >&2; exit 2 ;;
 esac
 for f in "fw_$FW.bin" Image initramfs.cpio; do
     [ -f "$OUT/$f" ] || { echo "run-qemu.sh: $OUT/$f missing (run build.sh)" >&2; exit 2; }
