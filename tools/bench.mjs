@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// `npm run bench`: boots the reference guest's `boot`, `bench` and `kernel` modes under each tier,
-// plain and recording, replays the recording, and (where qemu-system-riscv32 is installed)
-// times QEMU on the same guest, plain and recording (-icount shift=auto,rr=record). Prints
-// instructions, seconds, wall seconds and MIPS per run: the median of RUNS runs (default 3),
-// every tier and QEMU taking turns within each round.
+// `npm run bench`: boots the reference guest's `boot`, `bench` (at each --benchiter),
+// `kernel` and `stress` modes under each tier, plain and recording, replays the recording,
+// and (where qemu-system-riscv32 is installed) times QEMU on the same images (deja's: the
+// shipped guest, or DEJA_GUEST_DIR), plain and recording (-icount shift=auto,rr=record).
+// Prints instructions, seconds, wall seconds and MIPS per run: the median of RUNS runs
+// (default 3), every tier and QEMU taking turns within each round.
 //
-// Usage: node tools/bench.mjs [--runs N] [--benchiter N] [--kerneliter N]
-//                             [--tiers interp,block,trace] [--cases boot,bench,kernel]
+// Usage: node tools/bench.mjs [--runs N] [--benchiter N,N,...|full] [--kerneliter N]
+//                             [--tiers interp,block,trace] [--cases boot,bench,kernel,stress]
 //                             [--no-record] [--no-qemu]
-// (--kerneliter: rounds of the kernel mode; default the guest's own, 24)
+// (--benchiter: default 1000,10000; `full` is the guest's own count, 4.04 G instructions.
+// --kerneliter: rounds of the kernel mode; default the guest's own.)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -21,10 +23,10 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const runs = Number(opt('--runs', process.env.RUNS ?? '3'));
-const benchiter = opt('--benchiter', '10000');
+const benchiters = opt('--benchiter', '1000,10000').split(',');
 const kerneliter = opt('--kerneliter', '');
 const tiers = opt('--tiers', 'interp,block,trace').split(',');
-const wanted = opt('--cases', 'boot,bench,kernel').split(',');
+const wanted = opt('--cases', 'boot,bench,kernel,stress').split(',');
 const withRecord = !args.includes('--no-record');
 const withQemu = !args.includes('--no-qemu');
 const root = resolve(import.meta.dirname, '..');
@@ -35,9 +37,12 @@ const RTC = ['--rtc', '2026-01-01T00:00:00Z'];
 
 const cases = [
   { name: 'boot', mode: 'boot', extra: '' },
-  { name: `bench(${benchiter})`, mode: 'bench', extra: `benchiter=${benchiter}`, key: 'bench' },
+  ...benchiters.map((n) => ({ name: `bench(${n})`, mode: 'bench', extra: n === 'full' ? '' : `benchiter=${n}`, key: 'bench' })),
   kerneliter ? { name: `kernel(${kerneliter})`, mode: 'kernel', extra: `kerneliter=${kerneliter}`, key: 'kernel' } : { name: 'kernel', mode: 'kernel', extra: '' },
+  { name: 'stress', mode: 'stress', extra: '' },
 ].filter((c) => wanted.includes(c.key ?? c.name));
+// QEMU boots the images deja boots.
+const guestDir = process.env.DEJA_GUEST_DIR ?? join(root, 'guest');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -112,7 +117,7 @@ for (const c of cases) {
 
 /** One round of QEMU on the same guest: plain TCG and record (the DESIGN.md baselines' commands). */
 function qemuRound(c, q) {
-  const env = { ...process.env, ...(c.extra ? { APPEND_EXTRA: c.extra } : {}) };
+  const env = { ...process.env, OUT: guestDir, ...(c.extra ? { APPEND_EXTRA: c.extra } : {}) };
   const time = (extra) => {
     const t0 = performance.now();
     const r = spawnSync('bash', [qemuScript, c.mode, ...extra], { env, stdio: ['ignore', 'ignore', 'ignore'] });
