@@ -136,12 +136,13 @@ export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
   const names = operands(d, pc, env);
   // A slow path that needs the unit to leave sets `sl` (DESIGN.md I5, I6).
   const c = env.caches;
-  const inline = !sem.mem
+  const compact = env.compact === true && (sem.mem === 'load' || sem.mem === 'store');
+  // Compact loads and stores need only the helpers' macros (LR and SC keep the inline ones).
+  const inline = !sem.mem || (compact && d.op !== 'lr.w' && d.op !== 'sc.w')
     ? PURE_MACROS
     : c && c.reset
       ? memoryMacros(env.sync(pc, k), `sl = hart.attention, ${c.reset}`, c.load(d.rs1), c.store(d.rs1))
       : memoryMacros(env.sync(pc, k), 'sl = hart.attention');
-  const compact = env.compact === true && (sem.mem === 'load' || sem.mem === 'store');
   const macros = compact ? compactMacros(pc, k, inline) : inline;
   let s = '';
   if (sem.effect) s += `${instantiate(sem.effect, names, macros)};`;
