@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --v8-pool-size=0
-// Entry point: the compiled CLI, bundled into one module (npm install / npm ci builds
-// dist/ through "prepare": tools/bundle.mjs).
+// Entry point: the compiled CLI, bundled (npm install / npm ci builds dist/ through
+// "prepare": tools/bundle.mjs).
 // --v8-pool-size=0 sizes V8's worker pool by the machine's processors (Node's default is 4
 // threads): on 2 vCPUs four background compiles at once took the main thread's core, and
 // the full bench under the trace tier ran 0.12 s slower (median of 5 paired runs).

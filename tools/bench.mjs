@@ -9,12 +9,12 @@
 // Usage: node tools/bench.mjs [--runs N] [--benchiter N,N,...|full] [--kerneliter N]
 //                             [--tiers interp,block,trace] [--cases boot,bench,kernel,stress]
 //                             [--no-record] [--no-qemu]
-// (--benchiter: default 1000,10000; `full` is the guest's own count, 4.04 G instructions.
+// (--benchiter: default 1000,10000; `full` is the guest's own count, 3.98 G instructions.
 // --kerneliter: rounds of the kernel mode; default the guest's own.)
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -41,8 +41,13 @@ const cases = [
   kerneliter ? { name: `kernel(${kerneliter})`, mode: 'kernel', extra: `kerneliter=${kerneliter}`, key: 'kernel' } : { name: 'kernel', mode: 'kernel', extra: '' },
   { name: 'stress', mode: 'stress', extra: '' },
 ].filter((c) => wanted.includes(c.key ?? c.name));
-// QEMU boots the images deja boots.
-const guestDir = process.env.DEJA_GUEST_DIR ?? join(root, 'guest');
+// QEMU boots the images deja boots (src/cli/guest.ts): $DEJA_GUEST_DIR, the images shipped
+// in guest/, the last build.
+const guestDir =
+  process.env.DEJA_GUEST_DIR ??
+  (['fw_jump.bin', 'Image', 'initramfs.cpio'].every((f) => existsSync(join(root, 'guest', f)))
+    ? join(root, 'guest')
+    : join(process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja'), 'guest', 'current'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -8,9 +8,13 @@
 // URL (the shipped guest, the report's client files, the replay worker) are the same.
 
 import { build } from 'esbuild';
-import { join, resolve } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const dist = join(resolve(import.meta.dirname, '..'), 'dist', 'cli');
+const dist = fileURLToPath(new URL('../dist/cli/', import.meta.url));
+// The last build's bundles and chunks go first (chunk names change with their contents).
+for (const f of readdirSync(dist)) if (/^(chunk\.|[a-z-]+\.bundle\.js)/.test(f)) rmSync(join(dist, f));
 await build({
   entryPoints: [join(dist, 'main.js'), join(dist, 'warm.js')],
   outdir: dist,
@@ -23,7 +27,7 @@ await build({
   target: 'node20',
   // Packages stay imports, but commander (which every command loads) is bundled: Node's
   // CommonJS loader took about 15 ms to load it.
-  external: ['msgpackr', 'zstd-codec', 'uplot', 'playwright-core'],
+  external: ['msgpackr'],
   sourcemap: true,
   // commander is CommonJS: its require of Node's modules needs a require in the bundle.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },

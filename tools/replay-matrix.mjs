@@ -82,8 +82,10 @@ for (let i = 0; i < args.length; i++) {
     process.exit(2);
   } else only.push(a);
 }
-if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
-  console.error('replay-matrix: dist/ is missing: run `npx tsc -p tsconfig.json` (or npm run build) first');
+// bin/deja.js runs the bundle (tools/bundle.mjs): a dist/ from tsc alone would be older code.
+const bundle = join(ROOT, 'dist/cli/main.bundle.js');
+if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(join(ROOT, 'dist/cli/main.js')).mtimeMs) {
+  console.error('replay-matrix: dist/ is missing or not bundled: run npm run build first');
   process.exit(2);
 }
 

@@ -8,7 +8,7 @@
 //   bash recordings/src/build.sh && node recordings/src/record-ticker.mjs [OUT.deja]
 //
 // Each run gives a different recording (input lands where the wall clock puts it); the
-// committed one is what one run produced. Needs `npx tsc -p tsconfig.json` first.
+// committed one is what one run produced. Needs `npm run build` first.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';

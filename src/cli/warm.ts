@@ -11,7 +11,9 @@ import { interpreter } from '../cpu/interpreter.js';
 /** Makes and trains the plain interpreter now when `argv` is a command that will run it. */
 export function prewarm(argv: string[]): void {
   if (argv[2] !== 'run' && argv[2] !== 'replay') return;
-  const own = (a: string) => /^--(block-threshold|trace-threshold|gdb)(=|$)/.test(a);
+  // (The plain variant is the one the default thresholds run, DEFAULT_JIT's, which heat.ts
+  // samples; a threshold given, gdb or help go their own way.)
+  const own = (a: string) => /^(--(block-threshold|trace-threshold|gdb)(=|$)|-h$|--help$)/.test(a);
   if (argv.some(own)) return;
   setFlagsFromString('--no-turbo-inlining'); // as prepareTier: V8 reads it when it compiles
   interpreter(false);

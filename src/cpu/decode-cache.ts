@@ -118,7 +118,7 @@ export class DecodeCache {
    * Slot words by instruction bits: a boot decodes about 144K instructions but only 30K
    * distinct ones (pages are decoded again after a write or a remap). An open-addressed
    * table in typed arrays (a Map keyed by instruction bits boxes most of them, which have
-   * bit 31 or 30 set); a slot whose w is 0 is empty, and a full table starts over.
+   * bit 31 or 30 set); a slot whose w is 0 is empty, and a table half full starts over.
    */
   private readonly packedRaw = new Int32Array(PACKED_SIZE);
   private readonly packedW = new Int32Array(PACKED_SIZE);

@@ -126,8 +126,12 @@ function operands(d: Decoded, pc: number, env: UnitEnv): Record<string, string> 
   };
 }
 
-/** The macros of an instruction that does not access memory (MULH and the like), which need no pc. */
-const PURE_MACROS = memoryMacros('');
+/**
+ * The macros that need no pc (MULH and the like): all an instruction without memory access
+ * uses, and what a compact load or store adds its helpers' macros to.
+ */
+const { MULH, MULHSU, MULHU } = memoryMacros('');
+const PURE_MACROS = { MULH, MULHSU, MULHU };
 
 /** A non-control, non-system instruction, `k` instructions into the unit. */
 export function emitPlain(i: Insn, k: number, env: UnitEnv): string {
