@@ -14,8 +14,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defaultGuestDir } from '../dist/cli/guest.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -41,13 +42,8 @@ const cases = [
   kerneliter ? { name: `kernel(${kerneliter})`, mode: 'kernel', extra: `kerneliter=${kerneliter}`, key: 'kernel' } : { name: 'kernel', mode: 'kernel', extra: '' },
   { name: 'stress', mode: 'stress', extra: '' },
 ].filter((c) => wanted.includes(c.key ?? c.name));
-// QEMU boots the images deja boots (src/cli/guest.ts): $DEJA_GUEST_DIR, the images shipped
-// in guest/, the last build.
-const guestDir =
-  process.env.DEJA_GUEST_DIR ??
-  (['fw_jump.bin', 'Image', 'initramfs.cpio'].every((f) => existsSync(join(root, 'guest', f)))
-    ? join(root, 'guest')
-    : join(process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja'), 'guest', 'current'));
+// QEMU boots the images deja boots.
+const guestDir = defaultGuestDir();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

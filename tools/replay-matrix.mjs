@@ -162,15 +162,9 @@ function cacheDir() {
   return join(cache, 'recordings-matrix');
 }
 
-/** As deja run finds it (src/cli/guest.ts): $DEJA_GUEST_DIR, the images shipped in guest/, the last build. */
-function guestDir() {
-  if (process.env.DEJA_GUEST_DIR) return process.env.DEJA_GUEST_DIR;
-  if (GUEST_FILES.every((f) => existsSync(join(ROOT, 'guest', f)))) return join(ROOT, 'guest');
-  const cache = process.env.DEJA_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'deja');
-  return join(cache, 'guest', 'current');
-}
-
-const GUEST_FILES = ['fw_jump.bin', 'Image', 'initramfs.cpio'];
+// The images deja run boots, found as it finds them.
+const { defaultGuestDir: guestDir, GUEST_FILES: guestFiles } = await import('../dist/cli/guest.js');
+const GUEST_FILES = Object.values(guestFiles);
 
 function hashTree(h, d) {
   for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
