@@ -105,6 +105,10 @@ function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s
   p(`  the replay ${f.diverged ? `diverges at icount ${f.icount}: ${f.what}` : 'does not diverge'}`);
   p(`    ${formatExercised(f.exercised)}`);
   if (r.vacuous) p(`${VACUOUS}: the replay does not diverge, but no unit was compiled to check`);
+  if (r.stop) {
+    p(`  its state first differs from the reference's at the run-loop boundary at icount ${r.stop.icount} (the one before, ${r.stop.lastGood}, matches): the probes stop there`);
+    p(`    ${formatExercised(r.stop.exercised)}`);
+  }
   for (const s of r.steps) p(`  --${s.option} ${String(s.limit).padEnd(8)} ${(s.diverged ? `diverges at icount ${s.icount}` : 'ok').padEnd(30)} ${formatExercised(s.exercised)}`);
   if (r.kind !== null) {
     const u = r.unit;
@@ -116,5 +120,5 @@ function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s
     if (r.diff) p(formatDiff(r.diff, { code: o.code !== false }));
   }
   for (const n of r.notes) p(`note: ${n}`);
-  p(`bisect: ${r.steps.length + 1} replays${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
+  p(`bisect: ${r.steps.length + 1} replays${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
 }

@@ -11,12 +11,13 @@ import { Worker } from 'node:worker_threads';
 import { UserError, ExitCode } from '../errors.js';
 import { parseCount } from '../option-values.js';
 import type { Recording } from '../record/reader.js';
-import { inProcessReplays, type Replays, type ReplayTask, type Verdict } from '../diff/replays.js';
+import { inProcessReplays, type ProbeStop, type Replays, type ReplayTask, type Verdict } from '../diff/replays.js';
 import type { SideSettings } from '../diff/settings.js';
 
 export interface PoolRequest {
   id: number;
   settings: string;
+  stop?: ProbeStop;
 }
 export type PoolReply = { id: number; verdict: Verdict } | { id: number; error: { message: string; exitCode?: number } };
 
@@ -38,6 +39,7 @@ export function replayPool(rec: Recording, images: string | undefined, jobs: num
 interface Pending {
   id: number;
   s: SideSettings;
+  stop?: ProbeStop;
   done: (v: Verdict) => void;
   fail: (e: unknown) => void;
   worker: Worker | null;
@@ -59,9 +61,9 @@ class WorkerReplays implements Replays {
     if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: --jobs above 1 needs the compiled deja (npm run build)`);
   }
 
-  run(s: SideSettings): ReplayTask {
+  run(s: SideSettings, stop?: ProbeStop): ReplayTask {
     let p!: Pending;
-    const result = new Promise<Verdict>((done, fail) => (p = { id: this.nextId++, s, done, fail, worker: null }));
+    const result = new Promise<Verdict>((done, fail) => (p = { id: this.nextId++, s, stop, done, fail, worker: null }));
     this.queue.push(p);
     this.pump();
     return { result, cancel: () => this.cancel(p) };
@@ -91,7 +93,7 @@ class WorkerReplays implements Replays {
       const p = this.queue.shift()!;
       p.worker = this.idle.pop() ?? this.spawn();
       this.running.set(p.id, p);
-      p.worker.postMessage({ id: p.id, settings: p.s.text } satisfies PoolRequest);
+      p.worker.postMessage({ id: p.id, settings: p.s.text, stop: p.stop } satisfies PoolRequest);
     }
   }
 

@@ -17,7 +17,7 @@ const rec = loadRecording(file);
 parentPort!.on('message', async (m: PoolRequest) => {
   let reply: PoolReply;
   try {
-    reply = { id: m.id, verdict: plainVerdict(verifyReplay(await rec, sideSettings(m.settings, '--b'), images)) };
+    reply = { id: m.id, verdict: plainVerdict(verifyReplay(await rec, sideSettings(m.settings, '--b'), images, m.stop)) };
   } catch (e) {
     reply = { id: m.id, error: e instanceof UserError ? { message: e.message, exitCode: e.exitCode } : { message: e instanceof Error ? (e.stack ?? e.message) : String(e) } };
   }

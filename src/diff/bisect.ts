@@ -3,7 +3,10 @@
 // their deterministic order), as LLVM's -opt-bisect-limit finds the first bad pass. A run
 // with limit N is the unlimited run until its N-th compile (I7), so if the unlimited run
 // leaves the recording at icount D, limit = (units compiled by D) diverges too: that is the
-// search's upper end. Every probe is a verified replay that stops at its first failure.
+// search's upper end. Every probe is a verified replay that stops at its first failure, or,
+// once the failing replay's first difference from the reference is found at a run-loop
+// boundary (boundaries.ts), at that boundary, where it compares its state with the
+// reference's: the units compiled by then bound the search.
 // A threshold scan replays at several trace (or block) thresholds; walking down, it stops
 // at the highest that diverges and bisects the units there.
 
@@ -14,7 +17,8 @@ import { diffRecording, type DiffResult } from './diff.js';
 import { unitInfo, type UnitInfo } from './instrument.js';
 import { sideSettings, withOptions, type SideSettings } from './settings.js';
 import { compiledNothing, formatExercised, type Exercised } from './exercised.js';
-import { replayInOrder, verdictLine, type Replays, type ReplayTask, type Verdict } from './replays.js';
+import { replayInOrder, verdictLine, type ProbeStop, type Replays, type ReplayTask, type Verdict } from './replays.js';
+import { firstBadBoundary, type BoundaryStop } from './boundaries.js';
 import { shareOf, shardInfo, type Shard, type ShardInfo } from './shard.js';
 
 export { verifyReplay, verdictLine, type ReplayVerdict } from './replays.js';
@@ -43,6 +47,8 @@ export interface BisectResult {
   steps: BisectStep[];
   unit: UnitInfo | null;
   diff: DiffResult | null;
+  /** Where the probes stopped: the failing replay's first boundary that differs from the reference (null: they ran to their first failure). */
+  stop: Omit<BoundaryStop, 'hash'> | null;
   notes: string[];
   seconds: number;
 }
@@ -56,6 +62,8 @@ export interface BisectOptions {
   failing?: Verdict;
   /** A threshold scan: this shard's share of the thresholds. */
   shard?: Shard;
+  /** Stop probes at the first boundary that differs (default true; false: each runs to its first failure). */
+  boundaries?: boolean;
 }
 
 /**
@@ -82,16 +90,30 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   const T0 = now();
   const notes: string[] = [];
   const steps: BisectStep[] = [];
-  const one = (s: SideSettings) => replays.run(s).result;
+  let stop: ProbeStop | undefined;
+  const one = (s: SideSettings) => replays.run(s, stop).result;
   const full = o.failing ?? (await one(b));
   const failing = full;
   const vacuous = !full.diverged && compiledNothing(full.exercised);
-  const result: BisectResult = { file: rec.path, settings: b.text, failing, vacuous, kind: null, index: null, minimal: null, steps, unit: null, diff: null, notes, seconds: 0 };
+  const result: BisectResult = { file: rec.path, settings: b.text, failing, vacuous, kind: null, index: null, minimal: null, steps, unit: null, diff: null, stop: null, notes, seconds: 0 };
   log(`${b.text}: ${full.diverged ? `diverges at icount ${full.icount} (${full.what})` : 'does not diverge'} [${full.seconds.toFixed(2)} s] ${formatExercised(full.exercised)}`);
   if (!full.diverged) {
     if (!vacuous) notes.push('the replay does not diverge under these settings: nothing to bisect');
     result.seconds = (now() - T0) / 1000;
     return result;
+  }
+  // Up to that boundary the probes are the failing replay with fewer units: there its units
+  // compiled so far bound the search.
+  let upperBound = full.exercised;
+  const at = o.boundaries === false ? null : firstBadBoundary(rec, a, b, full.icount!, o.images);
+  if (at) {
+    stop = { icount: at.icount, hash: at.hash };
+    upperBound = at.exercised;
+    const { hash: _h, ...shown } = at;
+    result.stop = shown;
+    log(`  its state first differs from the reference's at the run-loop boundary at icount ${at.icount} (the one before, ${at.lastGood}, matches; ${at.compared} compared, ${at.seconds.toFixed(2)} s): the probes stop there ${formatExercised(at.exercised)}`);
+  } else if (o.boundaries !== false) {
+    notes.push(`no run-loop boundary up to icount ${full.icount} shows the difference (it is in RAM, or in how the replay left the recording): each probe runs to its first failure`);
   }
   const limited = (option: BisectStep['option'], base: SideSettings, limit: number) => withOptions(base, { [option === 'trace-limit' ? 'traceLimit' : 'blockLimit']: String(limit) });
   const step = (option: BisectStep['option'], limit: number, v: Verdict): boolean => {
@@ -109,7 +131,7 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
         for (const [limit, t] of ahead) if (!wanted.includes(limit)) (t.cancel(), ahead.delete(limit));
         for (const limit of wanted) {
           if (ahead.has(limit)) continue;
-          const t = replays.run(limited(option, base, limit));
+          const t = replays.run(limited(option, base, limit), stop);
           t.result.catch(() => {}); // reported where it is awaited
           ahead.set(limit, t);
         }
@@ -126,10 +148,12 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   };
 
   let blockBase = b;
+  let upper: Verdict | null = null;
   if (b.tier === 'trace') {
     // Traces first: with none compiled, does it still diverge?
-    if (!(await probe('trace-limit', b, 0))) {
-      const traces = full.exercised.traces;
+    const none = await one(limited('trace-limit', b, 0));
+    if (!step('trace-limit', 0, none)) {
+      const traces = upperBound.traces;
       const limit = traces > 0 ? await search('trace-limit', b, 0, traces) : 1;
       result.kind = 'trace';
       result.index = limit - 1;
@@ -137,10 +161,12 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
     } else {
       notes.push('the replay diverges with no traces compiled (--trace-limit 0): the culprit is a block');
       blockBase = withOptions(b, { traceLimit: '0' });
+      upper = none;
     }
   }
   if (result.kind === null) {
-    const upper = blockBase === b ? full : await one(blockBase);
+    // (With --trace-limit 0, the probe above.)
+    if (!upper) upper = blockBase === b ? (stop ? { ...full, exercised: upperBound } : full) : await one(blockBase);
     if (!upper.diverged) {
       notes.push(`${blockBase.text} does not diverge: no single unit to blame`);
     } else if (await probe('block-limit', blockBase, 0)) {
@@ -156,7 +182,9 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
 
   if (result.minimal !== null && o.diff !== false) {
     log(`first bad ${result.kind}: ${result.index}; diff under ${result.minimal}`);
-    const d = diffRecording(rec, a, sideSettings(result.minimal, '--b'), { images: o.images, log });
+    // Where the probes stopped, the lockstep looks from the last checkpoint before the last boundary that matched.
+    const window = result.stop ? { from: Math.max(0, ...checkpoints(rec).filter((c) => c <= result.stop!.lastGood)), to: result.stop.icount } : undefined;
+    const d = diffRecording(rec, a, sideSettings(result.minimal, '--b'), { images: o.images, log, window });
     result.diff = d;
     const jit = d.jit;
     const du = d.first?.unit;
@@ -174,6 +202,10 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   }
   result.seconds = (now() - T0) / 1000;
   return result;
+}
+
+function checkpoints(rec: Recording): number[] {
+  return rec.events.filter((e) => e.kind === 'checkpoint').map((e) => e.icount);
 }
 
 export interface ScanRow {

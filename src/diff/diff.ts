@@ -37,6 +37,13 @@ export interface DiffOptions {
   swapped?: boolean;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Known already (bisect): the suspect's state differs from the reference's at icount `to`,
+   * a run-loop boundary, and matches at `from`, a checkpoint (or 0). The lockstep looks
+   * there alone, and the sides are not run on for their outcomes; if it finds nothing
+   * there, the diff searches as without it.
+   */
+  window?: { from: number; to: number };
 }
 
 export interface FirstDifference {
@@ -98,6 +105,21 @@ export function diffRecording(rec: Recording, a: SideSettings, b: SideSettings, 
     file: rec.path, reference: a.text, suspect: b.text, diverged: false, vacuous: false, suspectVsRecording: null, window: null, first: null,
     outcome: null, passes: 0, seconds: { window: 0, pinpoint: 0, outcome: 0, total: 0 }, notes,
   };
+
+  if (o.window) {
+    const w = o.window;
+    const pass = runPass(rec, a, b, o.images, { start: w.from, mode: 'insn', giveUpAt: w.to, outcome: false }, o.setup);
+    log(`lockstep from icount ${w.from} to ${w.to}: ${pass.mismatch ? `the state first differs at icount ${pass.mismatch.at.icount}` : 'no difference'} (${pass.seconds.toStart.toFixed(2)} s to the start, ${pass.seconds.observe.toFixed(2)} s observing)`);
+    if (pass.mismatch && pass.startOk) {
+      result.window = w;
+      result.passes = 1;
+      notes.push(`the suspect's state differs from the reference's at the run-loop boundary at icount ${w.to}: the lockstep looked from icount ${w.from} to there, and the sides were not run on to their ends`);
+      return done(result, pass, T0, T0);
+    }
+    const plain = diffRecording(rec, a, b, { ...o, window: undefined });
+    plain.notes.unshift(`the lockstep from icount ${w.from} to ${w.to} ${pass.startOk ? 'found no difference' : 'found the sides differing at its start'}: searched as a plain diff`);
+    return plain;
+  }
 
   // 1. The window: the suspect alone, stopping at its first failure.
   const first = suspectAlone(rec, a, b, o);

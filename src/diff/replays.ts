@@ -9,7 +9,8 @@ import type { Jit } from '../jit/jit.js';
 import type { Recording } from '../record/reader.js';
 import { formatExit } from '../machine/machine.js';
 import { Side } from './side.js';
-import { formatExercised, type Exercised } from './exercised.js';
+import { exercised, formatExercised, type Exercised } from './exercised.js';
+import { boundaryHash, onBoundaries } from './boundaries.js';
 import type { SideSettings } from './settings.js';
 
 export interface ReplayVerdict {
@@ -28,19 +29,51 @@ export interface ReplayVerdict {
 /** A verdict as it crosses to another thread: plain data. */
 export type Verdict = Omit<ReplayVerdict, 'jit'>;
 
-/** A verified replay under `s` that stops at its first failure (as `deja replay` would report it). */
-export function verifyReplay(rec: Recording, s: SideSettings, images?: string): ReplayVerdict {
+/**
+ * Where a probe stops: a boundary of the failing replay (boundaries.ts) and the reference's
+ * state there. The probe diverges if it leaves the recording before it, or its state there
+ * is not the reference's.
+ */
+export interface ProbeStop {
+  icount: number;
+  hash: number;
+}
+
+/** A verified replay under `s` that stops at its first failure (as `deja replay` would report it), or at `stop`. */
+export function verifyReplay(rec: Recording, s: SideSettings, images?: string, stop?: ProbeStop): ReplayVerdict {
   const t0 = now();
   const side = new Side(rec, s, images);
   side.stopAtFailure = true;
-  side.run(side.stopAt);
-  const out = side.finish();
-  const f = out.divergence;
+  if (!stop) {
+    side.run(side.stopAt);
+    const out = side.finish();
+    const f = out.divergence;
+    return {
+      settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
+      exit: `${formatExit(out.exit)} at icount ${out.icount}`,
+      seconds: (now() - t0) / 1000,
+      exercised: out.exercised, jit: side.jit,
+    };
+  }
+  let hash: number | null = null;
+  const off = onBoundaries(side.machine, (ic) => {
+    if (ic === stop.icount) hash = boundaryHash(side.machine, side.consoleHash);
+  });
+  side.run(stop.icount);
+  off();
+  const m = side.machine;
+  const ic = m.hart.icount;
+  // (A guest that exits at that icount, with no boundary there, is compared as it stopped.)
+  if (hash === null && ic === stop.icount && !side.dead) hash = boundaryHash(m, side.consoleHash);
+  const f = side.firstFailure;
+  const what = f ? f.what
+    : hash === null ? `${m.exit ? formatExit(m.exit) : 'stopped'} at icount ${ic}, before icount ${stop.icount}, where the reference runs on`
+    : hash !== stop.hash ? `its state differs from the reference's at icount ${stop.icount}, a run-loop boundary` : null;
   return {
-    settings: s.text, diverged: f !== null, icount: f?.icount ?? null, what: f?.what ?? null,
-    exit: `${formatExit(out.exit)} at icount ${out.icount}`,
+    settings: s.text, diverged: what !== null, icount: f ? f.icount : what !== null ? Math.min(ic, stop.icount) : null, what,
+    exit: `stopped at icount ${ic}${m.exit ? ` (${formatExit(m.exit)})` : ''}`,
     seconds: (now() - t0) / 1000,
-    exercised: out.exercised, jit: side.jit,
+    exercised: exercised(s.tier, side.jit, ic), jit: side.jit,
   };
 }
 
@@ -64,7 +97,7 @@ export interface ReplayTask {
 /** Runs verified replays of one recording, up to `jobs` at a time, first asked first started. */
 export interface Replays {
   readonly jobs: number;
-  run(s: SideSettings): ReplayTask;
+  run(s: SideSettings, stop?: ProbeStop): ReplayTask;
   close(): Promise<void>;
 }
 
@@ -73,7 +106,7 @@ export interface Replays {
  * so a caller that cancels the rest from a verdict's callback does so before they start.
  */
 export function inProcessReplays(rec: Recording, images?: string): Replays {
-  const queue: { s: SideSettings; done: (v: Verdict) => void; fail: (e: unknown) => void }[] = [];
+  const queue: { s: SideSettings; stop?: ProbeStop; done: (v: Verdict) => void; fail: (e: unknown) => void }[] = [];
   let busy = false;
   const next = () => {
     if (busy || !queue.length) return;
@@ -84,7 +117,7 @@ export function inProcessReplays(rec: Recording, images?: string): Replays {
       if (!t) return;
       busy = true;
       try {
-        t.done(plainVerdict(verifyReplay(rec, t.s, images)));
+        t.done(plainVerdict(verifyReplay(rec, t.s, images, t.stop)));
       } catch (e) {
         t.fail(e);
       }
@@ -94,9 +127,9 @@ export function inProcessReplays(rec: Recording, images?: string): Replays {
   };
   return {
     jobs: 1,
-    run(s) {
+    run(s, stop) {
       let entry!: (typeof queue)[number];
-      const result = new Promise<Verdict>((done, fail) => (entry = { s, done, fail }));
+      const result = new Promise<Verdict>((done, fail) => (entry = { s, stop, done, fail }));
       queue.push(entry);
       next();
       return { result, cancel: () => void (queue.includes(entry) && queue.splice(queue.indexOf(entry), 1)) };

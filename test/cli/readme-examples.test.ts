@@ -66,7 +66,9 @@ function replaysOf(cmd: string, j: any, args: string[]): { replays: Replayed[]; 
   };
   const bisect = (b: any, label: string) => {
     add({ label: `${label}: the replay under ${b.settings}`, settings: b.settings, exercised: b.failing.exercised, icount: stopped(b.failing), traces: true }, true);
-    for (const s of b.steps) add({ label: `${label}: --${s.option} ${s.limit}`, settings: `${b.settings},${s.option}=${s.limit}`, exercised: s.exercised, icount: stopped(s) }, s.limit > 0);
+    // Probes that do not diverge run to the boundary where the probes stop, if there is one.
+    const probeEnd = (s: { diverged: boolean; icount: number | null }) => (s.diverged ? s.icount! : (b.stop?.icount ?? endIcount));
+    for (const s of b.steps) add({ label: `${label}: --${s.option} ${s.limit}`, settings: `${b.settings},${s.option}=${s.limit}`, exercised: s.exercised, icount: probeEnd(s) }, s.limit > 0);
   };
   if (cmd === 'diff') {
     add({ label: 'the reference', settings: j.reference, exercised: j.outcome.reference.exercised, icount: j.outcome.reference.icount }, false);

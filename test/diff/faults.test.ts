@@ -124,6 +124,7 @@ const CASES: FaultCase[] = [
 ];
 
 describe('diff and bisect find injected JIT faults', () => {
+  const stops: string[] = [];
   it.each(CASES.map((c) => [`${c.kind} in ${c.program}`, c] as const))('%s', async (_name, c) => {
     const rec = await recording(c.program);
     const f = findFault(rec, c);
@@ -149,5 +150,23 @@ describe('diff and bisect find injected JIT faults', () => {
     expect(r.unit?.id).toBe(index);
     expect(r.diff?.first?.unit?.id).toBe(f.site.id);
     expect(r.diff?.first?.pc).toBe(d.first!.pc);
+    // Its probes stopped at the first boundary where the state differs: after the first
+    // difference, and no later than where the failing replay leaves the recording.
+    if (r.stop) {
+      expect(r.stop.icount).toBeGreaterThan(d.first!.icount);
+      expect(r.stop.icount).toBeLessThanOrEqual(r.failing.icount!);
+      for (const s of r.steps) if (s.diverged) expect(s.icount).toBeLessThanOrEqual(r.stop.icount);
+    }
+    // Probes that each run to their first failure blame the same unit.
+    const whole = await bisectRecording(rec, INTERP, b, inProcessReplays(rec), { boundaries: false, diff: false });
+    expect(whole.stop).toBeNull();
+    expect({ kind: whole.kind, index: whole.index }).toEqual({ kind: r.kind, index: r.index });
+    stops.push(`${c.kind} in ${c.program}: ${r.stop ? `boundary ${r.stop.icount}` : 'none'}`);
+  });
+
+  it('every fault above shows at a run-loop boundary, where the probes stopped', () => {
+    // (The cases above run first, in order.)
+    expect(stops.length).toBe(CASES.length);
+    expect(stops.filter((s) => s.endsWith('none')), stops.join('; ')).toEqual([]);
   });
 });
