@@ -9,7 +9,7 @@
 // trace). The instrumented function is therefore the very code under test, injected faults
 // included, plus read-only observation points between its instructions.
 
-import { blockListing, blockUnit } from '../jit/block-compiler.js';
+import { DirectLinks, blockListing, blockUnit } from '../jit/block-compiler.js';
 import { hartArrays, TranslationCache } from '../jit/translation-cache.js';
 import { traceListing, traceUnit } from '../jit/trace-compiler.js';
 import { faultedBlockSource as blockSource, faultedTrace as buildTrace } from '../jit/faults.js';
@@ -67,8 +67,9 @@ export function instrumentUnit(u: Block | Trace, hart: Hart): Instrumented | str
   if (u instanceof Block) {
     // Its direct links stay unset: every block it runs returns to the dispatcher, which
     // the lockstep observer watches.
-    const [fn] = new TranslationCache().make<[UnitFn]>(blockUnit(`diff_blk_${u.vpc.toString(16)}`, body), hartArrays(hart), u.id * 4);
-    return { fn, locals };
+    const unit = blockUnit(`diff_blk_${u.vpc.toString(16)}`, body, u.compact);
+    const made = new TranslationCache().make<UnitFn | [UnitFn]>(unit, hartArrays(hart), u.id * 4, new DirectLinks());
+    return { fn: Array.isArray(made) ? made[0] : made, locals };
   }
   const fn = new TranslationCache().make<UnitFn>(traceUnit(`diff_trace_${u.head.vpc.toString(16)}`, body), hartArrays(hart), u);
   return { fn, locals };

@@ -70,22 +70,52 @@ export function scanBlock(mem: PhysMemory, off: number, pc: number, priv: number
 function leaveBy(b: Block, pc: string, k: number, slot: number): string {
   // An indirect jump's target is looked up by the dispatcher.
   if (slot === SLOT_INDIRECT) return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${exitCode(slot)}; }`;
-  let guard = `d > 0 && L${slot} !== null && ic + ${k} + N${slot} <= limit`;
+  const v = linkVars(b);
+  let guard = `d > 0 && ${v}L${slot} !== null && ic + ${k} + ${v}N${slot} <= limit`;
   if (b.cross[slot] === 1) {
     const vpn = b.exitPcs[slot] >>> 12;
-    guard += ` && hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === O${slot}`;
+    guard += ` && hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === ${v}O${slot}`;
   }
   const ret = returnPc(b);
   if (ret === null || slot === SLOT_NEXT) {
-    return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? L${slot}(hart, limit, d - 1) : ${exitCode(slot)}; }`;
+    if (b.compact && b.cross[slot] !== 1) return `return M.go${slot}(K, hart, limit, d, ${pc}, ic + ${k}, ${exitCode(slot)});`;
+    return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; return ${guard} ? ${v}L${slot}(hart, limit, d - 1) : ${exitCode(slot)}; }`;
   }
   // A call: when the callee's blocks come back here by a return (a block's exit code with
   // slot 2, pc at the call's return address, nothing else in between), run on into the
   // block there (L3). (A trace's exit code is negative: the callee ran into a trace.)
   const vpn = ret >>> 12;
   const mapped = `hart.mmu.xTag[${vpn & TLB_MASK}] === ${vpn} && hart.mmu.xOff[${vpn & TLB_MASK}] === ${b.pageOff}`;
-  const back = `rr >= 0 && (rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && L3 !== null && d > 1 && hart.icount + N3 <= limit && ${mapped}`;
-  return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(slot)}; const rr = L${slot}(hart, limit, d - 1); return ${back} ? L3(hart, limit, d - 1) : rr; }`;
+  const back = `rr >= 0 && (rr & 3) === ${SLOT_INDIRECT} && hart.pc === ${hex(ret)} && ${v}L3 !== null && d > 1 && hart.icount + ${v}N3 <= limit && ${mapped}`;
+  return `{ hart.pc = ${pc}; hart.icount = ic + ${k}; if (!(${guard})) return ${exitCode(slot)}; const rr = ${v}L${slot}(hart, limit, d - 1); return ${back} ? ${v}L3(hart, limit, d - 1) : rr; }`;
+}
+
+/**
+ * Where a block's direct links live: variables of its closure, set by a setter compiled
+ * with it; a compact block's in a DirectLinks object `K` (no second function for V8 to
+ * compile for a block that may run only a few times).
+ */
+function linkVars(b: Block): string {
+  return b.compact ? 'K.' : '';
+}
+
+/** A compact block's direct links (its `K`): what linkFn sets. */
+export class DirectLinks {
+  L0: BlockFn | null = null;
+  L1: BlockFn | null = null;
+  L3: BlockFn | null = null;
+  N0 = 0;
+  N1 = 0;
+  N3 = 0;
+  O0 = 0;
+  O1 = 0;
+
+  /** The block's LinkFn. */
+  readonly set: LinkFn = (s, f, n, o) => {
+    if (s === 0) (this.L0 = f), (this.N0 = n), (this.O0 = o);
+    else if (s === 1) (this.L1 = f), (this.N1 = n), (this.O1 = o);
+    else (this.L3 = f), (this.N3 = n);
+  };
 }
 
 /**
@@ -141,7 +171,7 @@ export function blockSource({ block: b, insns, env }: BlockInput, annotate = fal
   // A block that branches or jumps back to its own head is a real loop, with the budget
   // checked at the back-edge (as in a trace).
   const loops = selfLoop(b);
-  const out: string[] = [`${loops ? 'let' : 'const'} ic = hart.icount;`, 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;'];
+  const out: string[] = [`${loops ? 'let' : 'const'} ic = hart.icount;`, ''];
   const tlb = env.compact ? '' : tlbPrologue(insns);
   if (tlb) out.push(`const mmu = hart.mmu${tlb};`);
   if (loops) out.push('for (;;) {');
@@ -152,7 +182,18 @@ export function blockSource({ block: b, insns, env }: BlockInput, annotate = fal
   if (loops) out.push('}');
   const last = insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
-  return out.join('\n  ');
+  out[1] = scratchDeclarations(out.join('\n'));
+  return out.filter((l) => l !== '').join('\n  ');
+}
+
+const SCRATCH: [string, string][] = [['a', '0'], ['t', '0'], ['vpn', '0'], ['s', '0'], ['sl', 'false']];
+const SCRATCH_USE = /\b(?:a|t|vpn|s|sl)\b/g;
+
+/** The scratch variables of the emitters' code that `code` uses, declared (none: empty). */
+function scratchDeclarations(code: string): string {
+  const seen = new Set(code.match(SCRATCH_USE));
+  const used = SCRATCH.filter(([v]) => seen.has(v));
+  return used.length ? `let ${used.map(([v, init]) => `${v} = ${init}`).join(', ')};` : '';
 }
 
 /** Whether the block's taken exit is its own head. */
@@ -197,8 +238,12 @@ function insnSource(i: Insn, k: number, env: UnitEnv, b: Block, loops: boolean):
   }
 }
 
-/** A block's unit: a factory of (B = id * 4) that returns its function and its link setter. */
-export function blockUnit(name: string, source: string): UnitSource {
+/**
+ * A block's unit: a factory of (B = id * 4) that returns its function and its link setter,
+ * or for a compact block, of (B, K: its DirectLinks) that returns its function.
+ */
+export function blockUnit(name: string, source: string, compact: boolean): UnitSource {
+  if (compact) return { name, params: 'B, K', body: `return (function ${name}(hart, limit, d) {\n  ${source}\n});` };
   return {
     name,
     params: 'B',
@@ -219,10 +264,14 @@ export function blockUnit(name: string, source: string): UnitSource {
  * dispatcher. The blocks are compiled together (translation-cache.ts).
  */
 export function compileBlocks(bs: Block[], sources: string[], arrays: HartArrays, cache: TranslationCache): void {
-  const factories = cache.factoriesFor(bs.map((b, i) => blockUnit(`blk_${b.vpc.toString(16)}`, sources[i])));
+  const factories = cache.factoriesFor(bs.map((b, i) => blockUnit(`blk_${b.vpc.toString(16)}`, sources[i], b.compact)));
   bs.forEach((b, i) => {
     b.source = sources[i];
-    [b.fn, b.linkFn] = instantiate<[BlockFn, LinkFn]>(factories[i], arrays, b.id * 4);
+    if (b.compact) {
+      const k = new DirectLinks();
+      b.fn = instantiate<BlockFn>(factories[i], arrays, b.id * 4, k);
+      b.linkFn = k.set;
+    } else [b.fn, b.linkFn] = instantiate<[BlockFn, LinkFn]>(factories[i], arrays, b.id * 4);
   });
 }
 

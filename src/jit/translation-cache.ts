@@ -95,6 +95,8 @@ function memoryHelpers(hart: { x: Int32Array; mem: PhysMemory }): unknown {
     fn('lbu', m.LOAD_U8('a'), false), fn('lb', m.LOAD_S8('a'), false),
     fn('sw', m.STORE32('a', 't'), true), fn('sh', m.STORE16('a', 't'), true), fn('sb', m.STORE8('a', 't'), true),
     'out: function out(pc, ic) { hart.pc = pc; hart.icount = ic; return -1; }',
+    'go0: function go0(K, hart, limit, d, pc, ic, code) { hart.pc = pc; hart.icount = ic; const f = K.L0; return d > 0 && f !== null && ic + K.N0 <= limit ? f(hart, limit, d - 1) : code; }',
+    'go1: function go1(K, hart, limit, d, pc, ic, code) { hart.pc = pc; hart.icount = ic; const f = K.L1; return d > 0 && f !== null && ic + K.N1 <= limit ? f(hart, limit, d - 1) : code; }',
   ].join(',\n')} };`;
   const mem = hart.mem;
   return new Function('hart', 'u8', 'u16', 'i32', src)(hart, mem.u8, mem.u16, mem.i32);

@@ -105,7 +105,9 @@ describe('--dump-block and --dump-trace', () => {
     expect(r.stderr).toMatch(/block \d+ at 0x80000000/);
     expect(r.stderr).toMatch(/--- generated ---/);
     expect(r.stderr).toMatch(/trace 0: head 0x[0-9a-f]+/);
-    expect(r.stderr).toMatch(/hart\.icount = ic \+ \d+/);
+    // The block's code (it starts at the hart's icount) and the trace's (registers in locals).
+    expect(r.stderr).toMatch(/--- generated ---\nconst ic = hart\.icount;\n {2}\/\/ 0x80000000: j\t/);
+    expect(r.stderr).toMatch(/let r\d+ = x\[\d+\]/);
   });
 
   it('--no-trace-at keeps traces away from a head, --trace-limit bounds how many are compiled', () => {
