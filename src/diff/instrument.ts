@@ -40,7 +40,7 @@ function stripComments(s: string): string {
 function annotated(u: Block | Trace): { ann: string; plain: string } {
   if (u instanceof Block) return { ann: blockSource(u, true, u.fault), plain: u.source };
   const lost = u.fault === 'lost-writeback';
-  return { ann: buildTrace(u.id, u.root!, true, lost).body, plain: u.source };
+  return { ann: buildTrace(u.id, u.root!, u.compact, true, lost).body, plain: u.source };
 }
 
 /**

@@ -11,7 +11,7 @@ import { ENTRY_WEIGHT, type Heat } from './heat.js';
 import type { JitSettings, JitStats } from './jit.js';
 import type { Linker } from './linker.js';
 import { SLOT_DYNAMIC, slotOfExit, traceOfExit } from './trace-compiler.js';
-import { exitSlotOf, type TraceRecorder } from './trace-recorder.js';
+import { PROMOTE_ITERS, exitSlotOf, type TraceRecorder } from './trace-recorder.js';
 import type { Block, Trace, Unit } from './unit.js';
 
 /** Blocks a compiled block may run on into by direct calls before it returns to the dispatcher. */
@@ -165,6 +165,10 @@ export class Dispatcher {
           }
           this.last = t;
           prev = t;
+          if (t.compact && t.loopIters >= PROMOTE_ITERS) {
+            rec.promote(t);
+            prev = null;
+          }
         }
       } catch (e) {
         if (e !== TRAP) {

@@ -93,8 +93,8 @@ export function faultedBlockSource(b: Block, annotate = false, fault = b.fault):
  * A trace's code as it runs: generated with lost-writeback if it carries it (the one fault
  * a trace can carry; src/diff passes `t.fault === 'lost-writeback'`).
  */
-export function faultedTrace(id: number, root: TracePath, annotate = false, lostWriteback = false): { trace: Trace; body: string } {
-  const input = traceInput(id, root);
+export function faultedTrace(id: number, root: TracePath, compact: boolean, annotate = false, lostWriteback = false): { trace: Trace; body: string } {
+  const input = traceInput(id, root, compact);
   if (lostWriteback) applyFault('lost-writeback', input);
   return buildTrace(input, annotate);
 }

@@ -74,6 +74,8 @@ export interface JitStats {
   linksBroken: number;
   invalidations: number;
   tracesCompiled: number;
+  /** Trace compiles that made a compact tree again with inline accesses (Trace.compact). */
+  tracesPromoted: number;
   traceCompileMs: number;
   /** Mean translation cost (generating, compiling, linking) per block and per trace compile, in µs. */
   blockCompileUsMean: number;
@@ -94,7 +96,7 @@ export interface JitStats {
 function emptyStats(): JitStats {
   return {
     blocksCompiled: 0, blockCompileMs: 0, lookups: 0, jumpCacheHits: 0, linksMade: 0, linksBroken: 0,
-    invalidations: 0, tracesCompiled: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, batches: 0, samples: 0,
+    invalidations: 0, tracesCompiled: 0, tracesPromoted: 0, traceCompileMs: 0, blockCompileUsMean: 0, traceCompileUsMean: 0, translationsReused: 0, translationsMade: 0, loopIterations: 0, sideExits: 0, traceUnlinks: 0, batches: 0, samples: 0,
     insns: { interp: 0, block: 0, trace: 0 },
   };
 }
@@ -246,18 +248,25 @@ export class Jit {
     if (r.compilable) this.linker.linkReturn(b, r);
   }
 
-  /** Compiles a recorded path as trace `id`, or a grown tree in place of `old` (the TraceRecorder asks). */
-  install(id: number, root: TracePath, old: Trace | null): void {
+  /**
+   * Compiles a recorded path as trace `id`, or a grown tree in place of `old` (the
+   * TraceRecorder asks), or `old` again with inline accesses (`promote`: Trace.compact).
+   */
+  install(id: number, root: TracePath, old: Trace | null, promote = false): void {
     const t0 = this.now();
     const head = root.blocks[0];
     const lost = this.faults.forTrace(id, head.vpc);
-    const t = this.translated(() => compileTrace(faultedTrace(id, root, false, lost), this.arrays, this.translations));
+    const compact = !promote && (old ? old.compact : head.compact);
+    const t = this.translated(() => compileTrace(faultedTrace(id, root, compact, false, lost), this.arrays, this.translations));
     if (lost) t.fault = 'lost-writeback';
     this.stats.traceCompileMs += this.now() - t0;
     this.stats.tracesCompiled++;
+    if (promote) this.stats.tracesPromoted++;
     if (old) {
       this.cache.dropTrace(old);
-      t.branchCount = old.branchCount + 1;
+      t.branchCount = old.branchCount + (promote ? 0 : 1);
+      // The same tree: its exits keep their counts toward growing a branch.
+      if (promote && t.exitCounts.length === old.exitCounts.length) t.exitCounts.set(old.exitCounts);
       t.loopIters = old.loopIters;
       t.runs = old.runs;
       t.insns = old.insns;
@@ -268,7 +277,7 @@ export class Jit {
     this.linker.refreshIncoming(head);
     this.cache.addTrace(t);
     if (this.settings.dumpTraces.has(id) || this.settings.dumpTraces.has(head.vpc)) {
-      this.dump(`${traceListing(t)}\n--- generated ---\n${faultedTrace(t.id, t.root!, true, lost).body}\n`);
+      this.dump(`${traceListing(t)}\n--- generated ---\n${faultedTrace(t.id, t.root!, t.compact, true, lost).body}\n`);
     }
   }
 

@@ -7,7 +7,7 @@
 import { TLB_MASK } from '../cpu/mmu.js';
 import type { PhysMemory } from '../cpu/memory.js';
 import { disassemble } from '../isa/disasm.js';
-import { SLOT_NEXT, SLOT_TAKEN, tlbPrologue } from './block-compiler.js';
+import { SLOT_NEXT, SLOT_TAKEN, isMem, tlbPrologue } from './block-compiler.js';
 import type { HartArrays, TranslationCache, UnitSource } from './translation-cache.js';
 import { branchCondition, emitJump, emitPlain, emitSystem, hex, insnComment, isCall, kindOf, pageCaches, type UnitEnv } from './emit.js';
 import { Trace, type Block, type TraceFn } from './unit.js';
@@ -93,16 +93,18 @@ function longest(p: TracePath, k0 = 0): number {
 export interface TraceInput {
   id: number;
   root: TracePath;
+  /** Loads and stores call the shared helpers (a young tree at low thresholds: see Trace.compact). */
+  compact: boolean;
   sideWrites(written: number[]): number[];
 }
 
 /** The trace's own input. */
-export function traceInput(id: number, root: TracePath): TraceInput {
-  return { id, root, sideWrites: (written) => written };
+export function traceInput(id: number, root: TracePath, compact: boolean): TraceInput {
+  return { id, root, compact, sideWrites: (written) => written };
 }
 
 /** Generates the tree's function body; collects its exits. */
-export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = false): { trace: Trace; body: string } {
+export function buildTrace({ id, root, compact, sideWrites }: TraceInput, annotate = false): { trace: Trace; body: string } {
   const paths = allPaths(root);
   const { used, written } = registers(paths);
   // Registers go back to the hart, and the loop passes (counted in a local) to the trace.
@@ -128,7 +130,10 @@ export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = fals
   // Every exit goes through one epilogue (see `epilogue` below); `side` marks a side exit
   // whose write-back differs (sideDiffers).
   const leaveTo = (pc: string, k: number, exit: number, side = false) => `{ ${side ? 'lw = true; ' : ''}xs = ${exit}; xpc = ${pc}; xk = ${k}; break out; }`;
-  const caches = pageCaches(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
+  // A compact tree's loads and stores call the shared helpers; only its other accesses
+  // (atomics) keep page caches.
+  const inline = paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)).filter((i) => !compact || !isMem(i));
+  const caches = pageCaches(inline);
   const env: UnitEnv = {
     read: (r) => `r${r}`,
     write: (r, v) => `r${r} = ${v};`,
@@ -138,6 +143,7 @@ export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = fals
     // (It flushed before the instruction ran: the instruction may write a register itself.)
     leaveAfterSystem: () => `T.insns += hart.icount - ic0; return ${traceExitCode(id, SLOT_DYNAMIC)};`,
     caches,
+    compact,
   };
 
   /** A path's code, starting `k0` instructions into the iteration, after block `prev`. */
@@ -220,13 +226,14 @@ export function buildTrace({ id, root, sideWrites }: TraceInput, annotate = fals
   emitPath(root, 0, null, body, 2);
   const trace = new Trace(id, head, paths.flatMap((p) => p.blocks), root.path, root.loops, pcs, from, fromCall);
   trace.root = root;
+  trace.compact = compact;
   trace.sites = sites;
   trace.iterLen = maxLen;
   trace.isSide = Uint8Array.from(sites, (site) => (site.key === siteKey.end(site.path) ? 0 : 1));
   trace.exitCounts = new Uint32Array(sites.length);
   const prologue = ['let ic = hart.icount, it = 0;', 'const ic0 = ic;', 'let a = 0, t = 0, vpn = 0, s = 0, sl = false;', 'let xs = -1, xpc = 0, xk = 0;', 'const mmu = hart.mmu, xT = mmu.xTag, xO = mmu.xOff;'];
   if (sideDiffers) prologue.push('let lw = false;');
-  const tlb = tlbPrologue(paths.flatMap((p) => p.blocks.flatMap((b) => b.insns)));
+  const tlb = tlbPrologue(inline);
   if (tlb) prologue.push(`const ${tlb.slice(2)};`);
   if (used.length) prologue.push(`let ${used.map((r) => `r${r} = x[${r}]`).join(', ')};`);
   if (caches.decl) prologue.push(caches.decl);

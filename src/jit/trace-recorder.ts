@@ -9,6 +9,13 @@ import { siteKey, type ExitSite, type TracePath } from './trace-compiler.js';
 import type { Block, Trace } from './unit.js';
 
 /**
+ * Loop passes after which a compact tree (Trace.compact) is compiled again with inline
+ * accesses: young trees at low thresholds are many and cheap to compile compact, and
+ * the few that stay hot run faster with the TLB lookup and page caches inline.
+ */
+export const PROMOTE_ITERS = 1 << 16;
+
+/**
  * A path being recorded: the blocks run since it started and the exits they took. A new
  * trace starts at its head; a branch starts at a hot side exit of `tree`.
  */
@@ -66,7 +73,7 @@ export class TraceRecorder {
     private readonly settings: JitSettings,
     private readonly linker: Linker,
     /** Compiles a recorded path into a trace, or a grown tree in place of `old` (the Jit). */
-    private readonly installer: { install(id: number, root: TracePath, old: Trace | null): void },
+    private readonly installer: { install(id: number, root: TracePath, old: Trace | null, promote?: boolean): void },
   ) {}
 
   /** A loop head reached the trace threshold: recording starts there, with it. */
@@ -138,6 +145,11 @@ export class TraceRecorder {
     }
     // The head no longer counts toward a trace: blocks may now call it (or its trace) directly.
     this.linker.refreshIncoming(head);
+  }
+
+  /** A compact tree whose loop has run PROMOTE_ITERS times: compiled again with inline accesses (unless a path is being recorded). */
+  promote(tr: Trace): void {
+    if (tr.valid && tr.head.trace === tr && this.recording === null) this.installer.install(tr.id, tr.root!, tr, true);
   }
 
   private growTrace(old: Trace, site: ExitSite, branch: TracePath): void {

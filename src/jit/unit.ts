@@ -137,6 +137,11 @@ export class Trace extends Unit {
   sideExits = 0;
   /** Branches grown so far. */
   branchCount = 0;
+  /**
+   * Compiled as compact code: a tree whose head block is compact (low thresholds) starts so,
+   * and is compiled again with inline accesses once its loop has run PROMOTE_ITERS times.
+   */
+  compact = false;
 
   constructor(
     readonly id: number,

@@ -79,7 +79,7 @@ describe('recordings of the ISA programs replay under every tier setting', () =>
   beforeAll(() => buildGuestPrograms());
   const dir = tmp('deja-tiers-');
 
-  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop', 'triggers'].map((n) => [n] as const))('%s', async (name) => {
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop', 'hot-memory', 'triggers'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;
     const file = join(dir, `${name}.deja`);
     const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
@@ -89,6 +89,26 @@ describe('recordings of the ISA programs replay under every tier setting', () =>
     const { failures, runs } = replayAllTiers(recording);
     expect(failures).toEqual([]);
     for (const r of runs) expect(r.exit).toEqual({ reason: 'poweroff', code: 0 });
+  });
+});
+
+describe('compact traces', () => {
+  beforeAll(() => buildGuestPrograms());
+
+  it('at low thresholds a trace starts compact and is compiled again inline once its loop has run 65536 passes', () => {
+    const program = programs.find((p) => p.name === 'hot-memory')!;
+    const low = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1', '--dump-trace', '0'], { stats: true });
+    expect(low.status, low.stderr).toBe(0);
+    const jit = low.stats!.jit as { tracesCompiled: number; tracesPromoted: number };
+    expect(jit.tracesPromoted).toBe(1);
+    // Trace 0 dumped twice: its loads and stores first call the helpers, then are inline.
+    const dumps = low.stderr.split(/^trace 0: /m).slice(1);
+    expect(dumps.length).toBe(jit.tracesCompiled);
+    expect(dumps[0]).toMatch(/M\.lw\(/);
+    expect(dumps[0]).toMatch(/M\.sw\(/);
+    const last = dumps[dumps.length - 1];
+    expect(last).not.toMatch(/M\.[ls]w\(/);
+    expect(last).toMatch(/rT\[/);
   });
 });
 
