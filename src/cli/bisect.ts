@@ -120,5 +120,6 @@ function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s
     if (r.diff) p(formatDiff(r.diff, { code: o.code !== false }));
   }
   for (const n of r.notes) p(`note: ${n}`);
-  p(`bisect: ${r.steps.length + 1} replays${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
+  // (The replay under --b, its probes, and with a stop that replay again stopped there.)
+  p(`bisect: ${r.steps.length + 1 + (r.stop ? 1 : 0)} replays${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
 }

@@ -105,13 +105,22 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   // Up to that boundary the probes are the failing replay with fewer units: there its units
   // compiled so far bound the search.
   let upperBound = full.exercised;
+  // The replay under `b` itself, stopped there (it must differ there too, or no probe can).
+  let stopped: Verdict | null = null;
   const at = o.boundaries === false ? null : firstBadBoundary(rec, a, b, full.icount!, o.images);
   if (at) {
     stop = { icount: at.icount, hash: at.hash };
-    upperBound = at.exercised;
-    const { hash: _h, ...shown } = at;
-    result.stop = shown;
-    log(`  its state first differs from the reference's at the run-loop boundary at icount ${at.icount} (the one before, ${at.lastGood}, matches; ${at.compared} compared, ${at.seconds.toFixed(2)} s): the probes stop there ${formatExercised(at.exercised)}`);
+    stopped = await one(b);
+    if (stopped.diverged) {
+      upperBound = stopped.exercised;
+      const { hash: _h, ...shown } = at;
+      result.stop = shown;
+      log(`  its state first differs from the reference's at the run-loop boundary at icount ${at.icount} (the one before, ${at.lastGood}, matches; ${at.compared} compared, ${at.seconds.toFixed(2)} s): the probes stop there ${formatExercised(stopped.exercised)}`);
+    } else {
+      notes.push(`the replay under --b differs from the reference at the run-loop boundary at icount ${at.icount}, but not when it is stopped there: each probe runs to its first failure`);
+      stop = undefined;
+      stopped = null;
+    }
   } else if (o.boundaries !== false) {
     notes.push(`no run-loop boundary up to icount ${full.icount} shows the difference (it is in RAM, or in how the replay left the recording): each probe runs to its first failure`);
   }
@@ -166,7 +175,7 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   }
   if (result.kind === null) {
     // (With --trace-limit 0, the probe above.)
-    if (!upper) upper = blockBase === b ? (stop ? { ...full, exercised: upperBound } : full) : await one(blockBase);
+    if (!upper) upper = blockBase === b ? (stopped ?? full) : await one(blockBase);
     if (!upper.diverged) {
       notes.push(`${blockBase.text} does not diverge: no single unit to blame`);
     } else if (await probe('block-limit', blockBase, 0)) {
@@ -183,7 +192,7 @@ export async function bisectRecording(rec: Recording, a: SideSettings, b: SideSe
   if (result.minimal !== null && o.diff !== false) {
     log(`first bad ${result.kind}: ${result.index}; diff under ${result.minimal}`);
     // Where the probes stopped, the lockstep looks from the last checkpoint before the last boundary that matched.
-    const window = result.stop ? { from: Math.max(0, ...checkpoints(rec).filter((c) => c <= result.stop!.lastGood)), to: result.stop.icount } : undefined;
+    const window = result.stop ? { from: checkpoints(rec).reduce((m, c) => (c <= result.stop!.lastGood && c > m ? c : m), 0), to: result.stop.icount } : undefined;
     const d = diffRecording(rec, a, sideSettings(result.minimal, '--b'), { images: o.images, log, window });
     result.diff = d;
     const jit = d.jit;

@@ -1,18 +1,19 @@
-// Run-loop boundaries as stopping points for bisect's probes. A boundary is where the run
-// loop hands out a new slice: an input or device event is due, a checkpoint, a slice's end.
-// Every tier stops at each one (DESIGN.md I4), and where they fall depends only on the
+// Run-loop boundaries as stopping points for bisect's probes. A slice of the run loop ends
+// at its limit: an input or device event is due, a checkpoint, the slice's length. Every
+// tier stops exactly there (DESIGN.md I4), and where the limits fall depends only on the
 // guest's state and icount, so a replay that compiles fewer units (a probe with
-// --trace-limit or --block-limit) meets the same boundaries, with the same code run before
-// them, for as long as its state is the same. A failing replay's first difference usually
-// shows in the registers at the next boundary, long before a checkpoint or the recording's
-// end would tell: a probe that stops at that boundary and compares its state there with
-// the reference's gives the same verdict for a fraction of the run.
+// --trace-limit or --block-limit) reaches the same limit, by its own run limit, with the
+// same code run before it, for as long as its state is the same. A failing replay's first
+// difference usually shows in the registers at the next such boundary, long before a
+// checkpoint or the recording's end would tell: a probe that stops there and compares its
+// state with the reference's gives the same verdict for a fraction of the run.
 
 import { now } from './clock.js';
 import { fnv1a } from '../record/state-hash.js';
 import type { Machine } from '../machine/machine.js';
 import type { Recording } from '../record/reader.js';
-import { snapshot } from './compare.js';
+import { sameSnapshot, snapshot } from './compare.js';
+import { StopReason } from '../cpu/hart.js';
 import { EarlyStop, Side } from './side.js';
 import type { SideSettings } from './settings.js';
 import { exercised, type Exercised } from './exercised.js';
@@ -33,8 +34,9 @@ export interface BoundaryStop {
 
 /**
  * The state a boundary comparison covers, hashed: pc, privilege, icount, traps taken,
- * virtual time, registers and CSRs (the lockstep's snapshot), and the console output so far.
- * RAM is left to the checkpoints: a wrong store shows when it is loaded, or at the next one.
+ * virtual time, registers and CSRs (the lockstep's snapshot), the console output so far,
+ * and whether the guest has ended. RAM is left to the checkpoints: a wrong store shows
+ * when it is loaded, or at the next one.
  */
 export function boundaryHash(m: Machine, consoleHash: number): number {
   const s = snapshot(m);
@@ -43,6 +45,8 @@ export function boundaryHash(m: Machine, consoleHash: number): number {
     const v = s[i];
     h = fnv1a(fnv1a(h, v | 0), Math.floor(v / 4294967296) | 0);
   }
+  const exit = m.exit;
+  if (exit) for (const c of `${exit.reason}:${exit.code}`) h = fnv1a(h, c.charCodeAt(0));
   return h;
 }
 
@@ -67,40 +71,51 @@ export function onBoundaries(m: Machine, f: (icount: number) => void): () => voi
 }
 
 /**
- * Replays `suspect` and `reference` side by side, boundary by boundary of the suspect, up
- * to icount `to`: the first boundary where their states differ, or null if none does (or
- * the suspect leaves the recording first, e.g. by a difference in RAM a checkpoint sees).
+ * Whether the run loop is at the limit it gave its last slice, with nothing stopping the
+ * hart: a boundary that a run with that limit reaches with the same units run before it.
+ * (The loop also returns early: after an access that asks it to, a wfi, a trap storm; a
+ * run stopped there by its own limit would not have entered the unit that got there.)
+ */
+function atSliceLimit(m: Machine): boolean {
+  return m.hart.icount === m.lastSliceLimit && m.hart.stop === StopReason.None;
+}
+
+/**
+ * Replays `suspect` and `reference` side by side, boundary by boundary of the suspect (at
+ * its slice limits), up to icount `to`: the first boundary where their states differ, or
+ * null if none does (a difference in RAM alone, which checkpoints see).
  */
 export function firstBadBoundary(rec: Recording, reference: SideSettings, suspect: SideSettings, to: number, images?: string): BoundaryStop | null {
   const t0 = now();
   const S = new Side(rec, suspect, images);
   const R = new Side(rec, reference, images);
-  S.stopAtFailure = true;
+  // The reference as it is at the start of its boundary at `target` (before that boundary's work, as the suspect is seen).
   let target = -1;
-  let refHash = -1;
+  let ref: { state: Float64Array; console: number; ended: boolean; hash: number } | null = null;
   const offR = onBoundaries(R.machine, (ic) => {
-    if (ic === target) refHash = boundaryHash(R.machine, R.consoleHash);
+    if (ic === target) ref = { state: snapshot(R.machine), console: R.consoleHash, ended: R.machine.exit !== null, hash: boundaryHash(R.machine, R.consoleHash) };
   });
   let lastGood = 0;
   let compared = 0;
   let found: BoundaryStop | null = null;
   const offS = onBoundaries(S.machine, (ic) => {
     if (ic > to) throw new EarlyStop('past the failure');
+    if (!atSliceLimit(S.machine)) return;
     target = ic;
-    refHash = -1;
-    if (R.icount < ic) R.run(ic);
-    // At the start (the reference has not run yet), or where it stopped (it exited there): as it is.
-    if (refHash === -1 && R.icount === ic) refHash = boundaryHash(R.machine, R.consoleHash);
-    if (refHash === -1) throw new EarlyStop('the reference stopped short');
+    ref = null;
+    R.run(ic);
+    const r = ref as { state: Float64Array; console: number; ended: boolean; hash: number } | null;
+    if (r === null) throw new EarlyStop('the reference stopped short');
     compared++;
-    if (refHash === boundaryHash(S.machine, S.consoleHash)) {
+    if (r.console === S.consoleHash && r.ended === (S.machine.exit !== null) && sameSnapshot(r.state, snapshot(S.machine))) {
       lastGood = ic;
       return;
     }
-    found = { icount: ic, hash: refHash, lastGood, exercised: exercised(suspect.tier, S.jit, ic), compared, seconds: 0 };
+    found = { icount: ic, hash: r.hash, lastGood, exercised: exercised(suspect.tier, S.jit, ic), compared, seconds: 0 };
     throw new EarlyStop('found');
   });
   try {
+    // (A checkpoint that fails, in RAM, does not end the search: the registers may differ at the same boundary.)
     S.run(Math.min(to, S.stopAt));
   } finally {
     offS();

@@ -107,7 +107,7 @@ export function unitInfo(u: Block | Trace): UnitInfo {
   return {
     kind: 'trace', id: u.id, pc: u.head.vpc, blocks: u.blocks.map((b) => ({ id: b.id, pc: b.vpc, insns: b.n })), insns: u.iterLen,
     valid: u.valid, fault: u.fault, listing: traceListing(u),
-    code: u.root ? buildTrace(u.id, u.root, true, u.fault === 'lost-writeback').body : u.source,
+    code: u.root ? buildTrace(u.id, u.root, u.compact, true, u.fault === 'lost-writeback').body : u.source,
   };
 }
 

@@ -182,7 +182,8 @@ export function blockSource({ block: b, insns, env }: BlockInput, annotate = fal
   if (loops) out.push('}');
   const last = insns[n - 1];
   if (kindOf(last.d) === 'plain') out.push(env.leave(hex(last.pc + last.d.len), n, SLOT_NEXT));
-  out[1] = scratchDeclarations(out.join('\n'));
+  // (Declared from the code alone: annotation comments must not change it.)
+  out[1] = scratchDeclarations(out.filter((l) => !l.startsWith('//')).join('\n'));
   return out.filter((l) => l !== '').join('\n  ');
 }
 

@@ -136,6 +136,8 @@ export class Machine {
   checkpointHook: ((m: Machine) => number) | null = null;
   /** Runs at every loop boundary (replay checks for inputs it passed). */
   boundaryHook: ((m: Machine) => void) | null = null;
+  /** The icount limit of the slice the run loop ran last (-1: none yet). */
+  lastSliceLimit = -1;
 
   constructor(
     readonly config: MachineConfig,
@@ -392,6 +394,7 @@ export class Machine {
       const limit = Math.min(maxIcount, this.deadline(), this.input.nextPushIcount(), this.nextCheckpoint, hart.icount + sliceAt(hart.icount));
       hart.attention = true;
       const before = hart.icount;
+      this.lastSliceLimit = limit;
       this.runFn(hart, limit);
       // A run returns without retiring anything only from a trap storm (TRAP_STORM traps).
       if (hart.icount === before && limit > before && hart.stop === StopReason.None && !this.exit) {

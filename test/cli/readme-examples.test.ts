@@ -65,6 +65,8 @@ function replaysOf(cmd: string, j: any, args: string[]): { replays: Replayed[]; 
     if (must) mustCompile.push(r);
   };
   const bisect = (b: any, label: string) => {
+    // On the boot the fault shows in the registers long before the checkpoint: the probes stop there.
+    if (b.failing.diverged) expect(b.stop, `${label}: the probes stop at a boundary`).not.toBeNull();
     add({ label: `${label}: the replay under ${b.settings}`, settings: b.settings, exercised: b.failing.exercised, icount: stopped(b.failing), traces: true }, true);
     // Probes that do not diverge run to the boundary where the probes stop, if there is one.
     const probeEnd = (s: { diverged: boolean; icount: number | null }) => (s.diverged ? s.icount! : (b.stop?.icount ?? endIcount));
