@@ -20,6 +20,8 @@ export interface BisectCliOptions {
   b?: string;
   thresholdScan?: string;
   thresholdSteps?: string;
+  /** false with --no-boundary-stop. */
+  boundaryStop?: boolean;
   images?: string;
   json?: boolean;
   code?: boolean;
@@ -52,13 +54,13 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const replays = replayPool(rec, o.images, jobs);
   try {
     if (plan) {
-      const r = await thresholdScan(rec, a, b, plan, replays, { images: o.images, log, shard });
+      const r = await thresholdScan(rec, a, b, plan, replays, { images: o.images, log, shard, boundaries: o.boundaryStop !== false });
       shown.done();
       await html(r.bisect);
       printScan(r, { ...o, file, settings: b.text }, p);
       return verdictCode(r.rows.some((x) => x.diverged), r.vacuous);
     }
-    const r = await bisectRecording(rec, a, b, replays, { images: o.images, log });
+    const r = await bisectRecording(rec, a, b, replays, { images: o.images, log, boundaries: o.boundaryStop !== false });
     shown.done();
     await html(r);
     if (o.json) p(JSON.stringify(bisectJson(r), null, 2));

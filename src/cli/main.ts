@@ -110,6 +110,7 @@ export function buildProgram(): Command {
       .option('--a <settings>', `reference settings for the final diff (default ${DEFAULT_A})`)
       .option('--threshold-scan <range>', 'instead: which trace thresholds (block thresholds for tier=block) diverge: A..B or a list 1,2,10; A > B (or a descending list) walks down to the highest that diverges and bisects there')
       .option('--threshold-steps <n>', 'thresholds in a walk down A..B (A > B), log-spaced, both ends included (default: two per decade)')
+      .option('--no-boundary-stop', 'probes run to their first failure, not to the first run-loop boundary where the replay under --b differs from the reference')
       .option(...JOBS)
       .option('--shard <i/n>', 'with --threshold-scan: replay only shard I of N of the thresholds (join the --json outputs with deja merge-results)'),
   )

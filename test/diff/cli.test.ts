@@ -58,6 +58,15 @@ describe('deja diff / bisect / fuzz', () => {
     expect(s.status, s.stderr).toBe(7);
     expect(s.stdout).toMatch(/--trace-threshold 1 +DIVERGES/);
     expect(s.stdout).toMatch(/--trace-threshold 100000 +ok/);
+    // The probes stop at the first differing boundary unless told otherwise; the unit is the same.
+    const calls = await recordProgram('calls');
+    const args = ['bisect', calls.path, '--b', 'tier=block,block-threshold=1,jit-fault=missing-icount', '--json', '-q'];
+    const stopped = JSON.parse(deja(args).stdout);
+    const whole = JSON.parse(deja([...args, '--no-boundary-stop']).stdout);
+    expect(stopped.stop).not.toBeNull();
+    expect(whole.stop).toBeNull();
+    expect({ kind: whole.kind, index: whole.index }).toEqual({ kind: stopped.kind, index: stopped.index });
+    expect(whole.steps.filter((x: { diverged: boolean; icount: number }) => x.diverged).every((x: { icount: number }) => x.icount >= stopped.stop.icount)).toBe(true);
     const none = deja(['bisect', rec.path, '--b', 'tier=block,block-threshold=0']);
     expect(none.status).toBe(0);
     expect(none.stdout).toContain('does not diverge');
