@@ -91,7 +91,8 @@ export function firstBadBoundary(rec: Recording, reference: SideSettings, suspec
   const R = new Side(rec, reference, images);
   // The reference as it is at the start of its boundary at `target` (before that boundary's work, as the suspect is seen).
   let target = -1;
-  let ref: { state: Float64Array; console: number; ended: boolean; hash: number } | null = null;
+  type At = { state: Float64Array; console: number; ended: boolean; hash: number };
+  let ref: At | null = null;
   const offR = onBoundaries(R.machine, (ic) => {
     if (ic === target) ref = { state: snapshot(R.machine), console: R.consoleHash, ended: R.machine.exit !== null, hash: boundaryHash(R.machine, R.consoleHash) };
   });
@@ -104,7 +105,7 @@ export function firstBadBoundary(rec: Recording, reference: SideSettings, suspec
     target = ic;
     ref = null;
     R.run(ic);
-    const r = ref as { state: Float64Array; console: number; ended: boolean; hash: number } | null;
+    const r = ref as At | null;
     if (r === null) throw new EarlyStop('the reference stopped short');
     compared++;
     if (r.console === S.consoleHash && r.ended === (S.machine.exit !== null) && sameSnapshot(r.state, snapshot(S.machine))) {

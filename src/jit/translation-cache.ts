@@ -90,13 +90,16 @@ function memoryHelpers(hart: { x: Int32Array; mem: PhysMemory }): unknown {
   const m = memoryMacros('(hart.pc = pc, hart.icount = ic)');
   const fn = (name: string, body: string, store: boolean) =>
     `${name}: function ${name}(a, ${store ? 't, ' : ''}pc, ic) { let vpn = 0, s = 0; const mmu = hart.mmu, ${store ? 'wT = mmu.wTag, wO = mmu.wOff' : 'rT = mmu.rTag, rO = mmu.rOff'}; return ${body}; }`;
+  // `M.go<slot>(K, ...)`: a compact block leaves by a linked exit on its page (one function
+  // per slot, so each reads its own fields of the block's DirectLinks).
+  const go = (s: number) =>
+    `go${s}: function go${s}(K, hart, limit, d, pc, ic, code) { hart.pc = pc; hart.icount = ic; const f = K.L${s}; return d > 0 && f !== null && ic + K.N${s} <= limit ? f(hart, limit, d - 1) : code; }`;
   const src = `return { ${[
     fn('lw', m.LOAD32('a'), false), fn('lhu', m.LOAD_U16('a'), false), fn('lh', m.LOAD_S16('a'), false),
     fn('lbu', m.LOAD_U8('a'), false), fn('lb', m.LOAD_S8('a'), false),
     fn('sw', m.STORE32('a', 't'), true), fn('sh', m.STORE16('a', 't'), true), fn('sb', m.STORE8('a', 't'), true),
     'out: function out(pc, ic) { hart.pc = pc; hart.icount = ic; return -1; }',
-    'go0: function go0(K, hart, limit, d, pc, ic, code) { hart.pc = pc; hart.icount = ic; const f = K.L0; return d > 0 && f !== null && ic + K.N0 <= limit ? f(hart, limit, d - 1) : code; }',
-    'go1: function go1(K, hart, limit, d, pc, ic, code) { hart.pc = pc; hart.icount = ic; const f = K.L1; return d > 0 && f !== null && ic + K.N1 <= limit ? f(hart, limit, d - 1) : code; }',
+    go(0), go(1),
   ].join(',\n')} };`;
   const mem = hart.mem;
   return new Function('hart', 'u8', 'u16', 'i32', src)(hart, mem.u8, mem.u16, mem.i32);

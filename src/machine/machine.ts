@@ -306,6 +306,7 @@ export class Machine {
     this.panicMatch = Math.max(0, s.panicMatch);
     this.exit = null;
     this.trapStorms = 0;
+    this.lastSliceLimit = -1;
   }
 
   /** The generated device tree blob. */
