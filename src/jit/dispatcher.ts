@@ -159,9 +159,9 @@ export class Dispatcher {
           if (slot === SLOT_DYNAMIC) slot = -1;
           else {
             if (t.isSide[slot] === 1) t.sideExits++;
-            // At its threshold, a side exit may grow a branch (the count is kept here, not in
+            // At its growAt count, a side exit may grow a branch (the count is kept here, not in
             // exitTaken, so the common case makes no call).
-            if (++t.exitCounts[slot] === traceThreshold && traceTier) rec.exitTaken(t, slot);
+            if (++t.exitCounts[slot] === t.growAt && traceTier) rec.exitTaken(t, slot);
           }
           this.last = t;
           prev = t;

@@ -15,7 +15,7 @@ import { faultedBlockSource, faultedTrace, FaultInjector, type FaultSite, type F
 import { Heat } from './heat.js';
 import { Linker } from './linker.js';
 import { compileTrace, traceListing, type TracePath } from './trace-compiler.js';
-import { TraceRecorder } from './trace-recorder.js';
+import { growAt, TraceRecorder } from './trace-recorder.js';
 import type { Block, Trace, Unit } from './unit.js';
 
 export { SAMPLED_FROM } from './heat.js';
@@ -264,9 +264,8 @@ export class Jit {
     if (promote) this.stats.tracesPromoted++;
     if (old) {
       this.cache.dropTrace(old);
+      // Its exits count afresh toward growing a branch (growAt is lower once promoted).
       t.branchCount = old.branchCount + (promote ? 0 : 1);
-      // The same tree: its exits keep their counts toward growing a branch.
-      if (promote && t.exitCounts.length === old.exitCounts.length) t.exitCounts.set(old.exitCounts);
       t.loopIters = old.loopIters;
       t.runs = old.runs;
       t.insns = old.insns;
@@ -276,6 +275,7 @@ export class Jit {
     head.trace = t;
     this.linker.refreshIncoming(head);
     this.cache.addTrace(t);
+    t.growAt = growAt(t, this.settings.traceThreshold);
     if (this.settings.dumpTraces.has(id) || this.settings.dumpTraces.has(head.vpc)) {
       this.dump(`${traceListing(t)}\n--- generated ---\n${faultedTrace(t.id, t.root!, t.compact, true, lost).body}\n`);
     }

@@ -63,6 +63,16 @@ const CYCLE_RETRIES = 3;
 /** Branches a trace may grow (bounds the size of its function). */
 const MAX_BRANCHES = 8;
 
+/**
+ * Times an exit of `t` is taken before it grows a branch: the trace threshold, and for a
+ * compact tree (low thresholds) 16 times that for its first branch, 256 times for its
+ * second, and so on until it is promoted. Each branch compiles the whole tree again, and
+ * at low thresholds most trees are on code that soon goes cold.
+ */
+export function growAt(t: Trace, traceThreshold: number): number {
+  return t.compact ? traceThreshold * 16 ** (t.branchCount + 1) : traceThreshold;
+}
+
 export class TraceRecorder {
   /** The path being recorded, or null (the dispatcher drops it whenever it must stop). */
   recording: PathRecording | null = null;
@@ -111,7 +121,7 @@ export class TraceRecorder {
     else if (how === 'system' || rec.blocks.length >= this.settings.maxTraceBlocks) this.finishTrace(false);
   }
 
-  /** A trace left by `slot` for the threshold-th time: a hot side exit starts recording a branch there. */
+  /** A trace left by `slot` for the growAt-th time: a hot side exit starts recording a branch there. */
   exitTaken(tr: Trace, slot: number): void {
     if (tr.branchCount >= MAX_BRANCHES || this.recording !== null || !tr.valid) return;
     // The end of a path that stopped at a cycle: a branch there would only unroll the cycle

@@ -137,6 +137,8 @@ export class Trace extends Unit {
   sideExits = 0;
   /** Branches grown so far. */
   branchCount = 0;
+  /** Times an exit is taken before it grows a branch (Jit.install). */
+  growAt = 0;
   /**
    * Compiled as compact code: a tree whose head block is compact (low thresholds) starts so,
    * and is compiled again with inline accesses once its loop has run PROMOTE_ITERS times.
