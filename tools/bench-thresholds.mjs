@@ -4,8 +4,12 @@
 // the mean translation cost per block and per trace; then the repeated-replay commands
 // (bisect at thresholds 1/1 with an injected fault, a threshold scan over 10 thresholds),
 // which reuse translations in one process. Prints medians of --runs N (default 5).
+// --reuse adds replays in one process that share one translation cache (V8 makes each
+// unit once, and a unit's closures share its feedback): the interpreter twice, then the
+// block tier at threshold 1 four times, the last replays paying no translation and little
+// warm-up (what a low threshold costs once translating is free). Needs dist/.
 //
-// Usage: node tools/bench-thresholds.mjs [--runs N] [--recording FILE] [--no-campaigns]
+// Usage: node tools/bench-thresholds.mjs [--runs N] [--recording FILE] [--no-campaigns] [--reuse]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -76,5 +80,32 @@ if (!args.includes('--no-campaigns')) {
   }
   console.log(`bisect, thresholds 1/1, jit-fault=lost-writeback: ${median(bisect).toFixed(2)} s wall (median of ${bisect.length})`);
   console.log(`threshold scan over 10 trace thresholds 1..100000: ${median(scan).toFixed(2)} s wall (median of ${scan.length})`);
+}
+if (args.includes('--reuse')) {
+  const script = `
+    const dist = (m) => import(${JSON.stringify(resolve(import.meta.dirname, '..', 'dist'))} + '/' + m);
+    const { loadRecording, ReplaySession } = await dist('session/replay-session.js');
+    const { tierSettings } = await dist('session/tier.js');
+    const { TranslationCache } = await dist('jit/translation-cache.js');
+    const rec = await loadRecording(${JSON.stringify(rec)});
+    const translations = new TranslationCache();
+    const out = [];
+    for (const [tier, n] of [['interp', 2], ['block', 4]]) {
+      for (let i = 0; i < n; i++) {
+        const s = new ReplaySession(rec, tierSettings({ tier, blockThreshold: '1' }), { translations });
+        const t0 = performance.now();
+        const r = s.replay();
+        if (r.divergence || r.checkpoints === 0) throw new Error('replay ' + tier + ' did not verify');
+        const st = s.jit?.finalStats();
+        out.push(tier + ' ' + ((performance.now() - t0) / 1000).toFixed(3) + ' s' + (st ? ' (' + st.translationsMade + ' made, ' + st.translationsReused + ' reused)' : ''));
+      }
+    }
+    console.log(out.join('\\n'));`;
+  const r = spawnSync(process.execPath, ['--v8-pool-size=0', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(1);
+  }
+  console.log(`replays in one process sharing translations, in order:\n${r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n')}`);
 }
 rmSync(dir, { recursive: true, force: true });
