@@ -123,5 +123,6 @@ function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s
   }
   for (const n of r.notes) p(`note: ${n}`);
   // (The replay under --b, its probes, and with a stop that replay again stopped there.)
-  p(`bisect: ${r.steps.length + 1 + (r.stop ? 1 : 0)} replays${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
+  const replays = r.steps.length + 1 + (r.stop ? 1 : 0);
+  p(`bisect: ${replays} replay${replays === 1 ? '' : 's'}${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
 }

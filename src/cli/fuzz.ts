@@ -1,5 +1,6 @@
 // `deja fuzz FILE --runs N --seed S`: replays under randomly drawn JIT settings.
 
+import { UserError, ExitCode } from '../errors.js';
 import { setClock } from '../diff/clock.js';
 import { fuzzRecording, type FuzzResult } from '../diff/fuzz.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -29,6 +30,7 @@ export interface FuzzCliOptions {
 export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<number> {
   setClock(() => performance.now());
   const runs = o.runs === undefined ? 20 : parseCount(o.runs, '--runs', 'a number of runs (example: 50)');
+  if (runs === 0) throw new UserError('--runs: 0 runs would check nothing (give at least 1)', ExitCode.Usage);
   const seed = o.seed === undefined ? 1 : parseCount(o.seed, '--seed', 'a seed (a whole number, example: 7)');
   const jobs = parseJobs(o.jobs);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
@@ -56,7 +58,7 @@ export function printFuzz(r: FuzzResult, o: { file: string; json?: boolean; code
   if (o.json) return p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
   const total = r.shard?.planned ?? r.runs.length;
   const share = r.shard ? `, shard ${r.shard.index}/${r.shard.count} (runs ${r.runs.map((x) => x.run).join(', ') || 'none'})` : '';
-  p(`deja fuzz: ${o.file}, ${total} runs, seed ${r.seed}${r.base ? `, base ${r.base}` : ''}${share}`);
+  p(`deja fuzz: ${o.file}, ${total} run${total === 1 ? '' : 's'}, seed ${r.seed}${r.base ? `, base ${r.base}` : ''}${share}`);
   for (const x of r.runs) {
     p(`  ${String(x.run).padStart(3)}  ${x.diverged ? 'DIVERGES' : 'ok      '}  ${x.settings}${x.diverged ? `  (icount ${x.icount}: ${x.what})` : ''}`);
     p(`       ${formatExercised(x.exercised)}`);

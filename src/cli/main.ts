@@ -37,7 +37,8 @@ export function buildProgram(): Command {
     .description('Full-system RISC-V (rv32, QEMU virt) emulator with deterministic record and replay')
     .version(`deja ${DEJA_VERSION}`, '--version', 'print the version')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s) })
+    // Commander's own errors take deja's form: `deja: unknown option '--x'`.
+    .configureOutput({ outputError: (s, write) => write(`deja: ${s.replace(/^error: /, '')}`) })
     .hook('preAction', (_program, action) => refuseOptionsAsValues(action));
 
   const run = program
@@ -225,7 +226,19 @@ function refuseOptionsAsValues(cmd: Command): void {
   }
 }
 
+/**
+ * Output closed early (`deja ... | head`): deja stops at once, without a message, with the
+ * exit code of a process killed by SIGPIPE, as Unix tools end there.
+ */
+export const EXIT_PIPE_CLOSED = 141;
+
 export async function main(argv: string[]): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(EXIT_PIPE_CLOSED);
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

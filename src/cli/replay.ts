@@ -7,7 +7,7 @@ import { UserError, ExitCode } from '../errors.js';
 import { parseCount } from '../option-values.js';
 import { ConsoleOut } from './console.js';
 import { ProgressLine } from './progress.js';
-import { exitCodeFor, writeStats } from './run.js';
+import { checkStatsPath, exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
 import { tierSettings, type TierOptions } from '../session/tier.js';
 import { cutShortNote, loadSnapshots, startFrom } from '../session/seek.js';
@@ -51,6 +51,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   const stopAt = recordingEnd(rec).icount;
   const to = o.to === undefined ? null : parseCount(o.to, '--to', 'an icount (examples: 1000000, 40M)');
   if (to !== null) checkIcount(rec, to, '--to');
+  if (o.statsJson) checkStatsPath(o.statsJson);
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const meter = ProgressLine.create(o.quiet);
   const out = new ConsoleOut(o.quiet ? null : process.stdout, () => meter?.clear());

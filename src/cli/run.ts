@@ -1,6 +1,6 @@
 // `deja run`: build the machine from options, run it live with the console attached.
 
-import { closeSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { VirtioBlk } from '../machine/devices/virtio-blk.js';
 import { Machine, formatExit, type MachineConfig, type ExitStatus } from '../machine/machine.js';
 import { INPUT_ENDED_QUIET_SECONDS, LivePort } from '../record/input-port.js';
@@ -21,7 +21,7 @@ import { RecordingSnapshots } from '../record/recording-snapshots.js';
 import { DEJA_VERSION } from '../version.js';
 import { DEFAULT_CHECKPOINT_EVERY, embeddedImages, recordingHeader } from '../record/manifest.js';
 import { defaultRecordingPath, ensureRecordingsDir, pruneRecordings, recordingsDir, recordingsKeep } from '../record/recordings-dir.js';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { DebugStops } from '../cpu/debug-stops.js';
 import { LiveTarget } from '../gdb/live-target.js';
 import { parseListen, serveGdb, type Listen } from '../gdb/server.js';
@@ -138,6 +138,19 @@ function whyEnded(exit: ExitStatus, machine: Machine, stoppedBy: string): string
   }
 }
 
+/**
+ * `--stats-json FILE` is checked before the run: a path that cannot be written is refused
+ * at once (exit 3), not after the run, when it would take the run's verdict with it.
+ */
+export function checkStatsPath(file: string): void {
+  try {
+    accessSync(existsSync(file) ? file : dirname(resolve(file)), constants.W_OK);
+    if (existsSync(file) && statSync(file).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+  } catch (e) {
+    throw fileError(file, 'write stats', e);
+  }
+}
+
 export function writeStats(file: string, r: RunResult, extra: Record<string, unknown>): void {
   const stats = {
     icount: r.icount,
@@ -243,6 +256,7 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   const gdbAt = o.gdb === undefined ? null : parseListen(o.gdb, '--gdb');
   const config = machineConfig(o);
   if (typeof o.record === 'string' && !o.force) refuseOverwrite(o.record);
+  if (o.statsJson) checkStatsPath(o.statsJson);
   // Options and images are good: train the interpreter, which V8 then compiles while the
   // machine is built.
   prepareTier(tiers);

@@ -277,7 +277,8 @@ export class Jit {
     this.cache.addTrace(t);
     t.growAt = growAt(t, this.settings.traceThreshold);
     if (this.settings.dumpTraces.has(id) || this.settings.dumpTraces.has(head.vpc)) {
-      this.dump(`${traceListing(t)}\n--- generated ---\n${faultedTrace(t.id, t.root!, t.compact, true, lost).body}\n`);
+      const again = old ? ` compiled again at icount ${this.hart.icount}: ${promote ? 'promoted (accesses inline)' : `grown by branch ${t.branchCount}`}\n` : '';
+      this.dump(`${traceListing(t)}\n${again}--- generated ---\n${faultedTrace(t.id, t.root!, t.compact, true, lost).body}\n`);
     }
   }
 

@@ -1,7 +1,7 @@
 // The recording's header and image manifest, and finding images again at replay.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { MachineConfig, ImageBytes } from '../machine/machine.js';
 import type { ImageEntry, RecordingHeader } from './format.js';
@@ -53,6 +53,10 @@ export function embeddedImages(c: MachineConfig): { role: string; name: string; 
 /** Rebuilds the machine configuration of a recording, finding and checking every image. */
 export function replayConfig(rec: Recording, imagesDir?: string): MachineConfig {
   const h = rec.header;
+  // A folder given to look in must be one, whether or not this recording needs it.
+  if (imagesDir !== undefined && !(existsSync(imagesDir) && statSync(imagesDir).isDirectory())) {
+    throw new UserError(`--images ${imagesDir}: ${existsSync(imagesDir) ? 'not a folder' : 'no such folder'}`, ExitCode.BadInput);
+  }
   const find = (e: ImageEntry): ImageBytes => {
     const emb = rec.embedded.get(e.sha256);
     if (emb) {

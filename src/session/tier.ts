@@ -45,6 +45,12 @@ export function parseAddress(value: string, option: string): number {
   return v >>> 0;
 }
 
+/** The JIT's settings, with their option names. */
+const JIT_OPTIONS: [keyof TierOptions, string][] = [
+  ['blockThreshold', '--block-threshold'], ['maxBlockInsns', '--max-block-insns'], ['blockLimit', '--block-limit'],
+  ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'], ['noTraceAt', '--no-trace-at'],
+];
+
 /** Checks the options (one-line errors naming the option, exit code 2). */
 export function tierSettings(o: TierOptions): TierSettings {
   const tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
@@ -65,6 +71,12 @@ export function tierSettings(o: TierOptions): TierSettings {
   if (o.jitFault !== undefined) {
     jit.fault = { kind: parseChoice(o.jitFault, '--jit-fault', FAULT_KINDS), from: o.jitFaultFrom === undefined ? 0 : parseCount(o.jitFaultFrom, '--jit-fault-from') };
   } else if (o.jitFaultFrom !== undefined) throw new UserError('--jit-fault-from needs --jit-fault', ExitCode.Usage);
+  if (tier === 'interp') {
+    // A JIT setting the interpreter would ignore is refused, not silently dropped.
+    const value = (key: keyof TierOptions) => (key === 'noTraceAt' ? (o.noTraceAt ?? (Array.isArray(o.traceAt) ? o.traceAt : undefined)) : o[key]);
+    const given = JIT_OPTIONS.find(([key]) => { const v = value(key); return v !== undefined && !(Array.isArray(v) && v.length === 0); });
+    if (given) throw new UserError(`${given[1]} needs --tier block or trace (the interpreter compiles nothing)`, ExitCode.Usage);
+  }
   if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
   if (jit.dumpBlocks.size && tier === 'interp') throw new UserError('--dump-block needs --tier block or trace (the interpreter compiles no blocks)', ExitCode.Usage);
   if (jit.dumpTraces.size && tier !== 'trace') throw new UserError('--dump-trace needs --tier trace', ExitCode.Usage);

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, deja, tmp } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
 import { defaultGuest } from '../../src/cli/guest.js';
 
 function expectOneLineError(r: { status: number; stderr: string; stdout: string }, code: number, ...parts: (string | RegExp)[]) {
@@ -64,10 +65,39 @@ describe('bad input', () => {
     expectOneLineError(deja(['run', ...(args as string[])]), 2, msg as RegExp);
   });
 
-  it('an unknown option is a usage error', () => {
-    const r = deja(['run', '--frobnicate']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown option '--frobnicate'/);
+  it('an unknown option is a usage error, in deja\'s form', () => {
+    expectOneLineError(deja(['run', '--frobnicate']), 2, /^deja: unknown option '--frobnicate'$/);
+    expectOneLineError(deja(['replay']), 2, /^deja: missing required argument 'file'$/);
+  });
+
+  it('a JIT setting without a JIT tier is refused, not ignored', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    expectOneLineError(deja(['replay', sample, '--block-threshold', '5']), 2, /--block-threshold needs --tier block or trace/);
+    expectOneLineError(deja(['replay', sample, '--no-trace-at', '0x80000000']), 2, /--no-trace-at needs --tier block or trace/);
+    expectOneLineError(deja(['diff', sample, '--b', 'trace-threshold=1']), 2, /--b 'trace-threshold=1': --trace-threshold needs --tier block or trace/);
+  });
+
+  it('a --stats-json file that cannot be written is refused before the run', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    const bad = join(dir, 'no-such-folder', 's.json');
+    const r = deja(['replay', sample, '-q', '--stats-json', bad]);
+    expectOneLineError(r, 3, bad, /cannot write stats: no such file or folder/);
+    expectOneLineError(deja(['run', '--elf', join(ROOT, 'test/guest/build/loops.elf'), '-q', '--stats-json', dir]), 3, dir, /cannot write stats: it is a folder/);
+  });
+
+  it('an --images folder that does not exist', () => {
+    const missing = join(dir, 'no-images');
+    expectOneLineError(deja(['replay', join(ROOT, 'recordings/ticker-panic.deja'), '--images', missing]), 3, `--images ${missing}: no such folder`);
+  });
+
+  it('fuzz --runs 0 is a usage error (it would check nothing)', () => {
+    expectOneLineError(deja(['fuzz', join(ROOT, 'recordings/ticker-panic.deja'), '--runs', '0']), 2, /--runs: 0 runs would check nothing/);
+  });
+
+  it('output closed early (| head) ends deja at once with 141, no stack trace', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" run --mode boot --no-record | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('141');
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 
   it('no guest built: the message says what to run', () => {

@@ -174,7 +174,11 @@ describe('--dump-block and --dump-trace', () => {
       const id = /^trace (\d+): head/.exec(dump)?.[1];
       if (id === undefined) continue;
       compiles++;
-      listings.set(id, dump.split('--- generated ---')[0]);
+      const listing = dump.split('--- generated ---')[0];
+      // A trace's later compiles say so, and why.
+      if (listings.has(id)) expect(listing).toMatch(/^ compiled again at icount \d+: (grown by branch \d+|promoted \(accesses inline\))$/m);
+      else expect(listing).not.toMatch(/compiled again/);
+      listings.set(id, listing);
     }
     const grown = [...listings.values()].filter((l) => /branch at site/.test(l));
     expect(grown.length, r.stderr).toBeGreaterThan(0);
