@@ -5,7 +5,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initZstd } from '../../src/record/zstd.js';
 import { FRAME_IMAGE } from '../../src/record/format.js';
@@ -103,7 +103,10 @@ describe('disk images in recordings', () => {
     expect(deja(['inspect', file]).stdout).toMatch(/^image {6}disk .*embedded \(\d+ bytes compressed\)$/m);
 
     rmSync(img);
-    const rep = deja(['replay', file, '-q', '--images', join(dir, 'nowhere')]);
+    // An --images folder with nothing in it: the disk can only come from the recording.
+    const empty = join(dir, 'no-images-here');
+    mkdirSync(empty);
+    const rep = deja(['replay', file, '-q', '--images', empty]);
     expect(rep.status, rep.stderr).toBe(0);
     expect(rep.stderr).toMatch(/as recorded/);
   });
