@@ -92,7 +92,7 @@ if (args.includes('--reuse')) {
     const out = [];
     for (const [tier, n] of [['interp', 2], ['block', 4]]) {
       for (let i = 0; i < n; i++) {
-        const s = new ReplaySession(rec, tierSettings({ tier, blockThreshold: '1' }), { translations });
+        const s = new ReplaySession(rec, tierSettings(tier === 'interp' ? { tier } : { tier, blockThreshold: '1' }), { translations });
         const t0 = performance.now();
         const r = s.replay();
         if (r.divergence || r.checkpoints === 0) throw new Error('replay ' + tier + ' did not verify');
@@ -103,7 +103,8 @@ if (args.includes('--reuse')) {
     console.log(out.join('\\n'));`;
   const r = spawnSync(process.execPath, ['--v8-pool-size=0', '--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) {
-    console.error(r.stderr);
+    console.error(r.error ?? r.stderr);
+    rmSync(dir, { recursive: true, force: true });
     process.exit(1);
   }
   console.log(`replays in one process sharing translations, in order:\n${r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n')}`);

@@ -37,6 +37,7 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   setClock(() => performance.now());
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const b = sideSettings(o.b ?? DEFAULT_B, '--b');
+  if (b.tier === 'interp') throw new UserError(`--b '${b.text}': the interpreter compiles nothing, so there is no unit to bisect (give tier=block or tier=trace)`, ExitCode.Usage);
   const steps = o.thresholdSteps === undefined ? undefined : parseCount(o.thresholdSteps, '--threshold-steps');
   if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;

@@ -36,6 +36,7 @@ export async function fuzzCommand(file: string, o: FuzzCliOptions): Promise<numb
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const a = sideSettings(o.a ?? DEFAULT_A, '--a');
   const base = parseSettingsText(o.base ?? '', '--base');
+  if (base.tier === 'interp') throw new UserError(`--base '${o.base}': every draw would run the interpreter, which compiles nothing (give tier=block or tier=trace, or no tier)`, ExitCode.Usage);
   // Named by --base alone: each draw picks its own tier and thresholds around it.
   if (o.base) announceFaults({ ...sideSettings(o.base.includes('tier=') ? o.base : `tier=trace,${o.base}`, '--base'), text: `--base ${o.base}, in every draw` });
   const rec = await loadRecording(file, 'fuzz');

@@ -66,11 +66,12 @@ const MAX_BRANCHES = 8;
 /**
  * Times an exit of `t` is taken before it grows a branch: the trace threshold, and for a
  * compact tree (low thresholds) 16 times that for its first branch, 256 times for its
- * second, and so on until it is promoted. Each branch compiles the whole tree again, and
- * at low thresholds most trees are on code that soon goes cold.
+ * second, and so on (at most 2^32 - 1, what an exit counter holds) until it is promoted.
+ * Each branch compiles the whole tree again, and at low thresholds most trees are on code
+ * that soon goes cold.
  */
 export function growAt(t: Trace, traceThreshold: number): number {
-  return t.compact ? traceThreshold * 16 ** (t.branchCount + 1) : traceThreshold;
+  return t.compact ? Math.min(traceThreshold * 16 ** (t.branchCount + 1), 0xffffffff) : traceThreshold;
 }
 
 export class TraceRecorder {

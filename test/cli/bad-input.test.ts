@@ -2,7 +2,7 @@
 // stack trace.
 
 import { describe, expect, it } from 'vitest';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
@@ -83,6 +83,16 @@ describe('bad input', () => {
     const r = deja(['replay', sample, '-q', '--stats-json', bad]);
     expectOneLineError(r, 3, bad, /cannot write stats: no such file or folder/);
     expectOneLineError(deja(['run', '--elf', join(ROOT, 'test/guest/build/loops.elf'), '-q', '--stats-json', dir]), 3, dir, /cannot write stats: it is a folder/);
+    // Refused before the run: the recording it would have made was never started.
+    const rec = join(dir, 'never.deja');
+    expectOneLineError(deja(['run', '--elf', join(ROOT, 'test/guest/build/loops.elf'), '-q', '--record', rec, '--stats-json', bad]), 3, bad);
+    expect(existsSync(rec)).toBe(false);
+  });
+
+  it('bisect and fuzz refuse an interpreter suspect up front', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    expectOneLineError(deja(['bisect', sample, '--b', 'tier=interp', '--threshold-scan', '1,2']), 2, /--b 'tier=interp': the interpreter compiles nothing/);
+    expectOneLineError(deja(['fuzz', sample, '--base', 'tier=interp', '--runs', '1']), 2, /--base 'tier=interp': every draw would run the interpreter/);
   });
 
   it('an --images folder that does not exist', () => {
