@@ -144,7 +144,9 @@ function whyEnded(exit: ExitStatus, machine: Machine, stoppedBy: string): string
  */
 export function checkStatsPath(file: string): void {
   try {
-    accessSync(existsSync(file) ? file : dirname(resolve(file)), constants.W_OK);
+    const dir = dirname(resolve(file));
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    accessSync(existsSync(file) ? file : dir, constants.W_OK);
     if (existsSync(file) && statSync(file).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
   } catch (e) {
     throw fileError(file, 'write stats', e);

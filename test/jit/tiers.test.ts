@@ -79,7 +79,7 @@ describe('recordings of the ISA programs replay under every tier setting', () =>
   beforeAll(() => buildGuestPrograms());
   const dir = tmp('deja-tiers-');
 
-  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop', 'hot-memory', 'triggers'].map((n) => [n] as const))('%s', async (name) => {
+  it.each(['interrupts', 'sv32', 'smc', 'uart-plic', 'privilege', 'calls', 'loops', 'hot-loop', 'hot-memory', 'side-exits', 'triggers'].map((n) => [n] as const))('%s', async (name) => {
     const program = programs.find((p) => p.name === name)!;
     const file = join(dir, `${name}.deja`);
     const rec = deja(['run', '--elf', program.elf, '-q', '--record', file, '--checkpoint-every', '97']);
@@ -109,6 +109,33 @@ describe('compact traces', () => {
     const last = dumps[dumps.length - 1];
     expect(last).not.toMatch(/M\.[ls]w\(/);
     expect(last).toMatch(/rT\[/);
+  });
+});
+
+describe('branch growth', () => {
+  beforeAll(() => buildGuestPrograms());
+
+  it('a compact tree grows its first branch after 16 times the threshold; promoted, its exits count afresh', () => {
+    const program = programs.find((p) => p.name === 'side-exits')!;
+    const { symbols } = parseElf(readFileSync(program.elf), program.elf);
+    const head = (name: string) => `0x${symbols.get(name)!.toString(16)}`;
+    const r = deja(['run', '--elf', program.elf, '-q', '--tier', 'trace', '--block-threshold', '1', '--trace-threshold', '1', ...['loopA', 'loopB', 'loopC'].flatMap((n) => ['--dump-trace', head(n)])]);
+    expect(r.status, r.stderr).toBe(0);
+    // What each head's compiles said, in order (the first says nothing).
+    const compiles = new Map<string, string[]>();
+    for (const dump of r.stderr.split(/^(?=trace \d+: head)/m)) {
+      const pc = /^trace \d+: head (0x[0-9a-f]+)/.exec(dump)?.[1];
+      if (pc === undefined) continue;
+      const again = / compiled again at icount \d+: (.*)$/m.exec(dump.split('--- generated ---')[0]);
+      compiles.set(pc, [...(compiles.get(pc) ?? []), again ? again[1] : 'first']);
+    }
+    // loopA's side path runs 6 times: fewer than 16, no branch.
+    expect(compiles.get(head('loopA'))).toEqual(['first']);
+    // loopB's runs 50 times: one branch (a second would need 256).
+    expect(compiles.get(head('loopB'))).toEqual(['first', 'grown by branch 1']);
+    // loopC's runs 8 times before the loop's 65536th pass and twice after: the tree is
+    // promoted, and then the threshold (1) grows the branch.
+    expect(compiles.get(head('loopC'))).toEqual(['first', 'promoted (accesses inline)', 'grown by branch 1']);
   });
 });
 
