@@ -69,7 +69,8 @@ export function instrumentUnit(u: Block | Trace, hart: Hart): Instrumented | str
     // the lockstep observer watches.
     const unit = blockUnit(`diff_blk_${u.vpc.toString(16)}`, body, u.compact);
     const made = new TranslationCache().make<UnitFn | [UnitFn]>(unit, hartArrays(hart), u.id * 4, new DirectLinks());
-    return { fn: Array.isArray(made) ? made[0] : made, locals };
+    // A compact block's factory returns its function; another's, the function and its link setter.
+    return { fn: u.compact ? (made as UnitFn) : (made as [UnitFn])[0], locals };
   }
   const fn = new TranslationCache().make<UnitFn>(traceUnit(`diff_trace_${u.head.vpc.toString(16)}`, body), hartArrays(hart), u);
   return { fn, locals };

@@ -48,7 +48,7 @@ export function parseAddress(value: string, option: string): number {
 /** The JIT's settings, with their option names. */
 const JIT_OPTIONS: [keyof TierOptions, string][] = [
   ['blockThreshold', '--block-threshold'], ['maxBlockInsns', '--max-block-insns'], ['blockLimit', '--block-limit'],
-  ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'], ['noTraceAt', '--no-trace-at'],
+  ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'],
 ];
 
 /** Checks the options (one-line errors naming the option, exit code 2). */
@@ -73,9 +73,8 @@ export function tierSettings(o: TierOptions): TierSettings {
   } else if (o.jitFaultFrom !== undefined) throw new UserError('--jit-fault-from needs --jit-fault', ExitCode.Usage);
   if (tier === 'interp') {
     // A JIT setting the interpreter would ignore is refused, not silently dropped.
-    const value = (key: keyof TierOptions) => (key === 'noTraceAt' ? (o.noTraceAt ?? (Array.isArray(o.traceAt) ? o.traceAt : undefined)) : o[key]);
-    const given = JIT_OPTIONS.find(([key]) => { const v = value(key); return v !== undefined && !(Array.isArray(v) && v.length === 0); });
-    if (given) throw new UserError(`${given[1]} needs --tier block or trace (the interpreter compiles nothing)`, ExitCode.Usage);
+    const given = JIT_OPTIONS.find(([key]) => o[key] !== undefined)?.[1] ?? (jit.noTraceAt.size ? '--no-trace-at' : null);
+    if (given) throw new UserError(`${given} needs --tier block or trace (the interpreter compiles nothing)`, ExitCode.Usage);
   }
   if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
   if (jit.dumpBlocks.size && tier === 'interp') throw new UserError('--dump-block needs --tier block or trace (the interpreter compiles no blocks)', ExitCode.Usage);
