@@ -5,7 +5,7 @@ import type { DivergenceReport } from '../record/replay.js';
 import { hashesFor } from '../record/state-hash.js';
 import { UserError, ExitCode } from '../errors.js';
 import { parseCount } from '../option-values.js';
-import { ConsoleOut } from './console.js';
+import { ConsoleOut, catchStopSignals } from './console.js';
 import { ProgressLine } from './progress.js';
 import { checkStatsPath, exitCodeFor, writeStats } from './run.js';
 import { prepareTier, reportDumps, tierStats, tuneJit } from './tier.js';
@@ -64,7 +64,18 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   // Where this replay started: a snapshot, a trimmed recording's start, or reset.
   const from = snapshotAt || (rec.header.start?.icount ?? 0);
   meter?.watch(session.machine, to ?? stopAt, 'replay');
-  const r = session.replay(to ?? stopAt);
+  // SIGINT and SIGTERM stop the replay at its next checkpoint; a second one kills at once.
+  let stoppedBy: NodeJS.Signals | null = null;
+  const release = catchStopSignals((sig) => (stoppedBy ??= sig));
+  let r: Awaited<ReturnType<ReplaySession['replayUntilStopped']>>;
+  try {
+    r = await session.replayUntilStopped(to ?? stopAt, () => {
+      out.flush(); // the console so far shows at every checkpoint
+      return stoppedBy !== null;
+    });
+  } finally {
+    release();
+  }
   meter?.clear();
   out.flush();
   reportDumps(tiers, jit);
@@ -72,13 +83,19 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   // Where --to stopped, with the hash a checkpoint there would have (state-hash.ts).
   const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: hashesFor(rec).state(session.machine), deviceHash: hashesFor(rec).devices(session.machine) };
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, exercised: ran, ...stoppedAt } });
+    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, interrupted: stoppedBy, exercised: ran, ...stoppedAt } });
   }
   // Under a JIT tier the last line says what it compiled, nothing included (DESIGN.md I10).
   const compiled = jit ? ` ${formatExercised(ran)}` : '';
   if (r.divergence) {
     process.stderr.write(formatDivergence(r.divergence, file) + (jit ? `\n  up to there:${compiled}` : '') + '\n');
     return ExitCode.Divergence;
+  }
+  if (r.interrupted) {
+    const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
+    const verify = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
+    process.stderr.write(`deja: replay: stopped by ${stoppedBy} at icount ${r.icount}, ${verify}; the recording goes on to icount ${stopAt}${compiled}\n`);
+    return ExitCode.Stopped;
   }
   if (to !== null) {
     const cut = cutShortNote(snaps);

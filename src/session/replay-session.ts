@@ -189,6 +189,25 @@ export class ReplaySession {
     return { exit, icount: m.hart.icount, pc: m.hart.pc >>> 0, seconds: (this.now() - t0) / 1000, checkpoints: this.checker?.checked ?? 0, divergence };
   }
 
+  /**
+   * `replay(to)` in slices that end at the recording's checkpoints, where the run loop stops
+   * anyway (so every tier runs as in one piece), giving the event loop a turn between two:
+   * once `stopped()` says so, it returns where it stands (`interrupted`).
+   */
+  async replayUntilStopped(to: number, stopped: () => boolean): Promise<ReplayResult & { interrupted: boolean }> {
+    const at = this.rec.events.filter((e) => e.kind === 'checkpoint' && e.icount > this.machine.hart.icount && e.icount < to).map((e) => e.icount);
+    let seconds = 0;
+    for (const c of at) {
+      const r = this.replay(c);
+      seconds += r.seconds;
+      if (r.divergence || this.machine.exit) return { ...r, seconds, interrupted: false };
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stopped()) return { ...r, seconds, interrupted: true };
+    }
+    const r = this.replay(to);
+    return { ...r, seconds: seconds + r.seconds, interrupted: false };
+  }
+
   /** Runs to the recording's end; how the run differs from its end record, or null. */
   private toEnd(): string | null {
     const m = this.machine;

@@ -1,7 +1,7 @@
 // SIGINT and SIGTERM stop a run as Ctrl-A X does (issue 18, item 3): the guest stops at an
 // instruction boundary, the recording gets its end record (`stop`), --stats-json is
 // written, one line says so, and the exit code is 8; the recording replays to that stop.
-// A second signal kills at once.
+// A second signal kills at once. A replay stops at its next checkpoint, with exit 8 too.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,25 @@ import { deja, tmp } from '../helpers/cli.js';
 import { spawnDeja, stackLines } from '../record/helpers.js';
 import { catchStopSignals } from '../../src/cli/console.js';
 
+/**
+ * Runs deja with `args` and sends `signal` once its console shows `text`: it exits 8, with
+ * one line on stderr, which `line` matches (its match returned).
+ */
+async function stopWith(signal: NodeJS.Signals, args: string[], text: string, line: RegExp): Promise<RegExpExecArray> {
+  const run = await spawnDeja(args, async (io) => {
+    await io.waitFor(text);
+    io.kill(signal);
+  });
+  expect(run.signal).toBeNull();
+  expect(run.status, run.stderr).toBe(8);
+  expect(stackLines(run.stderr)).toEqual([]);
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  const m = line.exec(lines[0]);
+  expect(m, lines[0]).not.toBeNull();
+  return m!;
+}
+
 describe('a signal during a run', () => {
   const dir = tmp('deja-signal-');
 
@@ -17,18 +36,8 @@ describe('a signal during a run', () => {
     const file = join(dir, `${signal}.deja`);
     const stats = join(dir, `${signal}.json`);
     // The full bench runs for minutes: the signal comes long before it ends.
-    const run = await spawnDeja(['run', '--mode', 'bench', '--record', file, '--stats-json', stats], async (io) => {
-      await io.waitFor('mode=bench');
-      io.kill(signal);
-    });
-    expect(run.signal).toBeNull();
-    expect(run.status, run.stderr).toBe(8);
-    expect(stackLines(run.stderr)).toEqual([]);
-    const lines = run.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    const m = new RegExp(`^deja: run: stop at icount (\\d+): stopped by ${signal}$`).exec(lines[0]);
-    expect(m, lines[0]).not.toBeNull();
-    const icount = Number(m![1]);
+    const m = await stopWith(signal, ['run', '--mode', 'bench', '--record', file, '--stats-json', stats], 'mode=bench', new RegExp(`^deja: run: stop at icount (\\d+): stopped by ${signal}$`));
+    const icount = Number(m[1]);
     expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, exit: { reason: 'stop', code: 0 } });
 
     const info = JSON.parse(deja(['inspect', file, '--json']).stdout);
@@ -36,6 +45,28 @@ describe('a signal during a run', () => {
     const rep = deja(['replay', file, '-q']);
     expect(rep.status, rep.stderr).toBe(8);
     expect(rep.stderr.trim()).toMatch(new RegExp(`^deja: replay: stop at icount ${icount} as recorded, (\\d+) of \\1 checkpoints verified$`));
+  });
+});
+
+describe('a signal during a replay', () => {
+  const dir = tmp('deja-signal-replay-');
+
+  it.each([['SIGINT'], ['SIGTERM']] as const)('%s stops it at the next checkpoint, with one line that says what was verified, the stats, and exit 8', async (signal) => {
+    const file = join(dir, `${signal}.deja`);
+    const rec = deja(['run', '--mode', 'bench', '--append-extra', 'benchiter=3000', '--tier', 'trace', '-q', '--record', file]);
+    expect(rec.status, rec.stderr).toBe(0);
+    const info = JSON.parse(deja(['inspect', file, '--json']).stdout);
+    const checkpoints: number[] = info.checkpoints;
+    const end: number = info.icountSpan[1];
+    const stats = join(dir, `${signal}.json`);
+    // The console shows at every checkpoint: the kernel's command line comes long before the end.
+    const line = new RegExp(`^deja: replay: stopped by ${signal} at icount (\\d+), (\\d+) of ${checkpoints.length} checkpoints verified; the recording goes on to icount ${end}$`);
+    const m = await stopWith(signal, ['replay', file, '--stats-json', stats], 'initmode=bench', line);
+    const icount = Number(m[1]);
+    expect(icount).toBeLessThan(end);
+    // It stopped at a checkpoint, every one up to there verified.
+    expect(checkpoints.indexOf(icount) + 1).toBe(Number(m[2]));
+    expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, replay: { interrupted: signal, checkpoints: Number(m[2]), diverged: false } });
   });
 });
 

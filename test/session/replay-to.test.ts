@@ -108,6 +108,33 @@ describe('replay to an exact icount', () => {
     expect(() => s.replay(99)).toThrow(/icount 99 is not between the replay's 100 and/);
   });
 
+  it('a replay in slices at its checkpoints (deja replay, which a signal can stop there) runs every tier as in one piece', async () => {
+    const rec = await loadRecording(join(ROOT, 'recordings/ticker-panic.deja'));
+    const end = rec.events[rec.events.length - 1].icount;
+    const checkpoints = rec.events.filter((e) => e.kind === 'checkpoint').map((e) => e.icount);
+    const ran = (s: ReplaySession) => {
+      const st = s.jit?.finalStats();
+      return { compiled: s.jit ? [s.jit.blocks.length, s.jit.traces.length, st!.batches, st!.sideExits, st!.loopIterations] : [], insns: st?.insns ?? null };
+    };
+    for (const t of TIERS) {
+      const whole = new ReplaySession(rec, tierSettings(t));
+      const w = whole.replay();
+      expect(w.divergence, describeTier(t)).toBeNull();
+      // Stopped after its third slice, then replayed on to the end.
+      const sliced = new ReplaySession(rec, tierSettings(t));
+      let turns = 0;
+      const first = await sliced.replayUntilStopped(end, () => ++turns === 3);
+      expect(first.interrupted).toBe(true);
+      expect(first.icount).toBe(checkpoints[2]);
+      expect(first.checkpoints).toBe(3);
+      const rest = await sliced.replayUntilStopped(end, () => false);
+      expect(rest.interrupted).toBe(false);
+      expect({ exit: rest.exit, icount: rest.icount, checkpoints: rest.checkpoints, divergence: rest.divergence }, describeTier(t)).toEqual({ exit: w.exit, icount: w.icount, checkpoints: w.checkpoints, divergence: null });
+      expect(ran(sliced), describeTier(t)).toEqual(ran(whole));
+      if (t.blockThreshold === '1') expect(ran(whole).compiled[0]).toBeGreaterThan(0);
+    }
+  });
+
   it('ticker-panic (timer and UART interrupts, traces at the default threshold) stops alike under every tier', async () => {
     const rec = await loadRecording(join(ROOT, 'recordings/ticker-panic.deja'));
     const stops = expectSameStops(rec, [1000, 250_000, 5_000_123]);
