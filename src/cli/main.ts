@@ -244,8 +244,9 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     process.exitCode = exitCodeOf(e);
   }
-  // Flush stdout before leaving; stdin listeners must not keep the process alive.
-  process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+  // Flush stdout before leaving; stdin listeners must not keep the process alive. (Output
+  // closed while it was written is told here before the stream's error event.)
+  process.stdout.write('', (e) => process.exit((e as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE' ? EXIT_PIPE_CLOSED : (process.exitCode ?? 0)));
 }
 
 function exitCodeOf(e: unknown): number {

@@ -110,6 +110,14 @@ describe('bad input', () => {
     expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 
+  it('output closed before a command has written it all ends with 141 too', () => {
+    // Megabytes of memory dump into a reader that reads nothing.
+    const cmd = `"${process.execPath}" "${BIN}" state "${join(ROOT, 'recordings/ticker-panic.deja')}" 1M --mem 0x80000000:1M --phys | true; echo "\${PIPESTATUS[0]}"`;
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('141');
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+
   it('no guest built: the message says what to run', () => {
     const r = deja(['run'], { env: { DEJA_GUEST_DIR: join(dir, 'empty-guest') } });
     expectOneLineError(r, 3, /npm run guest/);
