@@ -59,5 +59,6 @@ export async function reportCommand(file: string, o: ReportOptions): Promise<num
   const lines = data.items.k.filter((k) => k === 0).length;
   const seconds = ((performance.now() - t0) / 1000).toFixed(2);
   process.stderr.write(`deja: report: wrote ${o.output} (${Buffer.byteLength(html)} bytes; ${lines} console lines, ${data.items.x.length - lines} events; replay under ${settings.text}: ${data.replay?.line}), ${seconds} s\n`);
-  return data.replay?.diverged ? ExitCode.Divergence : ExitCode.Ok;
+  // A truncated recording is reported up to where it ends, and is still a bad input (as for replay).
+  return data.replay?.diverged ? ExitCode.Divergence : rec.truncated ? ExitCode.BadInput : ExitCode.Ok;
 }

@@ -14,6 +14,7 @@ import { parseCount } from '../option-values.js';
 import { checkIcount, loadRecording, recordingEnd } from '../session/replay-session.js';
 import { loadSnapshots, seek } from '../session/seek.js';
 import { UserError, ExitCode } from '../errors.js';
+import { plural } from '../plural.js';
 import { formatDivergence } from './replay.js';
 
 export interface TrimOptions {
@@ -35,6 +36,8 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   const first = rec.header.start?.icount ?? 0;
   const start = o.from !== undefined ? parseCount(o.from, '--from', 'an icount (examples: 1000000, 40M)') : Math.max(first, end - parseCount(o.last!, '--last'));
   checkIcount(rec, start, '--from');
+  // At the end there is nothing left to replay: the end record is the guest's last step.
+  if (start >= end) throw new UserError(`trim: nothing would be left: ${file} ends at icount ${end} (give --from below it, or --last 1 or more)`, ExitCode.Usage);
   const snaps = loadSnapshots(file, rec, o.snapshots !== false);
   const { session, from, result } = seek(rec, start, snaps, undefined, { images: o.images });
   if (result.divergence) {
@@ -55,7 +58,7 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   for (const e of events) w.add(e);
   w.close();
   const size = statSync(o.output).size;
-  const via = from ? `from the snapshot at icount ${from}` : 'from reset';
-  process.stderr.write(`deja: trim: ${o.output} starts at icount ${start} and ends at ${end} as ${file} does (${end - start} instructions, ${events.filter((e) => e.kind === 'checkpoint').length} checkpoints); ${size} bytes, ${state.pages.length} RAM pages; replayed there ${via}\n`);
+  const via = from && from !== first ? `from the snapshot at icount ${from}` : first ? `from its start at icount ${first}` : 'from reset';
+  process.stderr.write(`deja: trim: ${o.output} starts at icount ${start} and ends at ${end} as ${file} does (${end - start} instructions, ${plural(events.filter((e) => e.kind === 'checkpoint').length, 'checkpoint')}); ${size} bytes, ${state.pages.length} RAM pages; replayed there ${via}\n`);
   return ExitCode.Ok;
 }

@@ -2,6 +2,7 @@
 // events, the console lines (a replay writes them; the recording keeps only their hashes),
 // the snapshots beside it, and, with --replay, what the JIT did over the run.
 
+import { plural } from '../plural.js';
 import { basename } from 'node:path';
 import type { Recording } from '../record/reader.js';
 import type { SnapshotFile } from '../record/snapshot-file.js';
@@ -169,7 +170,9 @@ export function recordingReport(rec: Recording, o: ReportOptions): RecordingRepo
 
   const replayLine = r.divergence
     ? `diverged at icount ${r.divergence.icount}: ${r.divergence.what} (last matching checkpoint at ${r.divergence.since})`
-    : `${formatExit(r.exit)} at icount ${r.icount}${end ? ', as recorded' : ''}; ${r.checkpoints} checkpoints verified`;
+    : end
+      ? `${formatExit(r.exit)} at icount ${r.icount}, as recorded; ${plural(r.checkpoints, 'checkpoint')} verified`
+      : `replayed to icount ${r.icount}, where the recording is truncated (${rec.truncated}); ${plural(r.checkpoints, 'checkpoint')} verified`;
   return {
     kind: 'recording',
     file: basename(rec.path),

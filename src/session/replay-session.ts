@@ -146,23 +146,26 @@ export class ReplaySession {
    * Replays on to the recording's end, taking a snapshot at every multiple of `every` short
    * of it (`deja index`). A snapshot is handed to `add` once a checkpoint after it (or the
    * end) has matched: one taken after the last good checkpoint of a replay that diverges is
-   * dropped, so no snapshot holds a state the recording does not vouch for.
+   * dropped, so no snapshot holds a state the recording does not vouch for. The event loop
+   * gets a turn after each snapshot: once `stopped()` says so, it returns there (`interrupted`).
    */
-  replayTakingSnapshots(every: number, add: (s: Snapshot) => void): ReplayResult {
+  async replayTakingSnapshots(every: number, add: (s: Snapshot) => void, stopped: () => boolean = () => false): Promise<ReplayResult & { interrupted: boolean }> {
     const held: Snapshot[] = [];
     const settle = (upTo: number) => {
       while (held.length && held[0].icount <= upTo) add(held.shift()!);
     };
     for (let at = (Math.floor(this.machine.hart.icount / every) + 1) * every; at < this.stopAt; at += every) {
       const r = this.replay(at);
-      if (r.divergence) return r;
+      if (r.divergence) return { ...r, interrupted: false };
       settle(this.port.lastGood);
       held.push(this.snapshot());
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stopped()) return { ...r, interrupted: true };
     }
     const r = this.replay();
     if (!r.divergence) settle(Infinity);
     else settle(this.port.lastGood);
-    return r;
+    return { ...r, interrupted: false };
   }
 
   /**

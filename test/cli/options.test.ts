@@ -3,12 +3,13 @@
 // trace; an option that would be ignored is refused rather than dropped.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, ROOT, tmp } from '../helpers/cli.js';
 import { initZstd } from '../../src/record/zstd.js';
 import { recordTiny, tinyConfig } from '../record/tiny-guest.js';
 import { stackLines } from '../record/helpers.js';
+import { snapshotPath } from '../../src/record/snapshot-file.js';
 import { buildGuestPrograms, isaPrograms } from '../helpers/run-elf.js';
 
 /** One line on stderr, no stack trace, the given exit code; returns the line. */
@@ -137,6 +138,23 @@ describe('diff, bisect and fuzz refuse a truncated recording (exit 3)', () => {
     writeFileSync(cut, buf.subarray(0, buf.length - 10));
     const line = refused(deja([command, cut, '-q']), 3);
     expect(line).toMatch(new RegExp(`^deja: ${cut}: recording is truncated at icount \\d+ \\(file ends inside [^)]*\\); ${command} needs a whole recording \\(deja replay checks this one up to where it ends\\)$`));
+  });
+});
+
+describe('index and report of a truncated recording do their work up to where it ends, and exit 3 as replay does', () => {
+  it.each([['index'], ['report']])('%s', (command) => {
+    const buf = readFileSync(good);
+    const d = join(dir, `cut-${command}`);
+    mkdirSync(d, { recursive: true });
+    const cut = join(d, 'cut.deja');
+    writeFileSync(cut, buf.subarray(0, buf.length - 10));
+    const r = deja(command === 'index' ? ['index', cut] : ['report', cut, '-o', join(d, 'r.html')]);
+    expect(r.status, r.stderr).toBe(3);
+    const line = r.stderr.trim();
+    if (command === 'index') {
+      expect(line).toMatch(/^deja: index: \d+ snapshots? every \d+ instructions to icount \d+ \(the recording is truncated at icount \d+: file ends inside [^)]*\), \d+ bytes in /);
+      expect(existsSync(snapshotPath(cut))).toBe(true);
+    } else expect(line).toMatch(/replayed to icount \d+, where the recording is truncated \(file ends inside [^)]*\); \d+ checkpoints? verified( \[[^\]]*\])?\), /);
   });
 });
 

@@ -3,8 +3,8 @@
 // written, one line says so, and the exit code is 8; the recording replays to that stop.
 // A second signal kills at once. A replay stops at its next checkpoint, with exit 8 too.
 
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
 import { spawnDeja, stackLines } from '../record/helpers.js';
@@ -48,16 +48,21 @@ describe('a signal during a run', () => {
   });
 });
 
-describe('a signal during a replay', () => {
+describe('a signal during a replay or an index', () => {
   const dir = tmp('deja-signal-replay-');
+  const file = join(dir, 'bench.deja');
+  let checkpoints: number[] = [];
+  let end = 0;
 
-  it.each([['SIGINT'], ['SIGTERM']] as const)('%s stops it at the next checkpoint, with one line that says what was verified, the stats, and exit 8', async (signal) => {
-    const file = join(dir, `${signal}.deja`);
+  beforeAll(() => {
     const rec = deja(['run', '--mode', 'bench', '--append-extra', 'benchiter=3000', '--tier', 'trace', '-q', '--record', file]);
     expect(rec.status, rec.stderr).toBe(0);
     const info = JSON.parse(deja(['inspect', file, '--json']).stdout);
-    const checkpoints: number[] = info.checkpoints;
-    const end: number = info.icountSpan[1];
+    checkpoints = info.checkpoints;
+    end = info.icountSpan[1];
+  });
+
+  it.each([['SIGINT'], ['SIGTERM']] as const)('%s stops a replay at the next checkpoint, with one line that says what was verified, the stats, and exit 8', async (signal) => {
     const stats = join(dir, `${signal}.json`);
     // The console shows at every checkpoint: the kernel's command line comes long before the end.
     const line = new RegExp(`^deja: replay: stopped by ${signal} at icount (\\d+), (\\d+) of ${checkpoints.length} checkpoints verified; the recording goes on to icount ${end}$`);
@@ -67,6 +72,22 @@ describe('a signal during a replay', () => {
     // It stopped at a checkpoint, every one up to there verified.
     expect(checkpoints.indexOf(icount) + 1).toBe(Number(m[2]));
     expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, replay: { interrupted: signal, checkpoints: Number(m[2]), diverged: false } });
+  });
+
+  it('SIGINT stops an index after its next snapshot, leaving the snapshot file there was as it was', async () => {
+    const snaps = `${file}.snapshots`;
+    const first = deja(['index', file, '--every', '50M']);
+    expect(first.status, first.stderr).toBe(0);
+    const before = readFileSync(snaps);
+    // The new snapshots go to FILE.snapshots.partial while the index runs.
+    const run = await spawnDeja(['index', file, '--every', '10M'], async (io) => {
+      while (!existsSync(`${snaps}.partial`)) await new Promise((r) => setTimeout(r, 10));
+      io.kill('SIGINT');
+    });
+    expect(run.status, run.stderr).toBe(8);
+    expect(run.stderr.trim()).toMatch(new RegExp(`^deja: index: stopped by SIGINT at icount (\\d+); ${snaps.replace(/[.]/g, '\\.')} is as it was$`));
+    expect(readFileSync(snaps).equals(before)).toBe(true);
+    expect(existsSync(`${snaps}.partial`)).toBe(false);
   });
 });
 

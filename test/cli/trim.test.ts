@@ -65,6 +65,9 @@ describe('deja trim', () => {
     const once = join(dir, 'once.deja');
     expect(deja(['trim', tiny, '-o', once, '--from', '3000']).status).toBe(0);
     const twice = expectTrimReplays(once, dir, ['--from', '7000']);
+    // (Cut from the trimmed file's own start, not from reset.)
+    const again = deja(['trim', once, '-o', join(dir, 'again.deja'), '--from', '7000', '--no-snapshots']);
+    expect(again.stderr).toMatch(/replayed there from its start at icount 3000\n$/);
     expect(twice.header.start!.from.identity).toBe(readRecording(once).identity);
     // A state frame's byte flipped: one line, exit 3.
     const buf = readFileSync(once);
@@ -85,6 +88,9 @@ describe('deja trim', () => {
       [['trim', tiny, '-o', out], /give one of --from N/],
       [['trim', tiny, '-o', out, '--from', '10', '--last', '10'], /give one of --from N/],
       [['trim', tiny, '-o', out, '--from', '999999999'], /--from 999999999: beyond the end of/],
+      // Nothing left after the end (such a file would not replay).
+      [['trim', tiny, '-o', out, '--last', '0'], /trim: nothing would be left: .* ends at icount \d+ \(give --from below it, or --last 1 or more\)/],
+      [['trim', tiny, '-o', out, '--from', String(readRecording(tiny).events.at(-1)!.icount)], /trim: nothing would be left/],
     ];
     for (const [args, re] of cases) {
       const r = deja(args);

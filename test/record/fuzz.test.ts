@@ -262,12 +262,12 @@ describe('corrupt snapshot files (in-process fuzz)', () => {
   let file: Uint8Array;
   let dir: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     rec = parseRecording(plain, PATH);
     dir = tmp('deja-fuzz-snap-');
     const path = join(dir, 'good.snapshots');
     const w = new SnapshotWriter(path, { recording: rec.identity, every: 700, deja: 'test' });
-    const r = new ReplaySession(rec).replayTakingSnapshots(700, (x) => w.add(x));
+    const r = await new ReplaySession(rec).replayTakingSnapshots(700, (x) => w.add(x));
     w.close();
     expect(r.divergence).toBeNull();
     file = new Uint8Array(readFileSync(path));
