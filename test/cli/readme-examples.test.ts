@@ -2,29 +2,36 @@
 // many times). The README's examples for diff, bisect and fuzz, run as written on the boot
 // recording the same code block makes: each must have compiled units (DESIGN.md I10) — an
 // example that checks nothing teaches nothing. The commands are read from the first code
-// block of README.md's section "Debugging the JIT: diff, bisect, fuzz", so this test follows
-// the README as it changes.
+// block of README.md's section "Debugging the JIT: diff, bisect, fuzz" (and the --html ones
+// of the section on pages), so this test follows the README as it changes.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import type { Exercised } from '../../src/diff/exercised.js';
 
 const SECTION = '## Debugging the JIT: diff, bisect, fuzz';
+/** The section whose examples write those commands' results as pages (--html). */
+const PAGES = '## Reports to look at: HTML pages and progress';
 
-/** The `npx deja ...` lines of the section's first code block, as argv (comments dropped). */
-function readmeExamples(): string[][] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const at = readme.indexOf(SECTION);
-  if (at < 0) throw new Error(`README.md has no section "${SECTION}"`);
+/** The `npx deja ...` lines of a section's first code block, as argv (comments dropped). */
+function examplesIn(readme: string, section: string): string[][] {
+  const at = readme.indexOf(section);
+  if (at < 0) throw new Error(`README.md has no section "${section}"`);
   const block = /```\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!block) throw new Error(`no code block in "${SECTION}"`);
+  if (!block) throw new Error(`no code block in "${section}"`);
   return block[1]
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
     .filter((l) => l.startsWith('npx deja '))
     .map((l) => [...l.slice('npx deja '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]));
+}
+
+/** The examples of the JIT section, then the diff, bisect and fuzz examples of the pages section. */
+function readmeExamples(): string[][] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...examplesIn(readme, SECTION), ...examplesIn(readme, PAGES).filter((a) => a[0] !== 'report')];
 }
 
 const EXAMPLES = readmeExamples();
@@ -92,8 +99,10 @@ describe('the README examples of diff, bisect and fuzz compile units (slow: they
   });
 
   it.each(CHECKS.map((a) => [a.join(' '), a] as const))('deja %s', (_name, args) => {
-    const argv = [...args.map((w) => (w === 'boot.deja' ? file : w)), '--json', '-q'];
+    const html = args.includes('--html') ? join(dirname(file), args[args.indexOf('--html') + 1]) : null;
+    const argv = [...args.map((w, i) => (w === 'boot.deja' ? file : args[i - 1] === '--html' ? html! : w)), '--json', '-q'];
     const r = deja(argv);
+    if (html) expect(readFileSync(html, 'utf8')).toMatch(/<html/);
     expect([0, 7, 10], `exit ${r.status}: ${r.stderr}`).toContain(r.status);
     const j = JSON.parse(r.stdout);
     const { replays, mustCompile } = replaysOf(args[0], j, args);
