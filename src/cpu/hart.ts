@@ -99,6 +99,12 @@ export class Hart {
   stop: StopReason = StopReason.None;
   /** Traps taken (wraps): lets a run loop tell whether a stretch of code trapped. */
   traps = 0;
+  /**
+   * Traps counted toward a trap storm in the current run (TRAP_STORM), by the interpreter
+   * and the JIT's run loop alike, so every tier ends a storm after as many traps. Not guest
+   * state: whoever starts a run sets it to 0.
+   */
+  stormTraps = 0;
   /** Ask the run loop to return after every trap (`deja diff` steps one instruction or trap at a time). */
   stopOnTrap = false;
 

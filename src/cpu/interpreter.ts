@@ -145,7 +145,7 @@ function generate(counting: boolean, debug: boolean): string {
   const pages = dc.pages;
   // At most 2^30 instructions per call, so the countdown stays a small integer.
   const end = Math.min(limit, hart.icount + 1073741824);
-  let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0, traps = 0;
+  let pc = hart.pc | 0, n = end - hart.icount, a = 0, t = 0, vpn = 0;
   const n0 = n;
   let fpVa = -1, code = dc.none;${counting ? '\n  const heatT = dc.heatThreshold;' : ''}${debug ? '\n  const dbg = hart.debug, bpf = dbg !== null ? dbg.filter : NO_FILTER;' : ''}
   for (;;) {
@@ -195,7 +195,7 @@ ${cases.join('\n')}
             pc = hart.pc | 0;
             fpVa = -1;
             ${RELOAD_TLB}
-            if (++traps > ${TRAP_STORM}) return;
+            if (++hart.stormTraps > ${TRAP_STORM}) return;
         }
       }
       ${SYNC};
@@ -208,7 +208,7 @@ ${cases.join('\n')}
       n = end - hart.icount;
       fpVa = -1;
       ${RELOAD_TLB}
-      if (++traps > ${TRAP_STORM}) return;
+      if (++hart.stormTraps > ${TRAP_STORM}) return;
     }
   }`;
 }

@@ -249,6 +249,7 @@ export class Side {
     if (h.icount < ic - 1 || (this.boundaryPending && h.icount === ic - 1)) this.run(ic - 1);
     if (h.icount !== ic - 1 || this.dead || this.machine.exit) return;
     h.attention = true;
+    h.stormTraps = 0;
     try {
       this.machine.runFn(h, ic);
     } catch (e) {
@@ -270,6 +271,7 @@ export class Side {
     const h = this.machine.hart;
     h.stopOnTrap = true;
     h.attention = true;
+    h.stormTraps = 0;
     try {
       this.machine.runFn(h, h.icount + 1);
     } catch (e) {

@@ -49,7 +49,9 @@ export class Dispatcher {
     const traceThreshold = this.settings.traceThreshold;
     let prev: Unit | null = null;
     let slot = -1;
-    let traps = 0;
+    // Interpreter runs that returned with nothing retired and no storm (a safety net: the
+    // interpreter returns so only from a storm).
+    let stalls = 0;
     // Where the interpreter started, while it runs (-1: it does not): a debugger's stop
     // thrown from it still counts what it ran.
     let cold = -1;
@@ -68,7 +70,7 @@ export class Dispatcher {
               interp(hart, limit);
               cold = -1;
               st.insns.interp += hart.icount - ic;
-              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
               continue;
             }
           }
@@ -112,7 +114,7 @@ export class Dispatcher {
               cold = -1;
               st.insns.interp += hart.icount - ic;
               // The interpreter returns without progress only from a trap storm: so does this loop.
-              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
               continue;
             }
             this.last = b;
@@ -127,7 +129,7 @@ export class Dispatcher {
               const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
               slot = clean ? exitSlotOf(b, hart.pc) : -2;
               // The interpreter returns without progress only from a trap storm: so does this loop.
-              if (hart.icount === ic && hart.stop === StopReason.None && (traps += TRAP_STORM) > TRAP_STORM) return;
+              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
               prev = b;
               if (rec.recording !== null) rec.recorded(b, slot);
               continue;
@@ -138,7 +140,7 @@ export class Dispatcher {
             r = rec.recording === null ? b.fn(hart, lim, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(lim, ic + b.n), 0);
             // A block that retires nothing has trapped (or is broken, under --jit-fault):
             // count it toward the trap storm, as the interpreter counts traps.
-            if (hart.icount === ic && ++traps > TRAP_STORM) return;
+            if (hart.icount === ic && ++hart.stormTraps > TRAP_STORM) return;
             if (r > -2) {
               // The block that left (the last of those that ran) and its exit.
               if (r >= 0) {
@@ -181,7 +183,7 @@ export class Dispatcher {
         prev = null;
         rec.recording = null;
         hart.takeFault();
-        if (++traps > TRAP_STORM) return;
+        if (++hart.stormTraps > TRAP_STORM) return;
       }
     }
   };

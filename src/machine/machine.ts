@@ -396,6 +396,7 @@ export class Machine {
       hart.attention = true;
       const before = hart.icount;
       this.lastSliceLimit = limit;
+      hart.stormTraps = 0;
       this.runFn(hart, limit);
       // A run returns without retiring anything only from a trap storm (TRAP_STORM traps).
       if (hart.icount === before && limit > before && hart.stop === StopReason.None && !this.exit) {

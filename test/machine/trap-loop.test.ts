@@ -1,13 +1,15 @@
 // A guest that keeps taking traps without retiring anything (here: its trap vector points
 // at unmapped memory) ends with exit reason trap-loop and exit code 9 and one line saying
-// where it is stuck, under every tier; its recording replays to the same end.
+// where it is stuck, under every tier, after as many traps; its recording replays to the same end.
 
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
-import { replayAllTiers } from '../helpers/tiers.js';
-import { loadRecording } from '../../src/session/replay-session.js';
+import { TIER_MATRIX, describeTier, replayAllTiers } from '../helpers/tiers.js';
+import { ReplaySession, loadRecording } from '../../src/session/replay-session.js';
+import { tierSettings } from '../../src/session/tier.js';
+import { TRAP_STORM } from '../../src/cpu/interpreter.js';
 
 // addi t0, zero, 16; csrw mtvec, t0; then an illegal instruction: every trap goes to 0x10,
 // where nothing is mapped, and faults again.
@@ -36,6 +38,19 @@ describe('a guest stuck in a trap loop', () => {
     expect(rep.stderr).toMatch(/replay: trap-loop at icount \d+ as recorded/);
     // Cross-tier equality: the same recording under every tier setting.
     expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
+  });
 
+  it('every tier takes as many traps before it gives up (deja diff compares the traps taken)', async () => {
+    const file = join(dir, 'loop2.deja');
+    expect(deja(['run', '--bios', bios, '-q', '--record', file]).status).toBe(9);
+    const rec = await loadRecording(file);
+    const taken = TIER_MATRIX.map((t) => {
+      const s = new ReplaySession(rec, tierSettings(t));
+      expect(s.replay().divergence, describeTier(t)).toBeNull();
+      return `${describeTier(t)}: ${s.machine.hart.traps}`;
+    });
+    const interp = taken[0].split(': ')[1];
+    expect(Number(interp)).toBeGreaterThan(3 * TRAP_STORM);
+    expect(taken).toEqual(TIER_MATRIX.map((t) => `${describeTier(t)}: ${interp}`));
   });
 });
