@@ -41,6 +41,9 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   const steps = o.thresholdSteps === undefined ? undefined : parseCount(o.thresholdSteps, '--threshold-steps');
   if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
+  // The scan sets the threshold it walks: one given in --b would be overridden.
+  const walked = b.tier === 'block' ? ['blockThreshold', 'block-threshold'] : ['traceThreshold', 'trace-threshold'];
+  if (plan && b.opts[walked[0] as 'blockThreshold'] !== undefined) throw new UserError(`--threshold-scan walks ${walked[1]}: --b '${b.text}' gives it too (leave it out)`, ExitCode.Usage);
   const jobs = parseJobs(o.jobs);
   if (o.shard !== undefined && !plan) throw new UserError('--shard splits a --threshold-scan (a plain bisect is one search)', ExitCode.Usage);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);

@@ -51,6 +51,9 @@ const JIT_OPTIONS: [keyof TierOptions, string][] = [
   ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'],
 ];
 
+/** The trace tier's own settings, with their option names. */
+const TRACE_OPTIONS: [keyof TierOptions, string][] = [['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit']];
+
 /** Checks the options (one-line errors naming the option, exit code 2). */
 export function tierSettings(o: TierOptions): TierSettings {
   const tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
@@ -75,6 +78,11 @@ export function tierSettings(o: TierOptions): TierSettings {
     // A JIT setting the interpreter would ignore is refused, not silently dropped.
     const given = JIT_OPTIONS.find(([key]) => o[key] !== undefined)?.[1] ?? (jit.noTraceAt.size ? '--no-trace-at' : null);
     if (given) throw new UserError(`${given} needs --tier block or trace (the interpreter compiles nothing)`, ExitCode.Usage);
+  }
+  if (tier === 'block') {
+    // Trace settings the block tier would ignore are refused too.
+    const given = TRACE_OPTIONS.find(([key]) => o[key] !== undefined)?.[1] ?? (jit.noTraceAt.size ? '--no-trace-at' : null);
+    if (given) throw new UserError(`${given} needs --tier trace (the block tier forms no traces)`, ExitCode.Usage);
   }
   if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
   if (jit.dumpBlocks.size && tier === 'interp') throw new UserError('--dump-block needs --tier block or trace (the interpreter compiles no blocks)', ExitCode.Usage);

@@ -77,6 +77,19 @@ describe('bad input', () => {
     expectOneLineError(deja(['diff', sample, '--b', 'trace-threshold=1']), 2, /--b 'trace-threshold=1': --trace-threshold needs --tier block or trace/);
   });
 
+  it('a trace setting under the block tier is refused, not ignored', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    expectOneLineError(deja(['replay', sample, '--tier', 'block', '--trace-threshold', '10']), 2, /^deja: --trace-threshold needs --tier trace \(the block tier forms no traces\)$/);
+    expectOneLineError(deja(['replay', sample, '--tier', 'block', '--no-trace-at', '0x80000000']), 2, /--no-trace-at needs --tier trace/);
+    expectOneLineError(deja(['diff', sample, '--b', 'tier=block,max-trace-blocks=2']), 2, /--max-trace-blocks needs --tier trace/);
+  });
+
+  it('a threshold scan refuses a --b that gives the threshold it walks', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    expectOneLineError(deja(['bisect', sample, '--b', 'tier=trace,trace-threshold=5', '--threshold-scan', '1..2']), 2, /--threshold-scan walks trace-threshold: --b 'tier=trace,trace-threshold=5' gives it too/);
+    expectOneLineError(deja(['bisect', sample, '--b', 'tier=block,block-threshold=5', '--threshold-scan', '1..2']), 2, /--threshold-scan walks block-threshold/);
+  });
+
   it('a --stats-json file that cannot be written is refused before the run', () => {
     const sample = join(ROOT, 'recordings/ticker-panic.deja');
     const bad = join(dir, 'no-such-folder', 's.json');

@@ -80,6 +80,10 @@ describe('deja diff / bisect / fuzz', () => {
     expect(b.runs.map((r) => [r.settings, r.diverged])).toEqual(a.runs.map((r) => [r.settings, r.diverged]));
     expect(c.runs.map((r) => r.settings)).not.toEqual(a.runs.map((r) => r.settings));
     for (const r of a.runs) expect(r.settings).toContain('jit-fault=lost-writeback');
+    // A block-tier draw carries no trace settings (the block tier would refuse them).
+    const blockDraws = a.runs.filter((r) => r.settings.startsWith('tier=block'));
+    expect(blockDraws.length).toBeGreaterThan(0);
+    for (const r of blockDraws) expect(r.settings).not.toMatch(/trace-threshold|max-trace-blocks|trace-limit/);
     const cli = deja(['fuzz', rec.path, '--runs', '12', '--seed', '5', '--base', 'jit-fault=lost-writeback', '--no-code']);
     const failing = a.runs.filter((r) => r.diverged);
     expect(cli.status).toBe(failing.length ? 7 : 0);
