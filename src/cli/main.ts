@@ -69,8 +69,14 @@ export function buildProgram(): Command {
     .option('--force', 'let --record overwrite a file that is not a deja recording')
     .option('--gdb <[host:]port>', 'serve the run to gdb-multiarch (target remote), forward only; it starts stopped at reset; host defaults to 127.0.0.1')
     .action(async (o: RunOptions) => {
+      if (recordGiven && noRecordGiven) throw new UserError('--record and --no-record contradict each other: give one', ExitCode.Usage);
       process.exitCode = await (await import('./run.js')).runCommand(o);
     });
+  // --record FILE and --no-record set one option: the later would win unnoticed.
+  let recordGiven = false;
+  let noRecordGiven = false;
+  run.on('option:record', () => (recordGiven = true));
+  run.on('option:no-record', () => (noRecordGiven = true));
 
   addTierOptions(run, 'interp');
 
@@ -87,6 +93,11 @@ export function buildProgram(): Command {
     .option('--vmlinux <file>', 'with --gdb: the kernel with symbols, named in the connect hint (gdb loads it)')
     .option('--symbols <file>', 'with --gdb: an ELF with symbols, named in the connect hint')
     .action(async (file: string, o: ReplayOptions & { gdb?: string; vmlinux?: string; symbols?: string }) => {
+      // Options one way of replaying would ignore are refused.
+      const misplaced = o.gdb !== undefined
+        ? ([['to', "--to does not go with --gdb (in gdb, 'monitor seek N' goes to icount N)"], ['statsJson', '--stats-json does not go with --gdb'], ['verify', '--no-verify does not go with --gdb']] as const).find(([k]) => (k === 'verify' ? o.verify === false : o[k] !== undefined))
+        : (['vmlinux', 'symbols'] as const).filter((k) => o[k] !== undefined).map((k) => [k, `--${k} goes with --gdb`] as const)[0];
+      if (misplaced) throw new UserError(misplaced[1], ExitCode.Usage);
       if (o.gdb !== undefined) process.exitCode = await (await import('./gdb.js')).gdbReplayCommand(file, { ...o, gdb: o.gdb });
       else process.exitCode = await (await import('./replay.js')).replayCommand(file, o);
     });

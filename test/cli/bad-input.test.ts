@@ -84,6 +84,16 @@ describe('bad input', () => {
     expectOneLineError(deja(['diff', sample, '--b', 'tier=block,max-trace-blocks=2']), 2, /--max-trace-blocks needs --tier trace/);
   });
 
+  it('options that one way of running would ignore are refused', () => {
+    const sample = join(ROOT, 'recordings/ticker-panic.deja');
+    expectOneLineError(deja(['replay', sample, '--gdb', '0', '--to', '5M']), 2, /^deja: --to does not go with --gdb \(in gdb, 'monitor seek N' goes to icount N\)$/);
+    expectOneLineError(deja(['replay', sample, '--gdb', '0', '--stats-json', join(dir, 'g.json')]), 2, /--stats-json does not go with --gdb/);
+    expectOneLineError(deja(['replay', sample, '-q', '--vmlinux', sample]), 2, /^deja: --vmlinux goes with --gdb$/);
+    const rec = join(dir, 'both.deja');
+    expectOneLineError(deja(['run', '--record', rec, '--no-record', '--elf', join(ROOT, 'test/guest/build/loops.elf')]), 2, /--record and --no-record contradict each other/);
+    expect(existsSync(rec)).toBe(false);
+  });
+
   it('a threshold scan refuses a --b that gives the threshold it walks', () => {
     const sample = join(ROOT, 'recordings/ticker-panic.deja');
     expectOneLineError(deja(['bisect', sample, '--b', 'tier=trace,trace-threshold=5', '--threshold-scan', '1..2']), 2, /--threshold-scan walks trace-threshold: --b 'tier=trace,trace-threshold=5' gives it too/);
