@@ -269,15 +269,19 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
   if (flight !== null && o.record === false) throw new UserError('--flight-recorder records: it does not go with --no-record', ExitCode.Usage);
   // The snapshots would name the first of the flight recorder's files, which it drops.
   if (flight !== null && snapshotEvery !== null) throw new UserError('--snapshot-every does not go with --flight-recorder (index the file it keeps: deja index FILE)', ExitCode.Usage);
-  let recording: { writer: EventWriter; port: RecordingPort; recorder: (m: Machine) => Recorder; flight: FlightWriter | null; snapshots: SnapshotWriter | null } | null = null;
+  let recording: { writer: EventWriter; recorder: (m: Machine) => Recorder; flight: FlightWriter | null; snapshots: SnapshotWriter | null } | null = null;
   // Interactive runs are recorded by default (README, Recordings), unless --no-record.
   const byDefault = o.record === undefined && process.stdin.isTTY === true;
   const recordTo = typeof o.record === 'string' ? o.record : byDefault ? defaultRecordingPath(o.mode ?? (o.elf ? basename(o.elf).replace(/\.elf$/, '') : 'run'), new Date()) : null;
   if (flight !== null && !recordTo) throw new UserError('--flight-recorder keeps a recording: give --record FILE', ExitCode.Usage);
   if (snapshotEvery !== null && !recordTo) throw new UserError('--snapshot-every writes snapshots beside a recording: give --record FILE', ExitCode.Usage);
+  // The machine is built before the recording's file is opened: an image that does not fit
+  // leaves no file, and an earlier recording at that path as it was.
+  let port: RecordingPort | null = null;
+  let codecs: (typeof import('../record/writer.js') & typeof import('../record/recorder.js') & typeof import('../record/flight-recorder.js') & typeof import('../record/snapshot-file.js')) | null = null;
   if (recordTo) {
     // Loaded only to record: a plain run starts without the codecs.
-    const [{ initZstd }, { RecordingWriter }, { Recorder, RecordingPort }, { FlightWriter }, { SnapshotWriter, dropSnapshotsOf, recordingIdentity, snapshotPath }] = await Promise.all([
+    const [{ initZstd }, writerModule, recorderModule, flightModule, snapshotModule] = await Promise.all([
       import('../record/zstd.js'),
       import('../record/writer.js'),
       import('../record/recorder.js'),
@@ -285,6 +289,12 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
       import('../record/snapshot-file.js'),
     ]);
     await initZstd();
+    codecs = { ...writerModule, ...recorderModule, ...flightModule, ...snapshotModule };
+    port = new recorderModule.RecordingPort(live);
+  }
+  const machine = new Machine(config, port ?? live);
+  if (recordTo && codecs && port) {
+    const { RecordingWriter, Recorder, FlightWriter, SnapshotWriter, dropSnapshotsOf, recordingIdentity, snapshotPath } = codecs;
     const header = recordingHeader(config, { tier, ...(tiers.jit ? settingsForJson(tiers.jit) : {}), checkpointEvery: every }, every);
     try {
       if (byDefault) {
@@ -306,11 +316,11 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
       // identity, as `deja index` does (the writer's header frame is encodeHeader's).
       if (snapshotEvery === null) dropSnapshotsOf(recordTo);
       const snapshots = snapshotEvery === null ? null : new SnapshotWriter(snapshotPath(recordTo), { recording: identity, every: snapshotEvery, deja: DEJA_VERSION });
+      port.attach(writer);
       recording = {
         writer,
         flight: flightWriter,
         snapshots,
-        port: new RecordingPort(live, writer),
         recorder: (m) => {
           const r = new Recorder(m, writer, every);
           if (flightWriter) r.addMark(flight!, (mm) => flightWriter.turn(mm, r.console.save(), { name: recordTo, identity }));
@@ -323,7 +333,6 @@ async function runWith(o: RunOptions, stop: StopRequest): Promise<number> {
       process.stderr.write(`deja: note: not recording: ${e instanceof Error ? e.message : String(e)} (--no-record skips recording)\n`);
     }
   }
-  const machine = new Machine(config, recording?.port ?? live);
   const recorder = recording ? recording.recorder(machine) : null;
   const snapshots = recording?.snapshots ? new RecordingSnapshots(machine, recording.snapshots, snapshotEvery!, recorder!.console) : null;
   // A debugger's stops go on the hart before its tier, which then runs the checking interpreter.

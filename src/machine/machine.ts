@@ -198,9 +198,11 @@ export class Machine {
     try {
       this.mem.load(addr, bytes);
     } catch {
+      // A larger --ram helps only an image that runs past RAM's end, not one that starts below it.
+      const hint = addr >= MAP.ram ? '; try --ram' : ': it starts below RAM, which --ram does not move';
       throw new UserError(
         `${img.name}: ${bytes.length} bytes at 0x${addr.toString(16)} do not fit in RAM ` +
-          `(0x${MAP.ram.toString(16)}..0x${(MAP.ram + this.mem.ramBytes).toString(16)}; try --ram)`,
+          `(0x${MAP.ram.toString(16)}..0x${(MAP.ram + this.mem.ramBytes).toString(16)}${hint})`,
       );
     }
     this.images.push({ role, name: img.name, addr, size: bytes.length });

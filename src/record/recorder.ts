@@ -11,8 +11,14 @@ export class RecordingPort implements InputPort {
 
   constructor(
     private readonly inner: LivePort,
-    private readonly writer: EventWriter,
+    /** Where inputs are logged; null until `attach` (then they pass through unlogged). */
+    private writer: EventWriter | null = null,
   ) {}
+
+  /** Starts logging to `w`: a run builds its machine before it opens the file, so a bad image leaves none. */
+  attach(w: EventWriter): void {
+    this.writer = w;
+  }
 
   nextPushIcount(): number {
     return this.inner.nextPushIcount();
@@ -20,13 +26,13 @@ export class RecordingPort implements InputPort {
 
   takeConsoleInput(icount: number, room: number): number[] {
     const bytes = this.inner.takeConsoleInput(icount, room);
-    if (bytes.length) this.writer.add({ kind: 'uart-rx', icount, bytes });
+    if (bytes.length) this.writer?.add({ kind: 'uart-rx', icount, bytes });
     return bytes;
   }
 
   rtcNanos(icount: number): number {
     const nanos = this.inner.rtcNanos();
-    this.writer.add({ kind: 'rtc', icount, nanos });
+    this.writer?.add({ kind: 'rtc', icount, nanos });
     return nanos;
   }
 
@@ -34,7 +40,7 @@ export class RecordingPort implements InputPort {
     const a = this.inner.idle(icount, untilDeadline);
     // 'wait' and 'never' are not logged: a replay meets the first again where the host
     // ended the run, and the second is the end record's reason.
-    if (typeof a === 'number') this.writer.add({ kind: 'idle', icount, ticks: a });
+    if (typeof a === 'number') this.writer?.add({ kind: 'idle', icount, ticks: a });
     return a;
   }
 

@@ -2,7 +2,7 @@
 // stack trace.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, ROOT, deja, tmp } from '../helpers/cli.js';
@@ -41,7 +41,15 @@ describe('bad input', () => {
     const big = join(dir, 'big-initrd');
     writeFileSync(big, Buffer.alloc(20 * 1024 * 1024));
     const g = defaultGuest();
-    expectOneLineError(deja(['run', '--ram', '16M', '--bios', g.bios, '--kernel', g.kernel, '--initrd', big]), 3, big, /do not fit in RAM/);
+    expectOneLineError(deja(['run', '--ram', '16M', '--bios', g.bios, '--kernel', g.kernel, '--initrd', big]), 3, big, /do not fit in RAM \(0x80000000\.\.0x81000000; try --ram\)/);
+    // Refused before the recording's file is opened: a new one is not made, an old one is kept.
+    const fresh = join(dir, 'never-made.deja');
+    expectOneLineError(deja(['run', '--ram', '16M', '--bios', g.bios, '--kernel', g.kernel, '--initrd', big, '--record', fresh]), 3, big);
+    expect(existsSync(fresh)).toBe(false);
+    const old = join(dir, 'kept.deja');
+    copyFileSync(join(ROOT, 'recordings/ticker-panic.deja'), old);
+    expectOneLineError(deja(['run', '--ram', '16M', '--bios', g.bios, '--kernel', g.kernel, '--initrd', big, '--record', old]), 3, big);
+    expect(readFileSync(old).equals(readFileSync(join(ROOT, 'recordings/ticker-panic.deja')))).toBe(true);
   });
 
   it('an ELF for the wrong architecture', () => {
