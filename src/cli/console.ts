@@ -5,6 +5,8 @@ import type { LivePort } from '../record/input-port.js';
 
 export class ConsoleOut {
   private buf: number[] = [];
+  /** Whether the last byte written to the stream ended a line (a progress line may be drawn there). */
+  atLineStart = true;
 
   /** `beforeWrite` runs before bytes reach the stream (a progress line takes itself away). */
   constructor(
@@ -22,6 +24,7 @@ export class ConsoleOut {
     if (!this.buf.length || !this.stream) return;
     this.beforeWrite?.();
     this.stream.write(Buffer.from(this.buf));
+    this.atLineStart = this.buf[this.buf.length - 1] === 10;
     this.buf = [];
   }
 }

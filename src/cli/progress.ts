@@ -42,7 +42,17 @@ export class ProgressLine {
     };
   }
 
+  /**
+   * Draws nothing while `f` says so: a console line the guest has not ended yet shares the
+   * terminal, and drawing (which returns to the start of the line) would erase it.
+   */
+  holdWhile(f: () => boolean): void {
+    this.hold = f;
+  }
+  private hold: () => boolean = () => false;
+
   private update(run: { label: string; detail: string; from: number; total: number; t0: number }, icount: number): void {
+    if (this.hold()) return;
     const t = performance.now();
     if (t - this.lastDraw < this.every) return;
     this.lastDraw = t;

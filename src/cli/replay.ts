@@ -55,6 +55,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const meter = ProgressLine.create(o.quiet);
   const out = new ConsoleOut(o.quiet ? null : process.stdout, () => meter?.clear());
+  meter?.holdWhile(() => !out.atLineStart);
   const now = () => performance.now();
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;

@@ -1,6 +1,6 @@
 // Progress on a terminal: replay, index, bisect and fuzz draw a progress line on stderr
 // when it is a terminal (run here under script(1), which gives the command a pty), and
-// nothing when it is not, or with -q.
+// nothing when it is not, or with -q; never over a console line the guest has not ended.
 
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -43,5 +43,19 @@ describe('progress lines', () => {
       expect(piped.status).toBe(status);
       expect(piped.stderr, `${label} piped`).not.toMatch(/instr\/s|\x1b\[K/);
     }
+  });
+
+  it('is drawn only where the guest console has ended its line (a carriage return there would erase the line)', () => {
+    const t = onTerminal(['replay', TICKER]);
+    expect(t.status).toBe(1);
+    let prevEnd = 0;
+    let draws = 0;
+    for (const m of t.out.matchAll(/\r\x1b\[K[^\r\n]*/g)) {
+      draws++;
+      // Right after the previous drawing (drawn over, or taken away), or at the start of a line.
+      if (m.index !== prevEnd) expect(t.out[m.index - 1], JSON.stringify(t.out.slice(Math.max(0, m.index - 80), m.index + 20))).toBe('\n');
+      prevEnd = m.index + m[0].length;
+    }
+    expect(draws).toBeGreaterThan(10);
   });
 });
