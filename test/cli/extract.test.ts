@@ -2,7 +2,7 @@
 // replay again (replay --images DIR finds them by name).
 
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
@@ -43,5 +43,24 @@ describe('deja extract', () => {
     expect(clash.status).toBe(3);
     expect(clash.stderr).toMatch(/loops\.elf: exists with other bytes than the elf image recorded/);
     for (const x of [none, clash]) expect(x.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('checks every image before it writes one, and wants a folder', () => {
+    const dir = tmp('deja-extract-boot-');
+    const boot = join(dir, 'boot.deja');
+    expect(deja(['run', '--mode', 'boot', '-q', '--embed', '--record', boot]).status).toBe(0);
+    const out = join(dir, 'images');
+    mkdirSync(out);
+    // The kernel's name holds other bytes: refused, and the firmware (written first otherwise) is not written either.
+    writeFileSync(join(out, 'Image'), 'not the kernel');
+    const r = deja(['extract', boot, out]);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/Image: exists with other bytes than the kernel image recorded/);
+    expect(readdirSync(out)).toEqual(['Image']);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const f = deja(['extract', boot, file]);
+    expect(f.status).toBe(3);
+    expect(f.stderr.trim()).toBe(`deja: ${file}: a file, not a folder (extract writes the images into a folder)`);
   });
 });
