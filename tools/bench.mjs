@@ -51,10 +51,11 @@ function deja(argv) {
   const stats = join(dir, `stats-${process.hrtime.bigint()}.json`);
   const t0 = performance.now();
   // Run as `npx deja` runs it: through bin/deja.js's #! line and the node options there.
-  const r = spawnSync(bin, [...argv, '-q', '--stats-json', stats], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // (Its last line, how the run ended, is shown only if it failed: the table says the rest.)
+  const r = spawnSync(bin, [...argv, '-q', '--stats-json', stats], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0 && r.status !== 5) {
-    console.error(`deja ${argv.join(' ')} exited ${r.status}`);
+    console.error(`deja ${argv.join(' ')} exited ${r.status}\n${r.stderr}`);
     process.exit(1);
   }
   // `seconds` is the guest's run; `wall` the whole process, as QEMU's times are.

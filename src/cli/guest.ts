@@ -40,18 +40,26 @@ export function defaultGuestDir(): string {
   return builtGuestDir();
 }
 
-/** A shipped image that is not the bytes guest/SHA256SUMS names is refused (a damaged checkout). */
-function checkShipped(files: string[]): void {
+/**
+ * An image that is not the bytes its folder's SHA256SUMS names is refused: the shipped
+ * images (a damaged checkout; their SHA256SUMS must be there), or a build's (npm run guest,
+ * the guest kit and $DEJA_GUEST_DIR folders carry one; a folder without one is not checked).
+ */
+function checkSums(dir: string, files: string[]): void {
+  const shipped = dir === SHIPPED_GUEST_DIR;
+  const list = join(dir, 'SHA256SUMS');
+  if (!shipped && !existsSync(list)) return;
   let sums: Map<string, string>;
   try {
-    sums = new Map(readFileSync(join(SHIPPED_GUEST_DIR, 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(/\s+\*?/).reverse() as [string, string]));
+    sums = new Map(readFileSync(list, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/\s+\*?/).reverse() as [string, string]));
   } catch {
-    throw new UserError(`${join(SHIPPED_GUEST_DIR, 'SHA256SUMS')}: missing or unreadable; it checks the shipped images (git checkout guest/ restores it)`, ExitCode.BadInput);
+    throw new UserError(`${list}: missing or unreadable; it checks the ${shipped ? 'shipped images (git checkout guest/ restores it)' : 'images beside it'}`, ExitCode.BadInput);
   }
   for (const f of files) {
-    const name = f.slice(SHIPPED_GUEST_DIR.length + 1);
+    const name = f.slice(dir.length + 1);
     if (createHash('sha256').update(readFileSync(f)).digest('hex') !== sums.get(name)) {
-      throw new UserError(`${f}: not the image guest/SHA256SUMS names (a damaged checkout? git checkout guest/ restores it; npm run guest builds it)`, ExitCode.BadInput);
+      const fix = shipped ? 'a damaged checkout? git checkout guest/ restores it; npm run guest builds it' : `damaged, or changed since ${list} was written? npm run guest builds the images again`;
+      throw new UserError(`${f}: not the image ${shipped ? 'guest/SHA256SUMS' : list} names (${fix})`, ExitCode.BadInput);
     }
   }
 }
@@ -67,7 +75,7 @@ export function defaultGuest(): { bios: string; kernel: string; initrd: string; 
       ExitCode.BadInput,
     );
   }
-  if (dir === SHIPPED_GUEST_DIR) checkShipped(Object.values(files));
+  checkSums(dir, Object.values(files));
   return { ...files, dir };
 }
 

@@ -2,7 +2,7 @@
 // checkout's recipe, and what `deja run` boots when nothing else is asked for.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import { GUEST_FILES, SHIPPED_GUEST_DIR, defaultGuest } from '../../src/cli/guest.js';
@@ -30,5 +30,21 @@ describe('the shipped guest', () => {
     } finally {
       if (prev !== undefined) process.env.DEJA_GUEST_DIR = prev;
     }
+  });
+
+  it('a DEJA_GUEST_DIR folder with a SHA256SUMS is checked against it too; one without is booted as it is', () => {
+    const dir = tmp('deja-guest-dir-');
+    for (const f of [...Object.values(GUEST_FILES), 'SHA256SUMS']) copyFileSync(join(SHIPPED_GUEST_DIR, f), join(dir, f));
+    const env = { DEJA_GUEST_DIR: dir };
+    expect(deja(['run', '--mode', 'boot', '-q', '--no-record'], { env }).status).toBe(0);
+    const kernel = readFileSync(join(dir, 'Image'));
+    kernel[5000] ^= 1;
+    writeFileSync(join(dir, 'Image'), kernel);
+    const r = deja(['run', '--mode', 'boot', '-q', '--no-record'], { env });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim()).toBe(`deja: ${join(dir, 'Image')}: not the image ${join(dir, 'SHA256SUMS')} names (damaged, or changed since ${join(dir, 'SHA256SUMS')} was written? npm run guest builds the images again)`);
+    rmSync(join(dir, 'SHA256SUMS'));
+    // Without a list there is nothing to check against: the damaged kernel boots far enough to run.
+    expect(deja(['run', '--mode', 'boot', '-q', '--no-record', '--max-insns', '1000'], { env }).status).toBe(6);
   });
 });
