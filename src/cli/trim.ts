@@ -16,6 +16,8 @@ import { loadSnapshots, seek } from '../session/seek.js';
 import { UserError, ExitCode } from '../errors.js';
 import { plural } from '../plural.js';
 import { formatDivergence } from './replay.js';
+import { refuseOverwrite } from './run.js';
+import { resolve } from 'node:path';
 
 export interface TrimOptions {
   output?: string;
@@ -30,7 +32,12 @@ export interface TrimOptions {
 export async function trimCommand(file: string, o: TrimOptions): Promise<number> {
   if (!o.output) throw new UserError('trim: give the output file with -o OUT', ExitCode.Usage);
   if ((o.from === undefined) === (o.last === undefined)) throw new UserError('trim: give one of --from N (start at icount N) or --last N (keep the last N instructions)', ExitCode.Usage);
-  if (existsSync(o.output) && !o.force) throw new UserError(`${o.output}: already exists (give --force to replace it)`, ExitCode.Usage);
+  // As run --record does: an earlier recording is replaced, another file is not (unless
+  // --force); nor is the recording being trimmed, which would be lost.
+  if (!o.force) {
+    if (existsSync(o.output) && resolve(o.output) === resolve(file)) throw new UserError(`${o.output}: is the recording being trimmed; give another -o, or --force to replace it`, ExitCode.Usage);
+    refuseOverwrite(o.output);
+  }
   const rec = await loadRecording(file, 'trim');
   const end = recordingEnd(rec).icount;
   const first = rec.header.start?.icount ?? 0;

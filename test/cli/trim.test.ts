@@ -98,6 +98,19 @@ describe('deja trim', () => {
       expect(r.stderr).toMatch(re);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+    // As run --record: an earlier recording is replaced, another file or the input is not (without --force).
+    const other = join(dir, 'notes.txt');
+    writeFileSync(other, 'not a recording');
+    const r1 = deja(['trim', tiny, '-o', other, '--from', '3000']);
+    expect(r1.status).toBe(3);
+    expect(r1.stderr.trim()).toBe(`deja: ${other}: exists and is not a deja recording; not overwriting it (--force does)`);
+    const r2 = deja(['trim', tiny, '-o', tiny, '--from', '3000']);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/is the recording being trimmed; give another -o, or --force to replace it/);
+    const earlier = join(dir, 'earlier.deja');
+    expect(deja(['trim', tiny, '-o', earlier, '--from', '3000']).status).toBe(0);
+    expect(deja(['trim', tiny, '-o', earlier, '--from', '4000']).status).toBe(0);
+    expect(readRecording(earlier).header.start!.icount).toBe(4000);
     const once = join(dir, 'once2.deja');
     expect(deja(['trim', tiny, '-o', once, '--from', '3000']).status).toBe(0);
     const r = deja(['replay', once, '--to', '100']);
