@@ -38,8 +38,9 @@ export function drawSettings(rnd: () => number, base: TierOptions): TierOptions 
   if (limit !== null) d.traceLimit = String(limit);
   const out: TierOptions = { ...d };
   for (const [k, v] of Object.entries(base)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  // The block tier forms no traces: its draws carry no trace settings (the base's own would be refused).
-  if (out.tier === 'block') for (const k of ['traceThreshold', 'maxTraceBlocks', 'traceLimit'] as const) if (base[k] === undefined) delete out[k];
+  // The block tier forms no traces: its draws carry no trace settings (a base's are for the
+  // trace tier's draws; a base that is tier=block with them is refused up front).
+  if (out.tier === 'block') for (const k of ['traceThreshold', 'maxTraceBlocks', 'traceLimit', 'noTraceAt', 'traceAt'] as const) delete out[k];
   return out;
 }
 
