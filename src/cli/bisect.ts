@@ -4,7 +4,7 @@
 
 import { setClock } from '../diff/clock.js';
 import { UserError, ExitCode } from '../errors.js';
-import { bisectRecording, parseScan, thresholdScan, type BisectResult, type ScanResult } from '../diff/bisect.js';
+import { bisectRecording, parseScan, thresholdScan, walkedThreshold, type BisectResult, type ScanResult } from '../diff/bisect.js';
 import { VACUOUS, compiledNothing, formatExercised } from '../diff/exercised.js';
 import { diffJson, formatDiff } from '../diff/report.js';
 import { DEFAULT_A, DEFAULT_B, sideSettings } from '../diff/settings.js';
@@ -42,8 +42,8 @@ export async function bisectCommand(file: string, o: BisectCliOptions): Promise<
   if (steps !== undefined && steps < 2) throw new UserError('--threshold-steps must be at least 2 (the two ends of the walk)', ExitCode.Usage);
   const plan = o.thresholdScan !== undefined ? parseScan(o.thresholdScan, steps) : null;
   // The scan sets the threshold it walks: one given in --b would be overridden.
-  const walked = b.tier === 'block' ? ['blockThreshold', 'block-threshold'] : ['traceThreshold', 'trace-threshold'];
-  if (plan && b.opts[walked[0] as 'blockThreshold'] !== undefined) throw new UserError(`--threshold-scan walks ${walked[1]}: --b '${b.text}' gives it too (leave it out)`, ExitCode.Usage);
+  const walked = walkedThreshold(b.tier);
+  if (plan && b.opts[walked.key] !== undefined) throw new UserError(`--threshold-scan walks ${walked.option}: --b '${b.text}' gives it too (leave it out)`, ExitCode.Usage);
   const jobs = parseJobs(o.jobs);
   if (o.shard !== undefined && !plan) throw new UserError('--shard splits a --threshold-scan (a plain bisect is one search)', ExitCode.Usage);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);

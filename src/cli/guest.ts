@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, ExitCode } from '../errors.js';
 
@@ -56,7 +56,7 @@ function checkSums(dir: string, files: string[]): void {
     throw new UserError(`${list}: missing or unreadable; it checks the ${shipped ? 'shipped images (git checkout guest/ restores it)' : 'images beside it'}`, ExitCode.BadInput);
   }
   for (const f of files) {
-    const name = f.slice(dir.length + 1);
+    const name = basename(f);
     if (createHash('sha256').update(readFileSync(f)).digest('hex') !== sums.get(name)) {
       const fix = shipped ? 'a damaged checkout? git checkout guest/ restores it; npm run guest builds it' : `damaged, or changed since ${list} was written? npm run guest builds the images again`;
       throw new UserError(`${f}: not the image ${shipped ? 'guest/SHA256SUMS' : list} names (${fix})`, ExitCode.BadInput);
@@ -71,7 +71,7 @@ export function defaultGuest(): { bios: string; kernel: string; initrd: string; 
   const missing = Object.values(files).filter((f) => !existsSync(f));
   if (missing.length) {
     throw new UserError(
-      `no guest images in ${dir} (missing ${missing.map((f) => f.slice(dir.length + 1)).join(', ')}): run \`${GUEST_BUILD_COMMAND}\` first, or set DEJA_GUEST_DIR`,
+      `no guest images in ${dir} (missing ${missing.map((f) => basename(f)).join(', ')}): run \`${GUEST_BUILD_COMMAND}\` first, or set DEJA_GUEST_DIR`,
       ExitCode.BadInput,
     );
   }

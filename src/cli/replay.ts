@@ -55,7 +55,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   prepareTier(tiers); // the recording is good: V8 compiles the interpreter while the machine is built
   const meter = ProgressLine.create(o.quiet);
   const out = new ConsoleOut(o.quiet ? null : process.stdout, () => meter?.clear());
-  meter?.holdWhile(() => !out.atLineStart);
+  if (process.stdout.isTTY) meter?.holdWhile(() => !out.atLineStart);
   const now = () => performance.now();
   const session = new ReplaySession(rec, tiers, { images: o.images, verify: o.verify, console: (b) => out.write(b), now, dump: (text) => process.stderr.write(text) });
   const jit = session.jit;
@@ -82,9 +82,10 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   reportDumps(tiers, jit);
   const ran = exercised(tiers.tier, jit, r.icount - from);
   // Where --to stopped, with the hash a checkpoint there would have (state-hash.ts).
-  const stoppedAt = to === null ? {} : { to, pc: r.pc, stateHash: hashesFor(rec).state(session.machine), deviceHash: hashesFor(rec).devices(session.machine) };
+  // (A replay stopped by a signal short of --to is not where --to asked: no hashes for it.)
+  const stoppedAt = to === null || r.interrupted ? {} : { to, pc: r.pc, stateHash: hashesFor(rec).state(session.machine), deviceHash: hashesFor(rec).devices(session.machine) };
   if (o.statsJson) {
-    writeStats(o.statsJson, { exit: r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, interrupted: stoppedBy, exercised: ran, ...stoppedAt } });
+    writeStats(o.statsJson, { exit: r.interrupted ? { reason: 'stop', code: 0 } : r.exit, icount: r.icount, seconds: r.seconds }, { ...tierStats(tiers.tier, jit, r.icount - from), replay: { from, checkpoints: r.checkpoints, diverged: r.divergence !== null, truncated: rec.truncatedAt, interrupted: stoppedBy, exercised: ran, ...stoppedAt } });
   }
   // Under a JIT tier the last line says what it compiled, nothing included (DESIGN.md I10).
   const compiled = jit ? ` ${formatExercised(ran)}` : '';
@@ -95,7 +96,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   if (r.interrupted) {
     const total = rec.events.filter((e) => e.kind === 'checkpoint').length;
     const verify = o.verify === false ? 'checkpoints not checked (--no-verify)' : `${r.checkpoints} of ${total} checkpoints verified`;
-    process.stderr.write(`deja: replay: stopped by ${stoppedBy} at icount ${r.icount}, ${verify}; the recording goes on to icount ${stopAt}${compiled}\n`);
+    process.stderr.write(`deja: replay: stopped by ${stoppedBy} at icount ${r.icount}, ${verify}; ${to !== null && to < stopAt ? `short of icount ${to}, where --to asked to stop` : `the recording goes on to icount ${stopAt}`}${compiled}\n`);
     return ExitCode.Stopped;
   }
   if (to !== null) {

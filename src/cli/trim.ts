@@ -4,7 +4,7 @@
 // same icounts. It needs none of FILE's firmware, kernel or initrd; disks are still named
 // by hash (or embedded with --embed).
 
-import { existsSync, statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { fullSnapshot } from '../machine/snapshot.js';
 import { RecordingWriter } from '../record/writer.js';
 import { dropSnapshotsOf, encodeSnapshot } from '../record/snapshot-file.js';
@@ -17,7 +17,6 @@ import { UserError, ExitCode } from '../errors.js';
 import { plural } from '../plural.js';
 import { formatDivergence } from './replay.js';
 import { refuseOverwrite } from './run.js';
-import { resolve } from 'node:path';
 
 export interface TrimOptions {
   output?: string;
@@ -29,13 +28,24 @@ export interface TrimOptions {
   snapshots?: boolean;
 }
 
+/** Whether two paths name one file (a link to it included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 export async function trimCommand(file: string, o: TrimOptions): Promise<number> {
   if (!o.output) throw new UserError('trim: give the output file with -o OUT', ExitCode.Usage);
   if ((o.from === undefined) === (o.last === undefined)) throw new UserError('trim: give one of --from N (start at icount N) or --last N (keep the last N instructions)', ExitCode.Usage);
   // As run --record does: an earlier recording is replaced, another file is not (unless
   // --force); nor is the recording being trimmed, which would be lost.
   if (!o.force) {
-    if (existsSync(o.output) && resolve(o.output) === resolve(file)) throw new UserError(`${o.output}: is the recording being trimmed; give another -o, or --force to replace it`, ExitCode.Usage);
+    if (sameFile(o.output, file)) throw new UserError(`${o.output}: is the recording being trimmed; give another -o, or --force to replace it`, ExitCode.Usage);
     refuseOverwrite(o.output);
   }
   const rec = await loadRecording(file, 'trim');
@@ -60,10 +70,19 @@ export async function trimCommand(file: string, o: TrimOptions): Promise<number>
   const embedded = embeddedImages({ ramBytes: config.ramBytes, append: config.append, disks: config.disks }).filter((i) => embed(i.sha256));
   const images = rec.header.images.filter((i) => i.role === 'disk').map((i) => ({ ...i, embedded: embed(i.sha256) }));
   const header = { ...rec.header, created: new Date().toISOString(), images, checkpointHashes: hashVersion(rec), start: { icount: start, from: { name: file, identity: rec.identity } } };
+  // Written beside OUT and put in its place when whole: a trim that fails or is killed
+  // leaves what OUT was.
+  const partial = `${o.output}.partial`;
+  try {
+    const w = new RecordingWriter(partial, header, embedded, encodeSnapshot(state));
+    for (const e of events) w.add(e);
+    w.close();
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
   dropSnapshotsOf(o.output); // they would name the file this replaces
-  const w = new RecordingWriter(o.output, header, embedded, encodeSnapshot(state));
-  for (const e of events) w.add(e);
-  w.close();
+  renameSync(partial, o.output);
   const size = statSync(o.output).size;
   const via = from && from !== first ? `from the snapshot at icount ${from}` : first ? `from its start at icount ${first}` : 'from reset';
   process.stderr.write(`deja: trim: ${o.output} starts at icount ${start} and ends at ${end} as ${file} does (${end - start} instructions, ${plural(events.filter((e) => e.kind === 'checkpoint').length, 'checkpoint')}); ${size} bytes, ${state.pages.length} RAM pages; replayed there ${via}\n`);

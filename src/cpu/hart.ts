@@ -100,9 +100,9 @@ export class Hart {
   /** Traps taken (wraps): lets a run loop tell whether a stretch of code trapped. */
   traps = 0;
   /**
-   * Traps counted toward a trap storm in the current run (TRAP_STORM), by the interpreter
-   * and the JIT's run loop alike, so every tier ends a storm after as many traps. Not guest
-   * state: whoever starts a run sets it to 0.
+   * Exceptions taken in the current run, toward a trap storm (TRAP_STORM): counted here, as
+   * each is taken, so every tier ends a storm after as many. Not guest state: whoever starts
+   * a run sets it to 0.
    */
   stormTraps = 0;
   /** Ask the run loop to return after every trap (`deja diff` steps one instruction or trap at a time). */
@@ -208,6 +208,7 @@ export class Hart {
 
   takeTrap(cause: number, tval: number, interrupt: boolean): void {
     this.traps = (this.traps + 1) | 0;
+    if (!interrupt) this.stormTraps++;
     if (this.stopOnTrap) this.requestStop();
     const bit = 1 << cause;
     const pc = this.pc;

@@ -97,7 +97,7 @@ function leaf(op: string, len: 2 | 4, counting: boolean): string {
   if (sem.system) {
     // The slot holds zimm in the rs1 field and the raw bits in imm (decode-cache.ts). Its
     // fpVa = -1 also makes the next instruction a counted head.
-    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB}`;
+    return `${SYNC}; hart.system(${opIndex}, ${RD}, ${RS1}, ${RS1}, ${CSR}, ${len}, imm); pc = hart.pc | 0; n = end - hart.icount; fpVa = -1; ${RELOAD_TLB} if (hart.stormTraps > ${TRAP_STORM}) return;`;
   }
   if (sem.target) return `{ const target = ${instantiate(sem.target, names, macros)}; ${writeRd(names.npc)} pc = target; n--;${head} }`;
   if (sem.cond) return `pc = (${instantiate(sem.cond, names, macros)}) ? (pc + imm) | 0 : (pc + ${len}) | 0; n--;${head}`;
@@ -195,7 +195,7 @@ ${cases.join('\n')}
             pc = hart.pc | 0;
             fpVa = -1;
             ${RELOAD_TLB}
-            if (++hart.stormTraps > ${TRAP_STORM}) return;
+            if (hart.stormTraps > ${TRAP_STORM}) return;
         }
       }
       ${SYNC};
@@ -208,7 +208,7 @@ ${cases.join('\n')}
       n = end - hart.icount;
       fpVa = -1;
       ${RELOAD_TLB}
-      if (++hart.stormTraps > ${TRAP_STORM}) return;
+      if (hart.stormTraps > ${TRAP_STORM}) return;
     }
   }`;
 }
@@ -263,6 +263,7 @@ function train(run: RunFn, counting: boolean, rounds: number): Hart {
       hart.decodeCache.clear();
       mem.pageFlags.fill(0);
       hart.decodeCache.heatThreshold = heat | 0; // a small integer, as in the guest's hart
+      hart.stormTraps = 0;
       run(hart, hart.icount + 4);
       hart.stop = StopReason.None;
     }
@@ -275,6 +276,7 @@ function train(run: RunFn, counting: boolean, rounds: number): Hart {
     mem.i32[codeOff >> 2] = 0x0000006f; // jal x0, 0
     hart.decodeCache.clear();
     hart.decodeCache.page(codeOff >>> PAGE_SHIFT)[0] = SLOT_HANDOVER;
+    hart.stormTraps = 0;
     run(hart, hart.icount + 4);
     hart.stop = StopReason.None;
   }

@@ -295,10 +295,14 @@ export interface ScanResult {
  * first (highest) threshold that diverges and bisects the units compiled there, with a
  * diff against `a`.
  */
+/** The threshold a scan walks: the block tier's block threshold, else the trace threshold. */
+export function walkedThreshold(tier: string): { key: 'blockThreshold' | 'traceThreshold'; option: 'block-threshold' | 'trace-threshold' } {
+  return tier === 'block' ? { key: 'blockThreshold', option: 'block-threshold' } : { key: 'traceThreshold', option: 'trace-threshold' };
+}
+
 export async function thresholdScan(rec: Recording, a: SideSettings, b: SideSettings, plan: ScanPlan, replays: Replays, o: BisectOptions = {}): Promise<ScanResult> {
   const T0 = now();
-  const key = b.tier === 'block' ? 'blockThreshold' : 'traceThreshold';
-  const option = b.tier === 'block' ? 'block-threshold' : 'trace-threshold';
+  const { key, option } = walkedThreshold(b.tier);
   const rows: ScanRow[] = [];
   const share = shareOf(plan.thresholds, o.shard);
   const settingsAt = (i: number) => withOptions(b, { [key]: String(share[i].item) });

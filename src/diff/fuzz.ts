@@ -4,7 +4,7 @@
 
 import { now } from './clock.js';
 import type { Recording } from '../record/reader.js';
-import type { TierOptions } from '../session/tier.js';
+import { TRACE_ONLY_KEYS, type TierOptions } from '../session/tier.js';
 import { diffRecording, type DiffResult } from './diff.js';
 import { replayInOrder, verdictLine, type Replays } from './replays.js';
 import { shareOf, shardInfo, type Shard, type ShardInfo } from './shard.js';
@@ -40,7 +40,7 @@ export function drawSettings(rnd: () => number, base: TierOptions): TierOptions 
   for (const [k, v] of Object.entries(base)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   // The block tier forms no traces: its draws carry no trace settings (a base's are for the
   // trace tier's draws; a base that is tier=block with them is refused up front).
-  if (out.tier === 'block') for (const k of ['traceThreshold', 'maxTraceBlocks', 'traceLimit', 'noTraceAt', 'traceAt'] as const) delete out[k];
+  if (out.tier === 'block') for (const k of TRACE_ONLY_KEYS) delete out[k];
   return out;
 }
 

@@ -49,15 +49,19 @@ export class Dispatcher {
     const traceThreshold = this.settings.traceThreshold;
     let prev: Unit | null = null;
     let slot = -1;
-    // Interpreter runs that returned with nothing retired and no storm (a safety net: the
-    // interpreter returns so only from a storm).
+    // Interpreter runs that returned with nothing retired (a safety net: the interpreter
+    // returns so only from a storm, which the loop's head then ends).
     let stalls = 0;
+    const stalled = (ic: number) => hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1;
     // Where the interpreter started, while it runs (-1: it does not): a debugger's stop
     // thrown from it still counts what it ran.
     let cold = -1;
     for (;;) {
       try {
         for (;;) {
+          // Every exception taken counts toward a storm (Hart.takeTrap), in the interpreter
+          // and in compiled code alike: the run returns right after the one past TRAP_STORM.
+          if (hart.stormTraps > TRAP_STORM) return;
           if (hart.attention) {
             prev = null;
             if (rec.recording !== null) rec.recording = null;
@@ -70,7 +74,7 @@ export class Dispatcher {
               interp(hart, limit);
               cold = -1;
               st.insns.interp += hart.icount - ic;
-              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
+              if (stalled(ic)) return;
               continue;
             }
           }
@@ -114,7 +118,7 @@ export class Dispatcher {
               cold = -1;
               st.insns.interp += hart.icount - ic;
               // The interpreter returns without progress only from a trap storm: so does this loop.
-              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
+              if (stalled(ic)) return;
               continue;
             }
             this.last = b;
@@ -129,7 +133,7 @@ export class Dispatcher {
               const clean = hart.icount === ic + b.n && hart.traps === trapsBefore && !hart.attention && b.compilable;
               slot = clean ? exitSlotOf(b, hart.pc) : -2;
               // The interpreter returns without progress only from a trap storm: so does this loop.
-              if (hart.stormTraps > TRAP_STORM || (hart.icount === ic && hart.stop === StopReason.None && ++stalls > 1)) return;
+              if (stalled(ic)) return;
               prev = b;
               if (rec.recording !== null) rec.recorded(b, slot);
               continue;
@@ -137,10 +141,11 @@ export class Dispatcher {
             if (this.onUnit !== null) this.onUnit(b, ic);
             // While a path is recorded, a self-looping block makes one pass at a time, and
             // blocks do not run on into their successors (the recorder sees each one).
+            const trapsBefore = hart.traps;
             r = rec.recording === null ? b.fn(hart, lim, this.onUnit === null ? CHAIN_DEPTH : 0) : b.fn(hart, Math.min(lim, ic + b.n), 0);
-            // A block that retires nothing has trapped (or is broken, under --jit-fault):
-            // count it toward the trap storm, as the interpreter counts traps.
-            if (hart.icount === ic && ++hart.stormTraps > TRAP_STORM) return;
+            // A block that retires nothing and takes no trap is broken (--jit-fault): it counts
+            // toward the storm as a trap would, so the run still returns.
+            if (hart.icount === ic && hart.traps === trapsBefore) hart.stormTraps++;
             if (r > -2) {
               // The block that left (the last of those that ran) and its exit.
               if (r >= 0) {
@@ -183,7 +188,6 @@ export class Dispatcher {
         prev = null;
         rec.recording = null;
         hart.takeFault();
-        if (++hart.stormTraps > TRAP_STORM) return;
       }
     }
   };

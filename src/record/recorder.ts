@@ -3,6 +3,7 @@
 
 import type { IdleAnswer, InputPort, LivePort } from './input-port.js';
 import type { EventWriter } from './writer.js';
+import type { LogEvent } from './format.js';
 import type { Machine, ExitStatus } from '../machine/machine.js';
 import { CURRENT_HASHES, ConsoleLog } from './state-hash.js';
 
@@ -15,9 +16,18 @@ export class RecordingPort implements InputPort {
     private writer: EventWriter | null = null,
   ) {}
 
+  /** Inputs passed through before `attach` (none may be: they would be missing from the log). */
+  private unlogged = 0;
+
   /** Starts logging to `w`: a run builds its machine before it opens the file, so a bad image leaves none. */
   attach(w: EventWriter): void {
+    if (this.unlogged > 0) throw new Error(`the recording port passed ${this.unlogged} inputs before its writer was attached`);
     this.writer = w;
+  }
+
+  private log(e: LogEvent): void {
+    if (this.writer) this.writer.add(e);
+    else this.unlogged++;
   }
 
   nextPushIcount(): number {
@@ -26,13 +36,13 @@ export class RecordingPort implements InputPort {
 
   takeConsoleInput(icount: number, room: number): number[] {
     const bytes = this.inner.takeConsoleInput(icount, room);
-    if (bytes.length) this.writer?.add({ kind: 'uart-rx', icount, bytes });
+    if (bytes.length) this.log({ kind: 'uart-rx', icount, bytes });
     return bytes;
   }
 
   rtcNanos(icount: number): number {
     const nanos = this.inner.rtcNanos();
-    this.writer?.add({ kind: 'rtc', icount, nanos });
+    this.log({ kind: 'rtc', icount, nanos });
     return nanos;
   }
 
@@ -40,7 +50,7 @@ export class RecordingPort implements InputPort {
     const a = this.inner.idle(icount, untilDeadline);
     // 'wait' and 'never' are not logged: a replay meets the first again where the host
     // ended the run, and the second is the end record's reason.
-    if (typeof a === 'number') this.writer?.add({ kind: 'idle', icount, ticks: a });
+    if (typeof a === 'number') this.log({ kind: 'idle', icount, ticks: a });
     return a;
   }
 

@@ -91,6 +91,8 @@ export class ReplaySession {
   /** Where the recording ends: its end record's icount, or (truncated) its last event's. */
   readonly stopAt: number;
   private readonly now: () => number;
+  /** Without a checker: the first checkpoint after an icount, where the run loop stops. */
+  private nextStop: ((at: number) => number) | null = null;
 
   constructor(
     readonly rec: Recording,
@@ -102,13 +104,21 @@ export class ReplaySession {
     if (o.debug) machine.hart.attachDebugger(o.debug);
     this.jit = attachTier(machine, tier, o);
     const checker = (this.checker = o.verify === false ? null : new ReplayChecker(machine, rec.events, this.port, o.onMismatch ?? null, hashesFor(rec)));
-    // Without checkpoint checks, inputs are still checked (passed, or stuck behind).
-    if (!checker) machine.boundaryHook = (m) => this.port.check(m.hart.icount);
     machine.consoleSink = (b) => {
       o.console?.(b);
       checker?.onConsole(b);
     };
     ({ end: this.end, icount: this.stopAt } = recordingEnd(rec));
+    if (!checker) {
+      // Without checkpoint checks, inputs are still checked (passed, or stuck behind), and the
+      // run loop stops at the checkpoints as a checked replay's does, so the JIT compiles the
+      // same units and `replayUntilStopped` slices it alike.
+      machine.boundaryHook = (m) => this.port.check(m.hart.icount);
+      const stops = rec.events.filter((e) => e.kind === 'checkpoint' && e.icount < this.stopAt).map((e) => e.icount);
+      this.nextStop = (at) => stops.find((c) => c > at) ?? Infinity;
+      machine.checkpointHook = (m) => this.nextStop!(m.hart.icount);
+      machine.nextCheckpoint = this.nextStop(machine.hart.icount - 1);
+    }
     if (rec.start) {
       try {
         this.restore([rec.start]);
@@ -130,6 +140,7 @@ export class ReplaySession {
     this.jit?.reset(); // counts from the restored icount, as a JIT made there would
     this.port.seek(s.icount);
     if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
+    if (this.nextStop) this.machine.nextCheckpoint = this.nextStop(s.icount);
     this.port.lastGood = s.icount; // a report's window starts here, not at an earlier checkpoint
   }
 
@@ -146,8 +157,9 @@ export class ReplaySession {
    * Replays on to the recording's end, taking a snapshot at every multiple of `every` short
    * of it (`deja index`). A snapshot is handed to `add` once a checkpoint after it (or the
    * end) has matched: one taken after the last good checkpoint of a replay that diverges is
-   * dropped, so no snapshot holds a state the recording does not vouch for. The event loop
-   * gets a turn after each snapshot: once `stopped()` says so, it returns there (`interrupted`).
+   * dropped, so no snapshot holds a state the recording does not vouch for. It replays as
+   * `replayUntilStopped` does, giving the event loop a turn at every checkpoint and snapshot:
+   * once `stopped()` says so, it returns there (`interrupted`).
    */
   async replayTakingSnapshots(every: number, add: (s: Snapshot) => void, stopped: () => boolean = () => false): Promise<ReplayResult & { interrupted: boolean }> {
     const held: Snapshot[] = [];
@@ -155,17 +167,18 @@ export class ReplaySession {
       while (held.length && held[0].icount <= upTo) add(held.shift()!);
     };
     for (let at = (Math.floor(this.machine.hart.icount / every) + 1) * every; at < this.stopAt; at += every) {
-      const r = this.replay(at);
-      if (r.divergence) return { ...r, interrupted: false };
+      const r = await this.replayUntilStopped(at, stopped);
+      if (r.divergence || r.interrupted) return r;
       settle(this.port.lastGood);
       held.push(this.snapshot());
       await new Promise((resolve) => setImmediate(resolve));
       if (stopped()) return { ...r, interrupted: true };
     }
-    const r = this.replay();
+    const r = await this.replayUntilStopped(this.stopAt, stopped);
+    if (r.interrupted) return r;
     if (!r.divergence) settle(Infinity);
     else settle(this.port.lastGood);
-    return { ...r, interrupted: false };
+    return r;
   }
 
   /**

@@ -51,8 +51,11 @@ const JIT_OPTIONS: [keyof TierOptions, string][] = [
   ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'],
 ];
 
-/** The trace tier's own settings, with their option names. */
-const TRACE_OPTIONS: [keyof TierOptions, string][] = [['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit']];
+/** The trace tier's own settings, with their option names (--no-trace-at too: noTraceAt, traceAt). */
+const TRACE_OPTIONS = JIT_OPTIONS.filter(([key]) => /^(trace|maxTrace)/.test(key));
+
+/** The options only the trace tier reads (a block-tier fuzz draw leaves them out). */
+export const TRACE_ONLY_KEYS: (keyof TierOptions)[] = [...TRACE_OPTIONS.map(([key]) => key), 'noTraceAt', 'traceAt'];
 
 /** Checks the options (one-line errors naming the option, exit code 2). */
 export function tierSettings(o: TierOptions): TierSettings {

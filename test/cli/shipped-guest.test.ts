@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT, deja, tmp } from '../helpers/cli.js';
 import { GUEST_FILES, SHIPPED_GUEST_DIR, defaultGuest } from '../../src/cli/guest.js';
 // @ts-expect-error: a plain JavaScript module (tools run before anything is built)
@@ -37,6 +37,9 @@ describe('the shipped guest', () => {
     for (const f of [...Object.values(GUEST_FILES), 'SHA256SUMS']) copyFileSync(join(SHIPPED_GUEST_DIR, f), join(dir, f));
     const env = { DEJA_GUEST_DIR: dir };
     expect(deja(['run', '--mode', 'boot', '-q', '--no-record'], { env }).status).toBe(0);
+    // Written with a trailing slash, or relative: the same folder.
+    expect(deja(['run', '--mode', 'boot', '-q', '--no-record', '--max-insns', '1000'], { env: { DEJA_GUEST_DIR: `${dir}/` } }).status).toBe(6);
+    expect(deja(['run', '--mode', 'boot', '-q', '--no-record', '--max-insns', '1000'], { env: { DEJA_GUEST_DIR: relative(process.cwd(), dir) } }).status).toBe(6);
     const kernel = readFileSync(join(dir, 'Image'));
     kernel[5000] ^= 1;
     writeFileSync(join(dir, 'Image'), kernel);

@@ -71,7 +71,7 @@ describe('a signal during a replay or an index', () => {
     expect(icount).toBeLessThan(end);
     // It stopped at a checkpoint, every one up to there verified.
     expect(checkpoints.indexOf(icount) + 1).toBe(Number(m[2]));
-    expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, replay: { interrupted: signal, checkpoints: Number(m[2]), diverged: false } });
+    expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, exit: { reason: 'stop' }, replay: { interrupted: signal, checkpoints: Number(m[2]), diverged: false } });
   });
 
   it('SIGINT stops an index after its next snapshot, leaving the snapshot file there was as it was', async () => {

@@ -40,9 +40,16 @@ describe('a guest stuck in a trap loop', () => {
     expect(replayAllTiers(await loadRecording(file)).failures).toEqual([]);
   });
 
-  it('every tier takes as many traps before it gives up (deja diff compares the traps taken)', async () => {
-    const file = join(dir, 'loop2.deja');
-    expect(deja(['run', '--bios', bios, '-q', '--record', file]).status).toBe(9);
+  it.each([
+    ['an illegal instruction into unmapped memory', PROGRAM],
+    // auipc t0, 0; addi t0, t0, 12; csrw mtvec, t0; then a trap whose vector is itself.
+    ['ecall', [0x00000297, 0x00c28293, 0x30529073, 0x00000073]],
+    ['ebreak', [0x00000297, 0x00c28293, 0x30529073, 0x00100073]],
+  ])('every tier takes as many traps before it gives up on a loop of %s (deja diff compares the traps taken)', async (name, program) => {
+    const prog = join(dir, `${name.replace(/\W+/g, '-')}.bin`);
+    writeFileSync(prog, new Uint8Array(new Uint32Array(program).buffer));
+    const file = join(dir, `${name.replace(/\W+/g, '-')}.deja`);
+    expect(deja(['run', '--bios', prog, '-q', '--record', file]).status).toBe(9);
     const rec = await loadRecording(file);
     const taken = TIER_MATRIX.map((t) => {
       const s = new ReplaySession(rec, tierSettings(t));

@@ -116,17 +116,23 @@ describe('replay to an exact icount', () => {
       const st = s.jit?.finalStats();
       return { compiled: s.jit ? [s.jit.blocks.length, s.jit.traces.length, st!.batches, st!.sideExits, st!.loopIterations] : [], insns: st?.insns ?? null };
     };
-    for (const t of TIERS) {
-      const whole = new ReplaySession(rec, tierSettings(t));
+    for (const [t, verify] of TIERS.flatMap((t) => [[t, true], [t, false]] as const)) {
+      const whole = new ReplaySession(rec, tierSettings(t), { verify });
       const w = whole.replay();
       expect(w.divergence, describeTier(t)).toBeNull();
+      // --no-verify stops the run loop at the checkpoints too: the JIT compiles the same.
+      if (!verify) {
+        const checked = new ReplaySession(rec, tierSettings(t));
+        checked.replay();
+        expect(ran(whole), `${describeTier(t)} --no-verify`).toEqual(ran(checked));
+      }
       // Stopped after its third slice, then replayed on to the end.
-      const sliced = new ReplaySession(rec, tierSettings(t));
+      const sliced = new ReplaySession(rec, tierSettings(t), { verify });
       let turns = 0;
       const first = await sliced.replayUntilStopped(end, () => ++turns === 3);
       expect(first.interrupted).toBe(true);
       expect(first.icount).toBe(checkpoints[2]);
-      expect(first.checkpoints).toBe(3);
+      expect(first.checkpoints).toBe(verify ? 3 : 0);
       const rest = await sliced.replayUntilStopped(end, () => false);
       expect(rest.interrupted).toBe(false);
       expect({ exit: rest.exit, icount: rest.icount, checkpoints: rest.checkpoints, divergence: rest.divergence }, describeTier(t)).toEqual({ exit: w.exit, icount: w.icount, checkpoints: w.checkpoints, divergence: null });
