@@ -23,7 +23,7 @@ export interface IndexOptions extends TierOptions {
 }
 
 export async function indexCommand(file: string, o: IndexOptions): Promise<number> {
-  const tiers = tierSettings(o);
+  const tiers = tierSettings(o, 'trace');
   const every = o.every === undefined ? DEFAULT_SNAPSHOT_EVERY : parseEvery(o.every, '--every');
   const rec = await loadRecording(file);
   const session = new ReplaySession(rec, tiers, { images: o.images, now: () => performance.now() });

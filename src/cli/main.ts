@@ -5,6 +5,7 @@ import { UserError, ExitCode } from '../errors.js';
 import type { RunOptions } from './run.js';
 import type { ReplayOptions } from './replay.js';
 import { addTierOptions } from './tier.js';
+import { onTierNote } from '../session/tier.js';
 import type { DiffCliOptions } from './diff.js';
 import type { BisectCliOptions } from './bisect.js';
 import type { FuzzCliOptions } from './fuzz.js';
@@ -244,6 +245,7 @@ function refuseOptionsAsValues(cmd: Command): void {
 export const EXIT_PIPE_CLOSED = 141;
 
 export async function main(argv: string[]): Promise<void> {
+  onTierNote((line) => process.stderr.write(`deja: note: ${line}\n`));
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;

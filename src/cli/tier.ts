@@ -14,7 +14,8 @@ const collect = (v: string, prev: unknown) => [...(Array.isArray(prev) ? (prev a
 
 export function addTierOptions(cmd: Command, defaultTier: Tier): Command {
   return cmd
-    .addOption(new Option('--tier <tier>', 'execution tier: interp, block or trace').default(defaultTier))
+    // (The default is tierSettings', not commander's: a JIT setting without --tier is refused.)
+    .addOption(new Option('--tier <tier>', `execution tier: interp, block or trace (default: "${defaultTier}")`))
     .option('--block-threshold <n>', `executions before a block is translated (0: at once; from ${SAMPLED_FROM} up, estimated by sampling the interpreter; default ${DEFAULT_JIT.blockThreshold})`)
     .option('--max-block-insns <n>', `longest block in instructions (default ${DEFAULT_JIT.maxBlockInsns})`)
     .option('--block-limit <n>', 'translate only the first N blocks, in their deterministic order')

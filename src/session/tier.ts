@@ -51,6 +51,20 @@ const JIT_OPTIONS: [keyof TierOptions, string][] = [
   ['traceThreshold', '--trace-threshold'], ['maxTraceBlocks', '--max-trace-blocks'], ['traceLimit', '--trace-limit'],
 ];
 
+let noteSink: (line: string) => void = () => {};
+const noted = new Set<string>();
+
+/** Where notes about settings go (the CLI: stderr), each said once. */
+export function onTierNote(f: (line: string) => void): void {
+  noteSink = f;
+}
+
+function tierNote(line: string): void {
+  if (noted.has(line)) return;
+  noted.add(line);
+  noteSink(line);
+}
+
 /** The trace tier's own settings, with their option names (--no-trace-at too: noTraceAt, traceAt). */
 const TRACE_OPTIONS = JIT_OPTIONS.filter(([key]) => /^(trace|maxTrace)/.test(key));
 
@@ -58,8 +72,8 @@ const TRACE_OPTIONS = JIT_OPTIONS.filter(([key]) => /^(trace|maxTrace)/.test(key
 export const TRACE_ONLY_KEYS: (keyof TierOptions)[] = [...TRACE_OPTIONS.map(([key]) => key), 'noTraceAt', 'traceAt'];
 
 /** Checks the options (one-line errors naming the option, exit code 2). */
-export function tierSettings(o: TierOptions): TierSettings {
-  const tier = parseChoice(o.tier ?? 'interp', '--tier', TIERS);
+export function tierSettings(o: TierOptions, defaultTier: Tier = 'interp'): TierSettings {
+  const tier = parseChoice(o.tier ?? defaultTier, '--tier', TIERS);
   const count = (v: string | undefined, name: string, dflt: number) => (v === undefined ? dflt : parseCount(v, name));
   const jit: JitSettings = {
     tier: tier === 'block' ? 'block' : 'trace',
@@ -77,15 +91,15 @@ export function tierSettings(o: TierOptions): TierSettings {
   if (o.jitFault !== undefined) {
     jit.fault = { kind: parseChoice(o.jitFault, '--jit-fault', FAULT_KINDS), from: o.jitFaultFrom === undefined ? 0 : parseCount(o.jitFaultFrom, '--jit-fault-from') };
   } else if (o.jitFaultFrom !== undefined) throw new UserError('--jit-fault-from needs --jit-fault', ExitCode.Usage);
-  if (tier === 'interp') {
-    // A JIT setting the interpreter would ignore is refused, not silently dropped.
-    const given = JIT_OPTIONS.find(([key]) => o[key] !== undefined)?.[1] ?? (jit.noTraceAt.size ? '--no-trace-at' : null);
-    if (given) throw new UserError(`${given} needs --tier block or trace (the interpreter compiles nothing)`, ExitCode.Usage);
-  }
-  if (tier === 'block') {
-    // Trace settings the block tier would ignore are refused too.
-    const given = TRACE_OPTIONS.find(([key]) => o[key] !== undefined)?.[1] ?? (jit.noTraceAt.size ? '--no-trace-at' : null);
-    if (given) throw new UserError(`${given} needs --tier trace (the block tier forms no traces)`, ExitCode.Usage);
+  // A setting the tier would ignore is never dropped silently. Without --tier (the
+  // interpreter by default) it is refused: the user meant a JIT tier. With a tier named, it
+  // is noted and runs (a script may sweep tiers with one set of thresholds).
+  const ignored = tier === 'interp' ? JIT_OPTIONS : tier === 'block' ? TRACE_OPTIONS : [];
+  const given = ignored.find(([key]) => o[key] !== undefined)?.[1] ?? (tier !== 'trace' && jit.noTraceAt.size ? '--no-trace-at' : null);
+  if (given) {
+    const why = tier === 'interp' ? 'the interpreter compiles nothing' : 'the block tier forms no traces';
+    if (o.tier === undefined) throw new UserError(`${given} needs --tier ${tier === 'interp' ? 'block or trace' : 'trace'} (${why})`, ExitCode.Usage);
+    tierNote(`${given} has no effect under --tier ${tier} (${why})`);
   }
   if (jit.fault && tier === 'interp') throw new UserError('--jit-fault needs --tier block or trace', ExitCode.Usage);
   if (jit.dumpBlocks.size && tier === 'interp') throw new UserError('--dump-block needs --tier block or trace (the interpreter compiles no blocks)', ExitCode.Usage);

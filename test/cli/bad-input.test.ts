@@ -85,11 +85,17 @@ describe('bad input', () => {
     expectOneLineError(deja(['diff', sample, '--b', 'trace-threshold=1']), 2, /--b 'trace-threshold=1': --trace-threshold needs --tier block or trace/);
   });
 
-  it('a trace setting under the block tier is refused, not ignored', () => {
+  it('a setting the named tier would ignore is noted, once, and the run goes on', () => {
     const sample = join(ROOT, 'recordings/ticker-panic.deja');
-    expectOneLineError(deja(['replay', sample, '--tier', 'block', '--trace-threshold', '10']), 2, /^deja: --trace-threshold needs --tier trace \(the block tier forms no traces\)$/);
-    expectOneLineError(deja(['replay', sample, '--tier', 'block', '--no-trace-at', '0x80000000']), 2, /--no-trace-at needs --tier trace/);
-    expectOneLineError(deja(['diff', sample, '--b', 'tier=block,max-trace-blocks=2']), 2, /--max-trace-blocks needs --tier trace/);
+    const block = deja(['replay', sample, '-q', '--tier', 'block', '--trace-threshold', '10']);
+    expect(block.status, block.stderr).toBe(1); // the sample's guest fails with code 66, as recorded
+    expect(block.stderr).toMatch(/^deja: note: --trace-threshold has no effect under --tier block \(the block tier forms no traces\)\ndeja: replay: fail \(code 66\)/);
+    const interp = deja(['replay', sample, '-q', '--tier', 'interp', '--block-threshold', '5']);
+    expect(interp.status).toBe(1);
+    expect(interp.stderr).toMatch(/^deja: note: --block-threshold has no effect under --tier interp \(the interpreter compiles nothing\)\n/);
+    // diff's two sides name one setting: one note.
+    const d = deja(['diff', sample, '-q', '--a', 'tier=block,max-trace-blocks=2', '--b', 'tier=block,block-threshold=1,max-trace-blocks=2']);
+    expect(d.stderr.match(/note: --max-trace-blocks has no effect under --tier block/g)).toHaveLength(1);
   });
 
   it('options that one way of running would ignore are refused', () => {
