@@ -4,6 +4,7 @@
 
 import { setClock } from '../diff/clock.js';
 import { UserError, ExitCode } from '../errors.js';
+import { plural } from '../plural.js';
 import { bisectRecording, parseScan, thresholdScan, walkedThreshold, type BisectResult, type ScanResult } from '../diff/bisect.js';
 import { VACUOUS, compiledNothing, formatExercised } from '../diff/exercised.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -128,5 +129,5 @@ function printBisect(r: BisectResult, file: string, o: { code?: boolean }, p: (s
   for (const n of r.notes) p(`note: ${n}`);
   // (The replay under --b, its probes, and with a stop that replay again stopped there.)
   const replays = r.steps.length + 1 + (r.stop ? 1 : 0);
-  p(`bisect: ${replays} replay${replays === 1 ? '' : 's'}${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
+  p(`bisect: ${plural(replays, 'replay')}${r.stop ? `, a boundary search (${r.stop.seconds.toFixed(2)} s)` : ''}${r.diff ? ' and a diff' : ''}, ${r.seconds.toFixed(2)} s`);
 }

@@ -1,6 +1,7 @@
 // `deja fuzz FILE --runs N --seed S`: replays under randomly drawn JIT settings.
 
 import { UserError, ExitCode } from '../errors.js';
+import { plural } from '../plural.js';
 import { setClock } from '../diff/clock.js';
 import { fuzzRecording, type FuzzResult } from '../diff/fuzz.js';
 import { diffJson, formatDiff } from '../diff/report.js';
@@ -59,7 +60,7 @@ export function printFuzz(r: FuzzResult, o: { file: string; json?: boolean; code
   if (o.json) return p(JSON.stringify({ ...r, diff: r.diff ? diffJson(r.diff) : null }, null, 2));
   const total = r.shard?.planned ?? r.runs.length;
   const share = r.shard ? `, shard ${r.shard.index}/${r.shard.count} (runs ${r.runs.map((x) => x.run).join(', ') || 'none'})` : '';
-  p(`deja fuzz: ${o.file}, ${total} run${total === 1 ? '' : 's'}, seed ${r.seed}${r.base ? `, base ${r.base}` : ''}${share}`);
+  p(`deja fuzz: ${o.file}, ${plural(total, 'run')}, seed ${r.seed}${r.base ? `, base ${r.base}` : ''}${share}`);
   for (const x of r.runs) {
     p(`  ${String(x.run).padStart(3)}  ${x.diverged ? 'DIVERGES' : 'ok      '}  ${x.settings}${x.diverged ? `  (icount ${x.icount}: ${x.what})` : ''}`);
     p(`       ${formatExercised(x.exercised)}`);

@@ -32,7 +32,7 @@ export async function indexCommand(file: string, o: IndexOptions): Promise<numbe
   // Written beside it and put in its place when done: an index stopped or killed midway
   // leaves the snapshots there were.
   const partial = `${out}.partial`;
-  // SIGINT and SIGTERM stop it after its next snapshot; a second one kills at once.
+  // SIGINT and SIGTERM stop it at its next checkpoint or snapshot (deja sees signals there).
   let stoppedBy: NodeJS.Signals | null = null;
   const release = catchStopSignals((sig) => (stoppedBy ??= sig));
   const writer = new SnapshotWriter(partial, { recording: rec.identity, every, deja: DEJA_VERSION });

@@ -95,10 +95,18 @@ export function buildProgram(): Command {
     .option('--symbols <file>', 'with --gdb: an ELF with symbols, named in the connect hint')
     .action(async (file: string, o: ReplayOptions & { gdb?: string; vmlinux?: string; symbols?: string }) => {
       // Options one way of replaying would ignore are refused.
-      const misplaced = o.gdb !== undefined
-        ? ([['to', "--to does not go with --gdb (in gdb, 'monitor seek N' goes to icount N)"], ['statsJson', '--stats-json does not go with --gdb'], ['verify', '--no-verify does not go with --gdb']] as const).find(([k]) => (k === 'verify' ? o.verify === false : o[k] !== undefined))
-        : (['vmlinux', 'symbols'] as const).filter((k) => o[k] !== undefined).map((k) => [k, `--${k} goes with --gdb`] as const)[0];
-      if (misplaced) throw new UserError(misplaced[1], ExitCode.Usage);
+      const misplaced: [boolean, string][] = o.gdb !== undefined
+        ? [
+            [o.to !== undefined, "--to does not go with --gdb (in gdb, 'monitor seek N' goes to icount N)"],
+            [o.statsJson !== undefined, '--stats-json does not go with --gdb'],
+            [o.verify === false, '--no-verify does not go with --gdb'],
+          ]
+        : [
+            [o.vmlinux !== undefined, '--vmlinux goes with --gdb'],
+            [o.symbols !== undefined, '--symbols goes with --gdb'],
+          ];
+      const refused = misplaced.find(([given]) => given);
+      if (refused) throw new UserError(refused[1], ExitCode.Usage);
       if (o.gdb !== undefined) process.exitCode = await (await import('./gdb.js')).gdbReplayCommand(file, { ...o, gdb: o.gdb });
       else process.exitCode = await (await import('./replay.js')).replayCommand(file, o);
     });

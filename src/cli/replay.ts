@@ -65,7 +65,7 @@ export async function replayCommand(file: string, o: ReplayOptions): Promise<num
   // Where this replay started: a snapshot, a trimmed recording's start, or reset.
   const from = snapshotAt || (rec.header.start?.icount ?? 0);
   meter?.watch(session.machine, to ?? stopAt, 'replay');
-  // SIGINT and SIGTERM stop the replay at its next checkpoint; a second one kills at once.
+  // SIGINT and SIGTERM stop the replay at its next checkpoint (deja sees signals there).
   let stoppedBy: NodeJS.Signals | null = null;
   const release = catchStopSignals((sig) => (stoppedBy ??= sig));
   let r: Awaited<ReturnType<ReplaySession['replayUntilStopped']>>;

@@ -289,17 +289,17 @@ export interface ScanResult {
   shard?: ShardInfo;
 }
 
+/** The threshold a scan walks: the block tier's block threshold, else the trace threshold. */
+export function walkedThreshold(tier: string): { key: 'blockThreshold' | 'traceThreshold'; option: 'block-threshold' | 'trace-threshold' } {
+  return tier === 'block' ? { key: 'blockThreshold', option: 'block-threshold' } : { key: 'traceThreshold', option: 'trace-threshold' };
+}
+
 /**
  * Replays at each threshold of the plan (a shard: its share), `replays.jobs` at a time: the
  * trace threshold, or the block threshold for the block tier. Walking down, it stops at the
  * first (highest) threshold that diverges and bisects the units compiled there, with a
  * diff against `a`.
  */
-/** The threshold a scan walks: the block tier's block threshold, else the trace threshold. */
-export function walkedThreshold(tier: string): { key: 'blockThreshold' | 'traceThreshold'; option: 'block-threshold' | 'trace-threshold' } {
-  return tier === 'block' ? { key: 'blockThreshold', option: 'block-threshold' } : { key: 'traceThreshold', option: 'trace-threshold' };
-}
-
 export async function thresholdScan(rec: Recording, a: SideSettings, b: SideSettings, plan: ScanPlan, replays: Replays, o: BisectOptions = {}): Promise<ScanResult> {
   const T0 = now();
   const { key, option } = walkedThreshold(b.tier);

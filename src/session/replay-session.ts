@@ -91,8 +91,8 @@ export class ReplaySession {
   /** Where the recording ends: its end record's icount, or (truncated) its last event's. */
   readonly stopAt: number;
   private readonly now: () => number;
-  /** Without a checker: the first checkpoint after an icount, where the run loop stops. */
-  private nextStop: ((at: number) => number) | null = null;
+  /** The checkpoints short of the end, where the run loop stops (checked or not) and replays are sliced. */
+  private readonly stops: number[];
 
   constructor(
     readonly rec: Recording,
@@ -109,14 +109,13 @@ export class ReplaySession {
       checker?.onConsole(b);
     };
     ({ end: this.end, icount: this.stopAt } = recordingEnd(rec));
+    this.stops = rec.events.filter((e) => e.kind === 'checkpoint' && e.icount < this.stopAt).map((e) => e.icount);
     if (!checker) {
       // Without checkpoint checks, inputs are still checked (passed, or stuck behind), and the
       // run loop stops at the checkpoints as a checked replay's does, so the JIT compiles the
       // same units and `replayUntilStopped` slices it alike.
       machine.boundaryHook = (m) => this.port.check(m.hart.icount);
-      const stops = rec.events.filter((e) => e.kind === 'checkpoint' && e.icount < this.stopAt).map((e) => e.icount);
-      this.nextStop = (at) => stops.find((c) => c > at) ?? Infinity;
-      machine.checkpointHook = (m) => this.nextStop!(m.hart.icount);
+      machine.checkpointHook = (m) => this.nextStop(m.hart.icount);
       machine.nextCheckpoint = this.nextStop(machine.hart.icount - 1);
     }
     if (rec.start) {
@@ -140,7 +139,7 @@ export class ReplaySession {
     this.jit?.reset(); // counts from the restored icount, as a JIT made there would
     this.port.seek(s.icount);
     if (this.checker && s.log) this.checker.resume(s.icount, s.log.console);
-    if (this.nextStop) this.machine.nextCheckpoint = this.nextStop(s.icount);
+    if (!this.checker) this.machine.nextCheckpoint = this.nextStop(s.icount);
     this.port.lastGood = s.icount; // a report's window starts here, not at an earlier checkpoint
   }
 
@@ -211,7 +210,7 @@ export class ReplaySession {
    * once `stopped()` says so, it returns where it stands (`interrupted`).
    */
   async replayUntilStopped(to: number, stopped: () => boolean): Promise<ReplayResult & { interrupted: boolean }> {
-    const at = this.rec.events.filter((e) => e.kind === 'checkpoint' && e.icount > this.machine.hart.icount && e.icount < to).map((e) => e.icount);
+    const at = this.stops.filter((c) => c > this.machine.hart.icount && c < to);
     let seconds = 0;
     for (const c of at) {
       const r = this.replay(c);
@@ -222,6 +221,11 @@ export class ReplaySession {
     }
     const r = this.replay(to);
     return { ...r, seconds: seconds + r.seconds, interrupted: false };
+  }
+
+  /** The first checkpoint stop after icount `at` (Infinity: none). */
+  private nextStop(at: number): number {
+    return this.stops.find((c) => c > at) ?? Infinity;
   }
 
   /** Runs to the recording's end; how the run differs from its end record, or null. */
