@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 import { buildGuestPrograms, GUEST_BUILD_DIR } from '../helpers/run-elf.js';
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -49,6 +50,8 @@ describe('deja extract', () => {
     const dir = tmp('deja-extract-boot-');
     const boot = join(dir, 'boot.deja');
     expect(deja(['run', '--mode', 'boot', '-q', '--embed', '--record', boot]).status).toBe(0);
+    // (Cross-tier equality: the recording replays under every tier, every checkpoint verified.)
+    for (const args of TIER_ARGS) expect(deja(['replay', boot, '-q', ...args]).stderr, args.join(' ')).toMatch(/poweroff at icount \d+ as recorded, (\d+) of \1 checkpoints verified/);
     const out = join(dir, 'images');
     mkdirSync(out);
     // The kernel's name holds other bytes: refused, and the firmware (written first otherwise) is not written either.

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deja, tmp } from '../helpers/cli.js';
 import { spawnDeja, stackLines } from '../record/helpers.js';
+import { TIER_ARGS } from '../helpers/tiers.js';
 import { catchStopSignals } from '../../src/cli/console.js';
 
 /**
@@ -72,6 +73,14 @@ describe('a signal during a replay or an index', () => {
     // It stopped at a checkpoint, every one up to there verified.
     expect(checkpoints.indexOf(icount) + 1).toBe(Number(m[2]));
     expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ icount, exit: { reason: 'stop' }, replay: { interrupted: signal, checkpoints: Number(m[2]), diverged: false } });
+  });
+
+  it('the recording replays whole under every tier, every checkpoint verified (cross-tier equality)', () => {
+    for (const args of TIER_ARGS) {
+      const r = deja(['replay', file, '-q', ...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).toContain(`poweroff at icount ${end} as recorded, ${checkpoints.length} of ${checkpoints.length} checkpoints verified`);
+    }
   });
 
   it('SIGINT stops an index after its next snapshot, leaving the snapshot file there was as it was', async () => {
